@@ -1,0 +1,123 @@
+"""Self-describing checkpoint files: atomic writes, safe loads.
+
+Every file ganctl writes with torch holds only tensors and plain Python values, so every
+load uses ``torch.load(weights_only=True)``: a file that needs pickle code to load is
+refused, never executed.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ganctl.errors import GanctlError
+
+FORMAT = "ganctl"
+FORMAT_VERSION = 1
+KINDS = ("training", "weights")
+
+
+def atomic_write(path: Path, write) -> None:
+    """Call `write(file)` on a temp file beside `path`, fsync it, then rename into place.
+
+    A crash at any moment leaves either the old file or the new one, never a torn file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    try:
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+def save(payload: dict[str, Any], path: Path) -> Path:
+    """Write a checkpoint dict atomically. `payload` must carry 'kind' and 'plugin'."""
+    import torch
+
+    payload = {"format": FORMAT, "format_version": FORMAT_VERSION, **payload}
+    try:
+        atomic_write(Path(path), lambda f: torch.save(payload, f))
+    except OSError as e:
+        raise GanctlError(f"cannot write checkpoint {path}: {e.strerror or e}") from None
+    return Path(path)
+
+
+def load(path: Path, map_location="cpu", kind: str | None = None,
+         plugin: str | None = None) -> dict[str, Any]:
+    """Read a ganctl checkpoint safely and check that it is what the caller expects."""
+    import pickle
+
+    import torch
+
+    path = Path(path)
+    if path.is_dir():
+        raise GanctlError(f"{path} is a folder, not a checkpoint file")
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except FileNotFoundError:
+        raise GanctlError(f"no such checkpoint: {path}") from None
+    except pickle.UnpicklingError as e:
+        raise GanctlError(f"refusing to load {path}: {unsafe_reason(str(e))}; ganctl loads "
+                          "only tensors and plain values, never code") from None
+    except Exception as e:  # noqa: BLE001 - truncated zip, not a torch file, ...
+        raise GanctlError(f"cannot read checkpoint {path}: {type(e).__name__}: "
+                          f"{str(e).splitlines()[0][:160] if str(e) else 'unreadable'}") from None
+    return check(payload, path, kind=kind, plugin=plugin)
+
+
+def unsafe_reason(message: str) -> str:
+    """The informative line of torch's weights_only refusal (it names the global)."""
+    for line in message.splitlines():
+        if "WeightsUnpickler error:" in line:
+            return line.split("WeightsUnpickler error:", 1)[1].split(". Please use")[0].strip()
+    return "it needs code execution to unpickle"
+
+
+def check(payload: Any, path: Path, kind: str | None = None,
+          plugin: str | None = None) -> dict[str, Any]:
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise GanctlError(f"{path} is not a ganctl checkpoint (a bare state_dict? import it "
+                          "with `ganctl models import`)")
+    version = payload.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise GanctlError(f"{path} has checkpoint format {version}, newer than this ganctl "
+                          f"reads ({FORMAT_VERSION}); upgrade ganctl")
+    if kind and payload.get("kind") != kind and not (kind == "weights" and
+                                                     payload.get("kind") == "training"):
+        raise GanctlError(f"{path} is a {payload.get('kind')} checkpoint, expected {kind}")
+    if plugin and payload.get("plugin") != plugin:
+        raise GanctlError(f"{path} belongs to plugin {payload.get('plugin')!r} "
+                          f"(stage {payload.get('stage')}), not {plugin!r}")
+    return payload
+
+
+def versions() -> dict[str, str]:
+    import platform
+
+    import torch
+
+    import ganctl
+
+    return {"ganctl": ganctl.__version__, "torch": str(torch.__version__),
+            "python": platform.python_version()}

@@ -1,0 +1,99 @@
+"""The `ganctl` command: a Typer app with one module per verb.
+
+Nothing here imports torch at module level, so `ganctl --help` is instant; each verb
+imports the library inside its function.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import typer
+
+from ganctl import __version__
+
+app = typer.Typer(
+    name="ganctl",
+    help="Train, sample and apply classic GANs: DCGAN, SRGAN, pix2pix, CycleGAN, and a VAE "
+         "anomaly detector.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+_state = {"debug": os.environ.get("GANCTL_DEBUG", "") not in ("", "0")}
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"ganctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Train, sample and apply classic GANs from one command line.
+
+    Run [bold]ganctl VERB --help[/bold] for a verb's options and examples.
+    """
+    if debug:
+        _state["debug"] = True
+
+
+# Register the verbs, in the order --help lists them (each module adds its command).
+for _verb in ("train_cmd", "sample_cmd", "infer_cmd", "data_cmd", "plot_cmd", "models_cmd"):
+    importlib.import_module(f"ganctl.cli.{_verb}")
+
+
+def expand_sets(argv: list[str]) -> list[str]:
+    """Let one --set take several pairs: `--set a=1 b=2` -> `--set a=1 --set b=2`."""
+    out: list[str] = []
+    after_set = False  # the previous argument was a --set value
+    for i, arg in enumerate(argv):
+        if after_set and "=" in arg and not arg.startswith("-"):
+            out += ["--set", arg]
+            continue
+        after_set = i > 0 and argv[i - 1] == "--set"
+        out.append(arg)
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app; turn user errors into one line and an exit code."""
+    from ganctl.errors import GanctlError
+
+    args = expand_sets(sys.argv[1:] if argv is None else list(argv))
+    try:
+        app(args=args, prog_name="ganctl")
+    except GanctlError as e:
+        if _state["debug"]:
+            raise
+        _error_line(str(e))
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        _error_line("interrupted")
+        sys.exit(130)
+    except BrokenPipeError:
+        # The reader of our stdout went away (`ganctl ... | head`): not an error.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)
+    except Exception as e:  # noqa: BLE001 - last resort: no traceback unless --debug
+        if _state["debug"]:
+            raise
+        _error_line(f"internal error: {type(e).__name__}: {e} (run with --debug for the "
+                    "traceback, and please report it)")
+        sys.exit(1)
+
+
+def _error_line(msg: str) -> None:
+    first = msg.strip().splitlines()[0] if msg.strip() else "failed"
+    sys.stderr.write(f"ganctl: error: {first}\n")
+    sys.stderr.flush()

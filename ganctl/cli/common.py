@@ -1,0 +1,50 @@
+"""Small helpers shared by the verbs: option types, seeds, JSON output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import typer
+
+from ganctl.errors import UsageError
+
+DEVICE_HELP = "auto, cpu, cuda, cuda:N or mps (auto picks a GPU when there is one)."
+
+
+def device_option() -> Any:
+    return typer.Option("auto", "--device", help=DEVICE_HELP)
+
+
+def json_option() -> Any:
+    return typer.Option(False, "--json", help="Print machine-readable results on stdout.")
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'0-63', '1,5,9-11' -> a list of ints, order kept."""
+    seeds: list[int] = []
+    for part in text.replace(" ", "").split(","):
+        if not part:
+            continue
+        try:
+            if "-" in part[1:]:
+                lo, hi = part.split("-", 1) if not part.startswith("-") else (part, part)
+                a, b = int(lo), int(hi)
+                if b < a:
+                    raise ValueError
+                seeds.extend(range(a, b + 1))
+            else:
+                seeds.append(int(part))
+        except ValueError:
+            raise UsageError(f"bad seed list {text!r}; use e.g. 0-63 or 1,5,9-11") from None
+    if not seeds:
+        raise UsageError("empty seed list")
+    if any(s < 0 or s >= 2**63 for s in seeds):
+        raise UsageError("seeds must be between 0 and 2**63 - 1")
+    return seeds
+
+
+def print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
+    sys.stdout.flush()

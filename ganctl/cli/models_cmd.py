@@ -1,0 +1,162 @@
+"""`ganctl models list|inspect|path`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ganctl.cli import app
+from ganctl.cli.common import json_option, print_json
+
+models_app = typer.Typer(help="List plugins and cached weights; inspect checkpoints.",
+                         no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("list")
+def list_models(
+    pattern: str = typer.Argument(None, help="Glob or substring of plugin names."),
+    as_json: bool = json_option(),
+) -> None:
+    """Plugins, their stages and datasets, and which weights are cached.
+
+    Examples:
+
+      ganctl models list
+
+      ganctl models list 'sneak*' --json
+    """
+    from ganctl import registry, weights
+
+    rows = []
+    for name in registry.names(pattern):
+        entry = registry.entries()[name]
+        try:
+            p = registry.get(name)
+        except Exception as e:  # noqa: BLE001 - show a broken plugin, don't die on it
+            rows.append({"name": name, "error": str(e), "source": entry.dist})
+            continue
+        cached = {m["stage"]: m for m in weights.cached(name)}
+        rows.append({
+            "name": name, "task": p.task, "summary": p.summary, "source": entry.dist,
+            "stages": [{"stage": s, "title": p.stage_title(s),
+                        "default_data": p.default_data.get(s),
+                        "weights": cached[s]["file"] if s in cached else None,
+                        "trained_steps": cached[s].get("step") if s in cached else None,
+                        "trained_on": (cached[s].get("dataset") or {}).get("name")
+                        if s in cached else None}
+                       for s in p.stages],
+            "datasets": list(p.datasets)})
+    if as_json:
+        print_json(rows)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=None)
+    for col in ("plugin", "task", "stage", "default data", "cached weights"):
+        table.add_column(col)
+    for r in rows:
+        if "error" in r:
+            table.add_row(r["name"], "[red]broken[/red]", "", "", r["error"])
+            continue
+        for i, s in enumerate(r["stages"]):
+            w = (f"step {s['trained_steps']} on {s['trained_on']}" if s["weights"]
+                 else "[dim]none (train it)[/dim]")
+            table.add_row(r["name"] if i == 0 else "", r["task"] if i == 0 else "",
+                          f"{s['stage']}: {s['title']}", str(s["default_data"]), w)
+    Console().print(table if rows else "no plugins match")
+
+
+@models_app.command("inspect", no_args_is_help=True)
+def inspect(
+    target: str = typer.Argument(..., help="A checkpoint or weights file, a run folder, "
+                                 "or a plugin name."),
+    as_json: bool = json_option(),
+) -> None:
+    """Describe a checkpoint (what, trained how, on what) or a plugin's config keys.
+
+    Examples:
+
+      ganctl models inspect runs/sneakers/00000-synthetic-dcgan/weights.pt
+
+      ganctl models inspect sneakers
+    """
+    from ganctl import registry
+
+    path = Path(target).expanduser()
+    if not path.exists() and target in registry.entries():
+        doc = describe_plugin(registry.get(target))
+    else:
+        doc = describe_checkpoint(path)
+    if as_json:
+        print_json(doc)
+        return
+    from rich.console import Console
+    from rich.pretty import Pretty
+
+    Console().print(Pretty(doc, expand_all=False))
+
+
+def describe_plugin(p) -> dict:
+    from ganctl import config
+
+    return {"plugin": p.name, "task": p.task, "summary": p.summary,
+            "datasets": list(p.datasets),
+            "stages": {s: {"title": p.stage_title(s), "default_data": p.default_data.get(s),
+                           "config": {k: {"type": t, "default": d, "help": h}
+                                      for k, t, d, h in config.describe(p.config_class(s))}}
+                       for s in p.stages}}
+
+
+def describe_checkpoint(path: Path) -> dict:
+    import hashlib
+
+    from ganctl import checkpoint
+    from ganctl.errors import GanctlError
+    from ganctl.weights import resolve
+
+    if path.is_dir():
+        path = resolve("", 1, str(path))
+    if not path.is_file():
+        raise GanctlError(f"{path}: no such checkpoint file, run folder or plugin")
+    payload = checkpoint.load(path)
+    params = {name: sum(int(t.numel()) for k, t in sd.items()
+                        if hasattr(t, "numel") and not k.endswith(("running_mean", "running_var",
+                                                                   "num_batches_tracked")))
+              for name, sd in payload.get("nets", {}).items()}
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    keys = ("kind", "plugin", "stage", "step", "epoch", "created", "arch", "preprocess",
+            "dataset", "data_spec", "ema_nets", "run", "versions", "config")
+    return {"file": str(path), "bytes": path.stat().st_size, "sha256": sha,
+            "format_version": payload.get("format_version"),
+            **{k: payload[k] for k in keys if k in payload},
+            "parameters": params,
+            "has_optimizer_state": bool(payload.get("optimizers")),
+            "ema_in_checkpoint": sorted(payload.get("ema") or {})
+            if payload.get("kind") == "training" else payload.get("ema_nets", [])}
+
+
+@models_app.command("path")
+def path_cmd(
+    plugin: str = typer.Argument(None, help="Plugin name (omit for the cache root)."),
+    stage: int = typer.Option(1, "--stage", help="Stage."),
+) -> None:
+    """Print where weights are cached (the root, or one plugin stage's file).
+
+    Examples:
+
+      ganctl models path
+
+      ganctl models path sneakers --stage 1
+    """
+    from ganctl import paths, weights
+
+    if plugin is None:
+        typer.echo(str(paths.weights_dir()))
+        return
+    from ganctl import registry
+
+    registry.get(plugin).check_stage(stage)
+    typer.echo(str(weights.resolve(plugin, stage)))

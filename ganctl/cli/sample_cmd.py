@@ -1,0 +1,70 @@
+"""`ganctl sample PLUGIN`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ganctl.cli import app
+from ganctl.cli.common import device_option, json_option, parse_seeds, print_json
+from ganctl.errors import UsageError
+
+
+@app.command(no_args_is_help=True)
+def sample(
+    plugin: str = typer.Argument(..., help="A generating plugin, e.g. sneakers."),
+    n: int = typer.Option(None, "-n", "--num", help="How many images (seeds SEED..SEED+n-1)."),
+    seed: int = typer.Option(0, "--seed", help="First seed when using -n."),
+    seeds: str = typer.Option(None, "--seeds", help="Explicit seeds, e.g. 0-63 or 1,5,9-11."),
+    out: str = typer.Option(None, "-o", "--out", help="Grid file (PNG/JPG), a folder ending in "
+                            "/ for one PNG per image, or - for a PNG on stdout."),
+    nrow: int = typer.Option(None, "--nrow", help="Images per grid row (default: square)."),
+    stage: int = typer.Option(1, "--stage", help="Stage whose generator to use."),
+    weights: str = typer.Option(None, "--weights", help="Weights file or run folder "
+                                "(default: the weights cache)."),
+    device: str = device_option(),
+    as_json: bool = json_option(),
+) -> None:
+    """Generate images from noise; each image depends only on its seed.
+
+    Examples:
+
+      ganctl sample sneakers -n 16 -o grid.png
+
+      ganctl sample sneakers --seeds 0-63 -o samples/
+
+      ganctl sample sneakers -n 8 -o - | display
+    """
+    from ganctl import registry
+    from ganctl import weights as weights_mod
+    from ganctl.device import resolve
+    from ganctl.infer.grid import grid_image, to_pil
+    from ganctl.infer.io import STDIO, is_dir_target, save_image
+
+    if seeds and n is not None:
+        raise UsageError("give either -n or --seeds, not both")
+    seed_list = parse_seeds(seeds) if seeds else list(range(seed, seed + (n or 16)))
+    if n is not None and n < 1:
+        raise UsageError("-n must be at least 1")
+    out = out or f"{plugin}-samples.png"
+    if as_json and out == STDIO:
+        raise UsageError("--json and -o - both want stdout; pick one")
+    found = registry.get(plugin)
+    found.check_stage(stage)
+    dev = resolve(device)
+    payload = weights_mod.load(found.name, stage, weights, device="cpu")
+    images = found.generate(payload, seed_list, dev)
+    if is_dir_target(out):
+        Path(out).mkdir(parents=True, exist_ok=True)
+        files = [save_image(to_pil(img), Path(out) / f"seed{s:05d}.png")
+                 for s, img in zip(seed_list, images)]
+    else:
+        files = [save_image(grid_image(images, nrow), out)]
+    if as_json:
+        print_json({"plugin": found.name, "stage": stage, "weights": payload["path"],
+                    "seeds": seed_list, "files": files, "size": list(images.shape[1:])})
+    elif out != STDIO:
+        from ganctl.console import info
+
+        info(f"wrote {len(seed_list)} image(s) to {files[0] if len(files) == 1 else out}")

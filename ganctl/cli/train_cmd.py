@@ -1,0 +1,92 @@
+"""`ganctl train PLUGIN`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ganctl.cli import app
+from ganctl.cli.common import device_option, json_option, print_json
+
+
+@app.command(no_args_is_help=True)
+def train(
+    plugin: str = typer.Argument(..., help="Plugin to train (see `ganctl models list`)."),
+    stage: int = typer.Option(1, "--stage", help="Stage of a multi-stage plugin."),
+    data: str = typer.Option(None, "--data",
+                             help="Dataset name, folder, or 'synthetic' (default: the "
+                                  "plugin's own)."),
+    epochs: float = typer.Option(None, "--epochs", help="Stop after this many epochs."),
+    steps: int = typer.Option(None, "--steps", help="Stop after this many steps."),
+    minutes: float = typer.Option(None, "--minutes", help="Stop after this many minutes of "
+                                  "training (total, counting resumed time)."),
+    batch_size: int = typer.Option(None, "--batch-size", help="Images per step."),
+    lr: float = typer.Option(None, "--lr", help="Learning rate."),
+    seed: int = typer.Option(None, "--seed", help="Seed of every RNG in the run."),
+    sets: list[str] = typer.Option([], "--set", help="Any config field: key=value "
+                                   "(repeatable; see --dry-run for the keys)."),
+    config_file: Path = typer.Option(None, "--config", help="TOML or JSON file of config keys."),
+    resume: str = typer.Option(None, "--resume", help="'auto' (newest run of this plugin) or "
+                               "a checkpoint file or run folder."),
+    runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="Where run folders go."),
+    desc: str = typer.Option(None, "--desc", help="Run folder description suffix."),
+    publish: bool = typer.Option(True, "--publish/--no-publish",
+                                 help="Copy the final generator to the weights cache."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the resolved config and exit."),
+    device: str = device_option(),
+    as_json: bool = json_option(),
+) -> None:
+    """Train a plugin; every run gets its own folder with config, stats, samples and checkpoints.
+
+    Examples:
+
+      ganctl train sneakers --data synthetic --minutes 1
+
+      ganctl train sneakers --data fashion-sneakers --epochs 20 --set loss=hinge ema=0.999
+
+      ganctl train sneakers --resume auto
+
+      ganctl train sneakers --dry-run --set arch=mlp
+    """
+    from ganctl import config
+    from ganctl.train import engine
+
+    layers: dict = {}
+    if config_file:
+        layers.update(config.read_config_file(config_file))
+    flags = {"epochs": epochs, "steps": steps, "minutes": minutes, "batch_size": batch_size,
+             "lr": lr, "seed": seed}
+    layers.update({k: v for k, v in flags.items() if v is not None})
+    layers.update(dict(config.parse_sets(sets)))
+    req = engine.TrainRequest(plugin=plugin, stage=stage, overrides=layers, data=data,
+                              device=device, runs_dir=runs_dir, resume=resume, desc=desc,
+                              publish=publish)
+    if dry_run:
+        found, cfg, ckpt, data_spec = engine.resolve_config(req)
+        doc = {"plugin": found.name, "stage": stage, "data": data_spec,
+               "resume": str(ckpt) if ckpt else None, "config": config.to_dict(cfg)}
+        if as_json:
+            print_json(doc)
+        else:
+            from rich.console import Console
+            from rich.table import Table
+
+            table = Table(title=f"{found.name} stage {stage} on {data_spec}", box=None)
+            for col in ("key", "value", "meaning"):
+                table.add_column(col)
+            helps = {k: h for k, _t, _d, h in config.describe(type(cfg))}
+            for k, v in config.to_dict(cfg).items():
+                table.add_row(k, repr(v), helps.get(k, ""))
+            Console().print(table)
+        return
+    result = engine.train(req)
+    summary = {"run": str(result.run), "step": result.step, "epoch": round(result.epoch, 4),
+               "checkpoint": str(result.checkpoint),
+               "weights": str(result.weights) if result.weights else None}
+    if as_json:
+        print_json(summary)
+    else:
+        from ganctl.console import info
+
+        info(f"done: {result.step} steps ({result.epoch:.2f} epochs); run folder {result.run}")

@@ -1,0 +1,180 @@
+"""Training configs: dataclasses with documented defaults, typed overrides, config files.
+
+Every plugin config inherits `TrainConfig`. A field documents itself with
+`opt(default, "help text", choices=...)`. Values given as text (`--set key=value`,
+config files) are parsed by the field's type and never evaluated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ganctl.errors import UsageError
+
+
+def opt(default: Any, help: str, choices: tuple | None = None, minimum: float | None = None):
+    """A config field with its help text and optional allowed values or lower bound."""
+    meta = {"help": help, "choices": choices, "minimum": minimum}
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class TrainConfig:
+    """Options every plugin shares. Stopping rules: the first one reached ends the run."""
+
+    batch_size: int = opt(64, "images per optimisation step", minimum=1)
+    lr: float = opt(2e-4, "learning rate of the generator (and of D unless lr_d is set)",
+                    minimum=0.0)
+    seed: int = opt(0, "seed of every random number generator in the run")
+    epochs: float = opt(0.0, "stop after this many passes over the data (0 = no limit)",
+                        minimum=0.0)
+    steps: int = opt(0, "stop after this many optimisation steps (0 = no limit)", minimum=0)
+    minutes: float = opt(0.0, "stop after this many minutes of training (0 = no limit)",
+                         minimum=0.0)
+    log_every: int = opt(50, "steps between lines in stats.jsonl", minimum=1)
+    sample_every: int = opt(500, "steps between sample grids in samples/", minimum=1)
+    checkpoint_every: int = opt(1000, "steps between training checkpoints", minimum=1)
+    keep_checkpoints: int = opt(2, "training checkpoints kept on disk (newest first)", minimum=1)
+    ema: float = opt(0.0, "decay of the generator's exponential moving average (0 = off)",
+                     minimum=0.0)
+    workers: int = opt(2, "data loader worker processes for datasets read from disk",
+                       minimum=0)
+
+
+def fields(cfg_cls) -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in dataclasses.fields(cfg_cls)}
+
+
+def _resolve_type(cfg_cls, f: dataclasses.Field):
+    hints = typing.get_type_hints(cfg_cls)
+    return hints[f.name]
+
+
+def _parse_scalar(text: str, typ) -> Any:
+    origin = typing.get_origin(typ)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(typ) if a is not type(None)]
+        if text.lower() in ("none", "null", ""):
+            return None
+        return _parse_scalar(text, args[0])
+    if origin in (tuple, list):
+        (item,) = set(typing.get_args(typ)) - {Ellipsis} or {str}
+        parts = [p for p in text.replace(" ", "").split(",") if p]
+        return origin(_parse_scalar(p, item) for p in parts)
+    if typ is bool:
+        low = text.strip().lower()
+        if low in ("1", "true", "yes", "on"):
+            return True
+        if low in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"expected true or false, got {text!r}")
+    if typ is int:
+        return int(text)
+    if typ is float:
+        return float(text)
+    if typ is str:
+        return text
+    raise ValueError(f"unsupported field type {typ}")
+
+
+def coerce(cfg_cls, key: str, value: Any) -> Any:
+    """Check `value` (text or a JSON/TOML value) against field `key` and return it typed."""
+    known = fields(cfg_cls)
+    if key not in known:
+        close = [k for k in known if key.replace("-", "_") == k or key in k]
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise UsageError(f"unknown config key {key!r}{hint}; see `ganctl models inspect` "
+                         "or `--dry-run` for the keys")
+    f = known[key]
+    typ = _resolve_type(cfg_cls, f)
+    try:
+        if isinstance(value, str):
+            out = _parse_scalar(value, typ)
+        elif typ is float and isinstance(value, int) and not isinstance(value, bool):
+            out = float(value)
+        elif isinstance(value, list):
+            out = _parse_scalar(",".join(str(v) for v in value), typ)
+        else:
+            out = value
+            base = typing.get_args(typ)[0] if typing.get_origin(typ) else typ
+            if not isinstance(value, base if isinstance(base, type) else object) or (
+                base is int and isinstance(value, bool)
+            ):
+                raise ValueError(f"expected {getattr(base, '__name__', base)}, "
+                                 f"got {type(value).__name__}")
+    except ValueError as e:
+        raise UsageError(f"bad value for {key}: {e}") from None
+    choices = f.metadata.get("choices")
+    if choices and out not in choices:
+        raise UsageError(f"bad value for {key}: {out!r} is not one of {', '.join(map(str, choices))}")
+    minimum = f.metadata.get("minimum")
+    if minimum is not None and out is not None and out < minimum:
+        raise UsageError(f"bad value for {key}: {out} is below the minimum {minimum}")
+    return out
+
+
+def parse_sets(items: list[str]) -> list[tuple[str, str]]:
+    """Split `key=value` strings (several may share one argument, space separated)."""
+    pairs = []
+    for item in items:
+        for part in item.split():
+            key, sep, value = part.partition("=")
+            if not sep or not key:
+                raise UsageError(f"--set expects key=value, got {part!r}")
+            pairs.append((key.strip().replace("-", "_"), value))
+    return pairs
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """A flat table of config keys from a TOML or JSON file."""
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise UsageError(f"cannot read config file {path}: {e.strerror}") from None
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(raw)
+        else:
+            import tomllib
+
+            data = tomllib.loads(raw.decode("utf-8"))
+    except Exception as e:  # noqa: BLE001 - any parse failure is the user's file
+        raise UsageError(f"cannot parse config file {path}: {e}") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"config file {path} must hold a table of key = value")
+    return data
+
+
+def build(cfg_cls, *layers: dict[str, Any]):
+    """A config from defaults overlaid with each layer in turn (file, flags, --set)."""
+    values: dict[str, Any] = {}
+    for layer in layers:
+        for key, value in layer.items():
+            key = key.replace("-", "_")
+            values[key] = coerce(cfg_cls, key, value)
+    return cfg_cls(**values)
+
+
+def to_dict(cfg) -> dict[str, Any]:
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(cfg).items()}
+
+
+def describe(cfg_cls) -> list[tuple[str, str, Any, str]]:
+    """(key, type name, default, help) for every field: for --help and `models inspect`."""
+    rows = []
+    for f in dataclasses.fields(cfg_cls):
+        typ = _resolve_type(cfg_cls, f)
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        help_text = f.metadata.get("help", "")
+        if f.metadata.get("choices"):
+            help_text += f" [{'|'.join(map(str, f.metadata['choices']))}]"
+        rows.append((f.name, getattr(typ, "__name__", str(typ)), default, help_text))
+    return rows

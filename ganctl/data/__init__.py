@@ -1,0 +1,1 @@
+"""Datasets: catalog names, readers for the real layouts, synthetic data, batching."""

@@ -1,0 +1,131 @@
+"""Reading image files safely: EXIF orientation, odd modes, corrupt files, bombs."""
+
+from __future__ import annotations
+
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from ganctl.errors import GanctlError
+
+IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
+# Refuse anything beyond ~180 MP (PIL's own bomb limit doubles its default); one line, no hang.
+Image.MAX_IMAGE_PIXELS = 178_956_970
+
+
+class BadImage(GanctlError):
+    """An image file that cannot be read; the message names the file and why."""
+
+
+def is_image(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_EXTS and not path.name.startswith(".")
+
+
+def list_images(root: Path, recursive: bool = True) -> list[Path]:
+    """Image files under `root`, sorted, hidden files skipped."""
+    pattern = "**/*" if recursive else "*"
+    return sorted(p for p in Path(root).glob(pattern) if p.is_file() and is_image(p))
+
+
+def to_mode(img: Image.Image, channels: int) -> Image.Image:
+    """Grayscale (1) or RGB (3); alpha is composited on white, 16-bit scaled to 8-bit."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if arr.max() > 255 else 255.0
+        img = Image.fromarray(np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
+    if img.mode == "P" and "transparency" in img.info:
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA", "PA"):
+        bg = Image.new("RGBA", img.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(bg, img.convert("RGBA"))
+    return img.convert("L" if channels == 1 else "RGB")
+
+
+def open_image(path: Path | str, channels: int | None = 3) -> Image.Image:
+    """Open and fully decode an image, upright per EXIF. Raises BadImage with the reason."""
+    path = Path(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                im.load()
+                img = ImageOps.exif_transpose(im) or im
+                img = img.copy() if img is im else img
+    except IsADirectoryError:
+        raise BadImage(f"{path}: is a folder, not an image") from None
+    except FileNotFoundError:
+        raise BadImage(f"{path}: no such file") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise BadImage(f"{path}: refused, too many pixels (over "
+                       f"{Image.MAX_IMAGE_PIXELS:,}; a decompression bomb?)") from None
+    except Image.UnidentifiedImageError:
+        size = path.stat().st_size if path.exists() else 0
+        why = "empty file" if size == 0 else "not an image format PIL can read"
+        raise BadImage(f"{path}: {why}") from None
+    except (OSError, SyntaxError, ValueError) as e:
+        raise BadImage(f"{path}: corrupt or truncated image ({e})") from None
+    return to_mode(img, channels) if channels else img
+
+
+def fit(img: Image.Image, size: tuple[int, int], mode: str = "resize") -> Image.Image:
+    """Bring `img` to (width, height): 'resize' (stretch), 'crop' (center crop then
+    resize, keeps aspect), or 'pad' (letter-box on white, keeps aspect)."""
+    w, h = size
+    if img.size == (w, h):
+        return img
+    if mode == "crop":
+        return ImageOps.fit(img, (w, h), method=Image.Resampling.BICUBIC)
+    if mode == "pad":
+        fill = 255 if img.mode == "L" else (255, 255, 255)
+        return ImageOps.pad(img, (w, h), method=Image.Resampling.BICUBIC, color=fill)
+    # Downscaling by a large factor: LANCZOS (BOX-like) avoids aliasing from BICUBIC.
+    method = Image.Resampling.LANCZOS if img.width > 2 * w else Image.Resampling.BICUBIC
+    return img.resize((w, h), method)
+
+
+def to_array(img: Image.Image) -> np.ndarray:
+    """(C, H, W) uint8."""
+    arr = np.asarray(img, dtype=np.uint8)
+    return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
+
+
+@dataclass
+class Decoded:
+    """Images decoded to one uint8 array, plus the files that could not be read."""
+
+    array: np.ndarray  # (N, C, H, W) uint8
+    paths: list[Path]
+    bad: list[str] = field(default_factory=list)
+
+
+def decode_all(paths: list[Path], size: tuple[int, int], channels: int,
+               mode: str = "resize", threads: int = 4, crop_box=None) -> Decoded:
+    """Decode many files to one array; unreadable files are collected, not raised.
+
+    `crop_box(img) -> img` runs before fitting (e.g. to take one half of an A|B pair).
+    """
+    def one(p: Path):
+        try:
+            img = open_image(p, channels)
+            if crop_box is not None:
+                img = crop_box(img)
+            return to_array(fit(img, size, mode)), None
+        except BadImage as e:
+            return None, str(e)
+
+    w, h = size
+    out = np.empty((len(paths), channels, h, w), dtype=np.uint8)
+    kept, bad, n = [], [], 0
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        for p, (arr, err) in zip(paths, pool.map(one, paths)):
+            if err:
+                bad.append(err)
+                continue
+            out[n] = arr
+            kept.append(p)
+            n += 1
+    return Decoded(out[:n], kept, bad)

@@ -1,0 +1,1 @@
+"""Inference helpers: image inputs and outputs, grids, padding and tiling."""

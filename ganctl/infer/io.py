@@ -1,0 +1,99 @@
+"""Inputs as file, folder, glob or '-' (stdin); outputs as file, folder or '-' (stdout PNG)."""
+
+from __future__ import annotations
+
+import glob
+import io
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from ganctl.checkpoint import atomic_write
+from ganctl.data.images import BadImage, is_image, list_images, open_image
+from ganctl.errors import GanctlError, UsageError
+
+STDIO = "-"
+
+
+@dataclass
+class Input:
+    """One input image: a path, or bytes read from stdin (name 'stdin')."""
+
+    name: str
+    path: Path | None = None
+    data: bytes | None = None
+
+    def open(self, channels: int | None = None) -> Image.Image:
+        if self.data is None:
+            return open_image(self.path, channels)
+        tmp = io.BytesIO(self.data)
+        try:
+            with Image.open(tmp) as im:
+                im.load()
+                img = im.copy()
+        except Exception as e:  # noqa: BLE001 - anything PIL raises on bad bytes
+            raise BadImage(f"stdin: not a readable image ({type(e).__name__})") from None
+        from ganctl.data.images import to_mode
+
+        return to_mode(img, channels) if channels else img
+
+
+def expand_inputs(items: list[str]) -> tuple[list[Input], list[str]]:
+    """Expand files, folders, globs and '-' into inputs; also return problems found."""
+    inputs: list[Input] = []
+    problems: list[str] = []
+    for item in items:
+        if item == STDIO:
+            inputs.append(Input("stdin", data=sys.stdin.buffer.read()))
+            continue
+        path = Path(item).expanduser()
+        if path.is_dir():
+            found = list_images(path)
+            if not found:
+                problems.append(f"{item}: folder has no images")
+            inputs.extend(Input(str(p), p) for p in found)
+        elif path.exists():
+            inputs.append(Input(str(path), path))
+        elif glob.has_magic(item):
+            found = sorted(Path(p) for p in glob.glob(item, recursive=True))
+            found = [p for p in found if p.is_file() and is_image(p)]
+            if not found:
+                problems.append(f"{item}: no images match")
+            inputs.extend(Input(str(p), p) for p in found)
+        else:
+            problems.append(f"{item}: no such file or folder")
+    return inputs, problems
+
+
+def encode_png(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def save_image(img: Image.Image, dest: str | Path) -> str:
+    """Write `img` to a file (format from the suffix, atomically) or to stdout for '-'."""
+    if str(dest) == STDIO:
+        if sys.stdout.isatty():
+            raise UsageError("refusing to write PNG bytes to a terminal; pipe or redirect "
+                             "stdout, or pass -o FILE")
+        sys.stdout.buffer.write(encode_png(img))
+        sys.stdout.buffer.flush()
+        return STDIO
+    path = Path(dest)
+    fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".bmp": "BMP"}.get(
+        path.suffix.lower(), "PNG")
+    if fmt == "JPEG" and img.mode not in ("RGB", "L"):
+        img = img.convert("RGB")
+    try:
+        atomic_write(path, lambda f: img.save(f, format=fmt))
+    except OSError as e:
+        raise GanctlError(f"cannot write {path}: {e.strerror or e}") from None
+    return str(path)
+
+
+def is_dir_target(dest: str) -> bool:
+    """'-o out/' or an existing folder means one file per image."""
+    return dest != STDIO and (dest.endswith(("/", "\\")) or Path(dest).is_dir())

@@ -1,0 +1,49 @@
+"""nn.Modules only. `build(name, **kwargs)` recreates a net from a checkpoint's arch record."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from ganctl.nets import dcgan, mlp
+
+NETS: dict[str, type[nn.Module]] = {
+    "dcgan_g": dcgan.Generator,
+    "dcgan_d": dcgan.Discriminator,
+    "dcgan_original_g": dcgan.OriginalGenerator,
+    "dcgan_original_d": dcgan.OriginalDiscriminator,
+    "mlp_g": mlp.Generator,
+    "mlp_d": mlp.Discriminator,
+}
+
+
+def register(name: str, cls: type[nn.Module]) -> None:
+    """Make a net class buildable by name (third-party plugins call this for their nets)."""
+    NETS[name] = cls
+
+
+def build(name: str, **kwargs) -> nn.Module:
+    if name not in NETS:
+        raise KeyError(f"unknown architecture {name!r}; known: {', '.join(sorted(NETS))}")
+    return NETS[name](**kwargs)
+
+
+def arch(name: str, **kwargs) -> dict:
+    """The record a checkpoint stores to rebuild a net: {"name": ..., "kwargs": {...}}."""
+    return {"name": name, "kwargs": kwargs}
+
+
+def from_arch(record: dict) -> nn.Module:
+    return build(record["name"], **record["kwargs"])
+
+
+def init_normal(module: nn.Module, std: float = 0.02) -> None:
+    """DCGAN init: conv/linear weights N(0, std), norm scales N(1, std), biases 0."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            weight = getattr(m, "weight_orig", m.weight)
+            nn.init.normal_(weight, 0.0, std)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d)) and m.affine:
+            nn.init.normal_(m.weight, 1.0, std)
+            nn.init.zeros_(m.bias)

@@ -1,0 +1,1 @@
+"""Built-in plugins, registered through the `ganctl.plugins` entry-point group."""

@@ -1,0 +1,133 @@
+"""Plugin protocol and registry.
+
+A plugin is an object (usually a `Plugin` subclass instance) published under the
+entry-point group ``ganctl.plugins``. Built-in plugins are registered the same way in
+ganctl's own pyproject.toml, so a third-party distribution that declares
+
+    [project.entry-points."ganctl.plugins"]
+    mygan = "mypackage.plugin:plugin"
+
+is found, listed, trained and sampled exactly like the built-ins. Several entry-point
+names may point to one plugin (``horse2zebra`` and ``zebra2horse``); the plugin is told
+the name it was called by.
+
+Plugin names come from entry-point metadata without importing anything, so listing
+names stays cheap; a plugin's module (and torch) is imported only when it is used.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from functools import cache
+from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ganctl.errors import GanctlError, NotYetAvailable, UsageError
+
+if TYPE_CHECKING:
+    import torch
+
+    from ganctl.config import TrainConfig
+    from ganctl.data.sources import TrainData
+    from ganctl.train.recipe import Recipe
+
+GROUP = "ganctl.plugins"
+TASKS = ("generate", "upscale", "translate", "detect")
+
+
+class Plugin:
+    """What every plugin declares. Subclass it and override what your plugin does.
+
+    Training: `config_class`, `load_data`, `setup` (returns a `Recipe`, which owns the
+    nets, optimisers and one training step). Inference: `generate` for task "generate";
+    other tasks add their own method, named after the verb.
+    """
+
+    name: ClassVar[str] = ""
+    task: ClassVar[str] = "generate"
+    summary: ClassVar[str] = ""
+    stages: ClassVar[tuple[int, ...]] = (1,)
+    default_data: ClassVar[dict[int, str]] = {1: "synthetic"}
+    datasets: ClassVar[tuple[str, ...]] = ("synthetic",)
+
+    def stage_title(self, stage: int) -> str:
+        return f"stage {stage}"
+
+    def config_class(self, stage: int) -> type[TrainConfig]:
+        raise NotImplementedError
+
+    def load_data(self, cfg: TrainConfig, data: str, stage: int) -> TrainData:
+        """Read the dataset named by `data` (catalog name, path or 'synthetic')."""
+        raise NotImplementedError
+
+    def setup(self, cfg: TrainConfig, data: TrainData, stage: int,
+              device: torch.device) -> Recipe:
+        raise NotImplementedError
+
+    def generate(self, weights: dict[str, Any], seeds: list[int], device: torch.device,
+                 **options) -> torch.Tensor:
+        """Images in [-1, 1], shape (len(seeds), C, H, W); image i depends only on seeds[i]."""
+        raise NotYetAvailable(f"plugin {self.name!r} does not generate images from noise")
+
+    def check_stage(self, stage: int) -> int:
+        if stage not in self.stages:
+            raise UsageError(f"plugin {self.name!r} has stages {', '.join(map(str, self.stages))};"
+                             f" there is no stage {stage}")
+        return stage
+
+
+@dataclass
+class Entry:
+    """A registered name and where it comes from, known without importing the plugin."""
+
+    name: str
+    value: str
+    dist: str
+
+    def load(self) -> Plugin:
+        try:
+            obj = EntryPoint(name=self.name, value=self.value, group=GROUP).load()
+        except Exception as e:  # noqa: BLE001 - a broken third-party plugin must not crash ganctl
+            raise GanctlError(f"plugin {self.name!r} ({self.value}, from {self.dist}) "
+                              f"failed to load: {type(e).__name__}: {e}") from e
+        if isinstance(obj, type):
+            obj = obj()
+        for attr in ("name", "task", "stages", "config_class", "setup", "load_data"):
+            if not hasattr(obj, attr):
+                raise GanctlError(f"plugin {self.name!r} ({self.value}) lacks {attr!r}; "
+                                  "subclass ganctl.registry.Plugin")
+        return obj
+
+
+@cache
+def entries() -> dict[str, Entry]:
+    """Every registered plugin name (first registration of a name wins)."""
+    found: dict[str, Entry] = {}
+    for ep in entry_points(group=GROUP):
+        dist = ep.dist.name if getattr(ep, "dist", None) else "?"
+        found.setdefault(ep.name, Entry(ep.name, ep.value, dist))
+    return found
+
+
+def names(pattern: str | None = None) -> list[str]:
+    out = sorted(entries())
+    if pattern:
+        out = [n for n in out if fnmatch.fnmatch(n, pattern) or pattern in n]
+    return out
+
+
+@cache
+def get(name: str) -> Plugin:
+    """The plugin registered as `name`, or a usage error listing the known names."""
+    known = entries()
+    if name not in known:
+        listing = ", ".join(sorted(known)) or "none"
+        raise UsageError(f"unknown plugin {name!r}; installed plugins: {listing}")
+    return known[name].load()
+
+
+def for_task(task: str) -> list[str]:
+    """Names of plugins that do `task` (imports them)."""
+    return [n for n in names() if get(n).task == task]
+

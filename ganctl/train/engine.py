@@ -1,0 +1,302 @@
+"""The training loop every plugin shares.
+
+Read `train()` top to bottom: resolve the config, load data, build the plugin's recipe,
+restore a checkpoint if resuming, then step until a stopping rule or a signal, logging,
+sampling and checkpointing at intervals, and finally publish the generator.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import signal
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ganctl import checkpoint, config, registry, weights
+from ganctl.console import info, warn
+from ganctl.data.batches import BatchStream
+from ganctl.device import describe, resolve
+from ganctl.errors import GanctlError, UsageError
+from ganctl.infer.grid import grid_image
+from ganctl.train import rng, rundir
+from ganctl.train.ema import EMA
+from ganctl.train.progress import Reporter
+from ganctl.train.stats import StatsWriter
+
+# Keys that may differ between a checkpoint's config and a resumed run's.
+RESUMABLE_CHANGES = {"epochs", "steps", "minutes", "log_every", "sample_every",
+                     "checkpoint_every", "keep_checkpoints", "workers"}
+
+
+class Interrupted(GanctlError):
+    """Training stopped by SIGINT/SIGTERM after writing a checkpoint."""
+
+    def __init__(self, msg: str, signum: int):
+        super().__init__(msg)
+        self.exit_code = 128 + signum
+
+
+@dataclass
+class TrainRequest:
+    plugin: str
+    stage: int = 1
+    overrides: dict[str, Any] | None = None
+    data: str | None = None
+    device: str = "auto"
+    runs_dir: Path = Path("runs")
+    resume: str | None = None  # None, "auto" or a path
+    desc: str | None = None
+    publish: bool = True
+
+
+@dataclass
+class TrainResult:
+    run: Path
+    step: int
+    epoch: float
+    checkpoint: Path
+    weights: Path | None
+
+
+def resolve_config(req: TrainRequest):
+    """(plugin, config, resume checkpoint path or None, data spec) without touching torch
+    state; `--dry-run` prints exactly this."""
+    plugin = registry.get(req.plugin)
+    stage = plugin.check_stage(req.stage)
+    cfg_cls = plugin.config_class(stage)
+    overrides = dict(req.overrides or {})
+    ckpt_path = find_resume(req, plugin) if req.resume else None
+    if ckpt_path is None:
+        cfg = config.build(cfg_cls, overrides)
+        data = req.data or plugin.default_data.get(stage, "synthetic")
+        return plugin, cfg, None, data
+    meta = checkpoint.load(ckpt_path, kind="training", plugin=plugin.name)
+    if meta.get("stage") != stage:
+        raise UsageError(f"{ckpt_path} is stage {meta.get('stage')}, not stage {stage}")
+    saved = meta["config"]
+    for key, value in overrides.items():
+        new = config.coerce(cfg_cls, key, value)
+        if key not in RESUMABLE_CHANGES and saved.get(key) != config.to_dict(
+                config.build(cfg_cls, {key: new})).get(key):
+            raise UsageError(f"cannot change {key} when resuming (checkpoint has "
+                             f"{saved.get(key)!r}); start a new run instead")
+    cfg = config.build(cfg_cls, saved, overrides)
+    data = meta["data_spec"]
+    if req.data and req.data != data:
+        raise UsageError(f"cannot change --data when resuming (the run used {data!r})")
+    return plugin, cfg, ckpt_path, data
+
+
+def find_resume(req: TrainRequest, plugin) -> Path | None:
+    if req.resume == "auto":
+        group = rundir.group_dir(req.runs_dir, plugin.name, req.stage, len(plugin.stages))
+        run = rundir.latest_run(group)
+        if run is None:
+            info(f"no earlier run in {group} to resume; starting a new one")
+            return None
+        return newest_loadable(run)
+    path = Path(req.resume).expanduser()
+    if path.is_dir():
+        return newest_loadable(path)
+    if not path.is_file():
+        raise UsageError(f"--resume {req.resume}: no such checkpoint or run folder")
+    return path
+
+
+def newest_loadable(run: Path) -> Path:
+    """The newest checkpoint of `run` that reads back whole (skip a damaged newest one)."""
+    for path in rundir.checkpoints(run):
+        try:
+            checkpoint.load(path, kind="training")
+            return path
+        except GanctlError as e:
+            warn(f"skipping unreadable checkpoint: {e}")
+    raise GanctlError(f"{run} has no readable training checkpoint to resume from")
+
+
+def train(req: TrainRequest) -> TrainResult:
+    plugin, cfg, ckpt_path, data_spec = resolve_config(req)
+    stage = req.stage
+    device = resolve(req.device)
+    rng.seed_all(cfg.seed)
+    data = plugin.load_data(cfg, data_spec, stage)
+    if data.info.skipped:
+        warn(f"skipped {len(data.info.skipped)} unreadable image(s); first: "
+             f"{data.info.skipped[0]}")
+    recipe = plugin.setup(cfg, data, stage, device)
+    emas = {n: EMA(recipe.nets[n], cfg.ema) for n in recipe.ema_nets if cfg.ema > 0}
+    stream = BatchStream(data.train, cfg.batch_size, cfg.seed, device, cfg.workers)
+    if stream.batch_size < cfg.batch_size:
+        warn(f"dataset has {stream.n} images; batch size lowered to {stream.batch_size}")
+
+    step, elapsed_before, acc, acc_n = 0, 0.0, {}, 0
+    if ckpt_path is not None:
+        state = checkpoint.load(ckpt_path, map_location=device, kind="training")
+        restore(state, recipe, emas, stream)
+        step, elapsed_before = state["step"], state["elapsed"]
+        acc = {k: torch.tensor(v, device=device) for k, v in state["log_acc"].items()}
+        acc_n = state["log_n"]
+        run = ckpt_path.parent.parent
+        info(f"resuming {run} from step {step}")
+    else:
+        group = rundir.group_dir(req.runs_dir, plugin.name, stage, len(plugin.stages))
+        run = rundir.new_run(group, req.desc or describe_run(cfg, data))
+    write_config(run, plugin, stage, cfg, data, data_spec, device)
+
+    bpe = stream.batches_per_epoch
+    limits = [s for s in (cfg.steps, math.ceil(cfg.epochs * bpe) if cfg.epochs else 0) if s]
+    max_steps = min(limits) if limits else None
+    if max_steps is None and not cfg.minutes:
+        info("no stopping rule (--epochs/--steps/--minutes): training until Ctrl-C")
+    info(f"training {plugin.name} stage {stage} on {data.info.name} "
+         f"({data.info.count} images{', synthetic' if data.info.synthetic else ''}) "
+         f"on {describe(device)}; run folder {run}")
+
+    stats = StatsWriter(run / "stats.jsonl", resume_step=step if ckpt_path else None)
+    reporter = Reporter(max_steps, step, f"{plugin.name}")
+    stop_signal: list[int] = []
+    previous = {s: signal.signal(s, lambda signum, _f: stop_signal.append(signum))
+                for s in (signal.SIGINT, signal.SIGTERM)}
+    t0 = time.perf_counter()
+    t_log, imgs = t0, 0
+
+    def elapsed() -> float:
+        return elapsed_before + time.perf_counter() - t0
+
+    def save() -> Path:
+        path = run / "checkpoints" / f"ckpt-{step:09d}.pt"
+        payload = training_payload(plugin, stage, cfg, recipe, emas, stream, data, data_spec,
+                                   step, elapsed(), acc, acc_n)
+        checkpoint.save(payload, path)
+        for old in rundir.checkpoints(run)[cfg.keep_checkpoints:]:
+            old.unlink(missing_ok=True)
+        return path
+
+    last_ckpt = None
+    try:
+        done = max_steps is not None and step >= max_steps
+        batches = iter(stream)
+        while not done:
+            batch = next(batches)
+            for net in recipe.nets.values():
+                net.train()
+            out = recipe.step(batch)
+            step += 1
+            imgs += len(batch[0])
+            for n, ema in emas.items():
+                ema.update(recipe.nets[n])
+            for k, v in out.items():
+                acc[k] = acc[k] + v.detach() if k in acc else v.detach().clone()
+            acc_n += 1
+            if stream.batch == bpe:
+                recipe.end_epoch(stream.epoch)
+            done = (max_steps is not None and step >= max_steps) or (
+                cfg.minutes and elapsed() >= cfg.minutes * 60) or bool(stop_signal)
+            reporter.step(step, step / bpe)
+            if step % cfg.log_every == 0 or done:
+                now = time.perf_counter()
+                row = {"step": step, "epoch": round(step / bpe, 4), "time": round(elapsed(), 3),
+                       "imgs_per_s": round(imgs / max(now - t_log, 1e-9), 2),
+                       **recipe.learning_rates(),
+                       **{k: (v / acc_n).item() for k, v in acc.items()}}
+                stats.write(row)
+                reporter.logged(row)
+                acc, acc_n, t_log, imgs = {}, 0, now, 0
+            if step % cfg.sample_every == 0 or done:
+                write_samples(run, step, recipe, emas)
+            if step % cfg.checkpoint_every == 0 or done:
+                last_ckpt = save()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        reporter.close()
+        stats.close()
+
+    if stop_signal:
+        name = signal.Signals(stop_signal[0]).name
+        raise Interrupted(f"{name} at step {step}: checkpoint saved to {last_ckpt}; continue "
+                          f"with `ganctl train {plugin.name} --stage {stage} --resume auto`",
+                          stop_signal[0])
+    published = None
+    payload = weights_payload(plugin, stage, cfg, recipe, emas, data, step, step / bpe, run)
+    checkpoint.save(payload, run / "weights.pt")
+    if req.publish:
+        published = weights.publish(payload, plugin.name, stage)
+        info(f"published weights to {published}")
+    return TrainResult(run, step, step / bpe, last_ckpt or save(), published)
+
+
+def describe_run(cfg, data) -> str:
+    arch = getattr(cfg, "arch", "")
+    return "-".join(str(p) for p in (Path(data.info.name).name, arch) if p)
+
+
+def write_config(run: Path, plugin, stage: int, cfg, data, data_spec: str, device) -> None:
+    doc = {"plugin": plugin.name, "stage": stage, "data": data_spec,
+           "dataset": data.info.as_dict(), "device": str(device),
+           "config": config.to_dict(cfg), "versions": checkpoint.versions()}
+    checkpoint.atomic_write(run / "config.json",
+                            lambda f: f.write(json.dumps(doc, indent=2).encode()))
+
+
+@torch.no_grad()
+def write_samples(run: Path, step: int, recipe, emas: dict) -> None:
+    nets = {**recipe.nets, **{n: e.net for n, e in emas.items()}}
+    modes = {n: net.training for n, net in nets.items()}
+    for net in nets.values():
+        net.eval()
+    try:
+        images = recipe.samples(nets)
+    finally:
+        for n, net in nets.items():
+            net.train(modes[n])
+    grid_image(images).save(run / "samples" / f"fakes{step:09d}.png")
+
+
+def common_meta(plugin, stage: int, cfg, recipe, data, step: int) -> dict[str, Any]:
+    return {"plugin": plugin.name, "stage": stage, "arch": recipe.arch(),
+            "preprocess": recipe.preprocess(), "config": config.to_dict(cfg),
+            "dataset": data.info.as_dict(), "step": step, "versions": checkpoint.versions(),
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
+def training_payload(plugin, stage, cfg, recipe, emas, stream, data, data_spec, step,
+                     elapsed, acc, acc_n) -> dict[str, Any]:
+    return {
+        "kind": "training", **common_meta(plugin, stage, cfg, recipe, data, step),
+        "data_spec": data_spec, "elapsed": elapsed,
+        "nets": {n: net.state_dict() for n, net in recipe.nets.items()},
+        "ema": {n: e.state_dict() for n, e in emas.items()},
+        "optimizers": {n: o.state_dict() for n, o in recipe.optimizers.items()},
+        "schedulers": {n: s.state_dict() for n, s in recipe.schedulers.items()},
+        "recipe": recipe.state_dict(), "stream": stream.state_dict(), "rng": rng.get_state(),
+        "log_acc": {k: v.item() for k, v in acc.items()}, "log_n": acc_n,
+    }
+
+
+def restore(state: dict, recipe, emas: dict, stream: BatchStream) -> None:
+    for n, net in recipe.nets.items():
+        net.load_state_dict(state["nets"][n])
+    for n, opt in recipe.optimizers.items():
+        opt.load_state_dict(state["optimizers"][n])
+    for n, sched in recipe.schedulers.items():
+        sched.load_state_dict(state["schedulers"][n])
+    for n, ema in emas.items():
+        ema.load_state_dict(state["ema"][n])
+    recipe.load_state_dict(state["recipe"])
+    stream.load_state_dict(state["stream"])
+    rng.set_state(state["rng"])
+
+
+def weights_payload(plugin, stage, cfg, recipe, emas, data, step, epoch, run) -> dict:
+    nets = {n: (emas[n].net if n in emas else recipe.nets[n]).state_dict()
+            for n in recipe.export_nets}
+    return {"kind": "weights", **common_meta(plugin, stage, cfg, recipe, data, step),
+            "epoch": epoch, "run": str(run), "ema_nets": sorted(set(emas) & set(nets)),
+            "nets": nets}

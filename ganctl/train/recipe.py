@@ -1,0 +1,82 @@
+"""The part of training a plugin writes: nets, optimisers and one step.
+
+The engine owns everything else (data order, logging, EMA, checkpoints, resume,
+signals, publishing), so a recipe reads top to bottom as the algorithm it is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+
+class Recipe:
+    """Subclass and fill `nets` and `optimizers` in `__init__`; implement `step`."""
+
+    #: nets whose exponential moving average the engine keeps when `cfg.ema > 0`
+    ema_nets: tuple[str, ...] = ()
+    #: nets published to the weights cache for inference
+    export_nets: tuple[str, ...] = ("g",)
+
+    def __init__(self, cfg, data, device: torch.device):
+        self.cfg = cfg
+        self.data = data
+        self.device = device
+        self.nets: dict[str, nn.Module] = {}
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self.schedulers: dict[str, Any] = {}
+
+    def arch(self) -> dict[str, dict[str, Any]]:
+        """{net name: {"name": registered net name, "kwargs": {...}}} for rebuilding."""
+        raise NotImplementedError
+
+    def preprocess(self) -> dict[str, Any]:
+        """How inputs/outputs are scaled: size, channels, value range."""
+        info = self.data.info
+        return {"size": list(info.size), "channels": info.channels, "range": [-1.0, 1.0]}
+
+    def step(self, batch: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
+        """One optimisation step on a batch of uint8 tensors already on the device.
+
+        Return detached scalar tensors (losses, diagnostics); the engine averages them
+        over the logging interval without forcing a device sync every step.
+        """
+        raise NotImplementedError
+
+    def samples(self, nets: dict[str, nn.Module]) -> torch.Tensor:
+        """A fixed grid of images in [-1, 1] (N, C, H, W) for samples/, from `nets`
+        (the EMA copies when EMA is on). Must not change any RNG state."""
+        raise NotImplementedError
+
+    def end_epoch(self, epoch: int) -> None:
+        """Called after every full pass over the data (LR schedules step here)."""
+        for sched in self.schedulers.values():
+            sched.step()
+
+    def learning_rates(self) -> dict[str, float]:
+        return {f"lr_{name}": opt.param_groups[0]["lr"] for name, opt in self.optimizers.items()}
+
+    def state_dict(self) -> dict[str, Any]:
+        """Extra training state beyond nets/optimisers/schedulers (e.g. an image pool)."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        pass
+
+
+def to_unit(x: torch.Tensor) -> torch.Tensor:
+    """uint8 [0, 255] -> float [-1, 1] on the same device."""
+    return x.float().div_(127.5).sub_(1.0)
+
+
+def from_unit(x: torch.Tensor) -> torch.Tensor:
+    """float [-1, 1] -> uint8 [0, 255]."""
+    return x.detach().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8)
+
+
+def fixed_noise(n: int, dim: int, seed: int, device: torch.device) -> torch.Tensor:
+    """Noise drawn from its own generator, so sampling never moves the training RNG."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, dim, generator=g).to(device)

@@ -1,0 +1,93 @@
+"""The weights cache: trained generators published under the user data dir.
+
+Layout: ``<GANCTL_HOME or user_data_dir("ganctl")>/weights/<plugin>/stage<N>.pt`` with a
+``stage<N>.json`` sidecar holding the metadata, so listing the cache reads no tensors.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ganctl import checkpoint, paths
+from ganctl.errors import GanctlError
+
+META_KEYS = ("plugin", "stage", "arch", "preprocess", "dataset", "step", "epoch", "created",
+             "versions", "run", "ema_nets")
+
+
+def cache_path(plugin: str, stage: int) -> Path:
+    return paths.weights_dir() / plugin / f"stage{stage}.pt"
+
+
+def inference_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """A weights-kind payload from either kind: EMA nets replace raw ones where present."""
+    if payload.get("kind") == "weights":
+        return payload
+    nets = dict(payload.get("nets", {}))
+    nets.update(payload.get("ema") or {})
+    out = {k: v for k, v in payload.items() if k in META_KEYS or k in ("config", "extra_meta")}
+    return {**out, "kind": "weights", "nets": nets}
+
+
+def publish(payload: dict[str, Any], plugin: str, stage: int) -> Path:
+    """Write inference weights to the cache atomically, with a JSON sidecar."""
+    path = cache_path(plugin, stage)
+    checkpoint.save(payload, path)
+    meta = {k: payload.get(k) for k in META_KEYS}
+    meta["file"] = str(path)
+    meta["bytes"] = path.stat().st_size
+    checkpoint.atomic_write(path.with_suffix(".json"),
+                            lambda f: f.write(json.dumps(meta, indent=2).encode()))
+    return path
+
+
+def resolve(plugin: str, stage: int, explicit: str | None = None) -> Path:
+    """The weights file to use: `--weights` (a file or a run folder), else the cache."""
+    if explicit:
+        p = Path(explicit).expanduser()
+        if p.is_dir():
+            for candidate in (p / "weights.pt", p / f"stage{stage}.pt"):
+                if candidate.is_file():
+                    return candidate
+            ckpts = sorted((p / "checkpoints").glob("ckpt-*.pt"))
+            if ckpts:
+                return ckpts[-1]
+            raise GanctlError(f"no weights.pt or checkpoints/ in {p}")
+        if not p.exists():
+            raise GanctlError(f"--weights {explicit}: no such file")
+        return p
+    path = cache_path(plugin, stage)
+    if not path.is_file():
+        stage_flag = f" --stage {stage}" if stage != 1 else ""
+        raise GanctlError(f"no trained weights for {plugin} stage {stage} in {path.parent}; "
+                          f"train them with `ganctl train {plugin}{stage_flag}` "
+                          "or pass --weights PATH")
+    return path
+
+
+def load(plugin: str, stage: int, explicit: str | None = None, device="cpu") -> dict[str, Any]:
+    """Load inference weights for `plugin`/`stage`, checked and EMA-preferring."""
+    path = resolve(plugin, stage, explicit)
+    payload = checkpoint.load(path, map_location=device, kind="weights", plugin=plugin)
+    if payload.get("stage", 1) != stage:
+        raise GanctlError(f"{path} holds stage {payload.get('stage')} of {plugin}, "
+                          f"not stage {stage}")
+    out = inference_payload(payload)
+    out["path"] = str(path)
+    return out
+
+
+def cached(plugin: str | None = None) -> list[dict[str, Any]]:
+    """Metadata of every published weights file (optionally of one plugin)."""
+    root = paths.weights_dir()
+    rows = []
+    for sidecar in sorted(root.glob(f"{plugin or '*'}/stage*.json")):
+        try:
+            meta = json.loads(sidecar.read_text())
+        except (OSError, ValueError):
+            continue
+        if sidecar.with_suffix(".pt").is_file():
+            rows.append(meta)
+    return rows
