@@ -8,6 +8,7 @@ config files) are parsed by the field's type and never evaluated.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import types
 import typing
@@ -89,7 +90,7 @@ def coerce(cfg_cls, key: str, value: Any) -> Any:
     """Check `value` (text or a JSON/TOML value) against field `key` and return it typed."""
     known = fields(cfg_cls)
     if key not in known:
-        close = [k for k in known if key.replace("-", "_") == k or key in k]
+        close = difflib.get_close_matches(key, list(known), n=1)
         hint = f" (did you mean {close[0]}?)" if close else ""
         raise UsageError(f"unknown config key {key!r}{hint}; see `ganctl models inspect` "
                          "or `--dry-run` for the keys")

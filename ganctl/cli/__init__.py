@@ -24,7 +24,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-_state = {"debug": os.environ.get("GANCTL_DEBUG", "") not in ("", "0")}
+_state = {"debug": False}
 
 
 def _version(value: bool) -> None:
@@ -70,6 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     from ganctl.errors import GanctlError
 
     args = expand_sets(sys.argv[1:] if argv is None else list(argv))
+    _state["debug"] = os.environ.get("GANCTL_DEBUG", "") not in ("", "0")
     try:
         app(args=args, prog_name="ganctl")
     except GanctlError as e:

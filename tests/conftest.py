@@ -1,0 +1,65 @@
+"""Shared fixtures: an isolated GANCTL_HOME per test (synthetic data shared per session),
+a working directory per test, and an in-process CLI runner."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+# A small, fast training run used by many tests.
+FAST = ["--steps", "6", "--set", "batch_size=16", "log_every=2", "sample_every=3",
+        "checkpoint_every=3"]
+
+
+@pytest.fixture(scope="session")
+def shared_data(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("shared-data")
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, shared_data, monkeypatch) -> Path:
+    h = tmp_path / "home"
+    h.mkdir()
+    (h / "data").symlink_to(shared_data, target_is_directory=True)
+    monkeypatch.setenv("GANCTL_HOME", str(h))
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.chdir(tmp_path)
+    return h
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run `ganctl ARGS...` in this process; returns exit code, stdout, stderr."""
+    from ganctl.cli import main
+
+    def run(*args: str) -> Result:
+        capsys.readouterr()
+        try:
+            main([str(a) for a in args])
+            code = 0
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        out = capsys.readouterr()
+        return Result(code, out.out, out.err)
+
+    return run
+
+
+def run_ganctl(*args: str, env: dict | None = None, timeout: float = 300, **kw):
+    """Run `python -m ganctl ARGS...` in a subprocess (for signals, stdout bytes, imports)."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "ganctl", *map(str, args)],
+                          capture_output=True, env=full_env, timeout=timeout, **kw)

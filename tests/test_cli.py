@@ -1,0 +1,92 @@
+"""CLI behaviour: help without torch, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import run_ganctl
+
+VERBS = ["download-data", "train", "sample", "upscale", "translate", "detect-leaks",
+         "plot-losses", "models"]
+
+
+def test_help_does_not_import_torch_and_is_fast():
+    code = ("import sys, time; t = time.perf_counter()\n"
+            "from ganctl.cli import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "print('torch' in sys.modules, time.perf_counter() - t)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out[-2] == "False"
+    assert float(out[-1]) < 0.5
+
+
+@pytest.mark.parametrize("verb", VERBS)
+def test_every_verb_help_lists_examples_without_torch(verb):
+    code = ("import sys\nfrom ganctl.cli import main\n"
+            f"try:\n    main([{verb!r}, '--help'])\nexcept SystemExit as e:\n"
+            "    assert e.code in (0, None), e.code\n"
+            "print('TORCH', 'torch' in sys.modules)")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert "TORCH False" in res.stdout
+    if verb != "models":
+        assert "Examples" in res.stdout
+
+
+def test_unknown_verb_is_usage_error(cli):
+    assert cli("no-such-verb").code == 2
+
+
+def test_unknown_plugin_is_one_line(cli):
+    res = cli("train", "no-such-plugin")
+    assert res.code == 2
+    assert "Traceback" not in res.err
+    assert res.err.strip().splitlines() == [
+        "ganctl: error: unknown plugin 'no-such-plugin'; installed plugins: sneakers"]
+
+
+@pytest.mark.parametrize("args", [["upscale", "x.png"], ["translate", "edges2shoes", "x.png"],
+                                  ["detect-leaks", "x.png"], ["plot-losses", "runs"]])
+def test_verbs_still_to_come_say_so_and_fail(cli, args):
+    res = cli(*args)
+    assert res.code == 1
+    lines = res.err.strip().splitlines()
+    assert len(lines) == 1 and "not implemented yet" in lines[0] or "none is installed" in lines[0]
+
+
+def test_version(cli):
+    res = cli("--version")
+    assert res.code == 0 and res.out.startswith("ganctl ")
+
+
+def test_internal_errors_have_no_traceback_unless_debug(cli, monkeypatch):
+    import ganctl.registry as registry
+
+    def boom(*a, **k):
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(registry, "names", boom)
+    res = cli("models", "list")
+    assert res.code == 1
+    assert "internal error: RuntimeError: kaboom" in res.err and "Traceback" not in res.err
+    with pytest.raises(RuntimeError):
+        cli("--debug", "models", "list")
+
+
+def test_python_dash_m_entry_point():
+    t = time.perf_counter()
+    res = run_ganctl("--version")
+    assert res.returncode == 0 and res.stdout.startswith(b"ganctl ")
+    assert time.perf_counter() - t < 10
+
+
+def test_set_takes_several_pairs():
+    from ganctl.cli import expand_sets
+
+    assert expand_sets(["train", "x", "--set", "a=1", "b=2", "--steps", "3", "pos=1"]) == [
+        "train", "x", "--set", "a=1", "--set", "b=2", "--steps", "3", "pos=1"]

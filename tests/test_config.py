@@ -1,0 +1,69 @@
+"""Config: typed --set overrides, validation, config files, --dry-run."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ganctl import config
+from ganctl.errors import UsageError
+from ganctl.plugins.sneakers import Stage1Config
+
+
+def test_overrides_are_typed():
+    cfg = config.build(Stage1Config, dict(config.parse_sets(
+        ["batch_size=32 lr=1e-3", "spectral_norm=yes", "arch=mlp", "ema=0.99"])))
+    assert (cfg.batch_size, cfg.lr, cfg.spectral_norm, cfg.arch, cfg.ema) == (
+        32, 1e-3, True, "mlp", 0.99)
+
+
+@pytest.mark.parametrize("pair,msg", [
+    ("batch_size=lots", "bad value for batch_size"),
+    ("arch=resnet", "is not one of dcgan, original, mlp"),
+    ("batch_size=0", "below the minimum"),
+    ("spectral_norm=maybe", "expected true or false"),
+    ("batchsize=3", "unknown config key 'batchsize'"),
+    ("lr=__import__('os').system('true')", "bad value for lr"),
+])
+def test_bad_overrides_are_usage_errors(pair, msg):
+    with pytest.raises(UsageError, match=msg.replace("(", r"\(")):
+        config.build(Stage1Config, dict(config.parse_sets([pair])))
+
+
+def test_set_without_equals_is_rejected():
+    with pytest.raises(UsageError, match="key=value"):
+        config.parse_sets(["lr"])
+
+
+def test_config_files_toml_and_json(tmp_path):
+    (tmp_path / "a.toml").write_text('batch_size = 8\nloss = "hinge"\nlr = 1\n')
+    (tmp_path / "b.json").write_text(json.dumps({"batch_size": 4, "ema": 0.5}))
+    a = config.build(Stage1Config, config.read_config_file(tmp_path / "a.toml"))
+    b = config.build(Stage1Config, config.read_config_file(tmp_path / "b.json"))
+    assert (a.batch_size, a.loss, a.lr) == (8, "hinge", 1.0)
+    assert isinstance(a.lr, float)
+    assert (b.batch_size, b.ema) == (4, 0.5)
+    (tmp_path / "bad.toml").write_text("batch_size = [")
+    with pytest.raises(UsageError, match="cannot parse config file"):
+        config.read_config_file(tmp_path / "bad.toml")
+    (tmp_path / "typed.json").write_text(json.dumps({"batch_size": "eight"}))
+    with pytest.raises(UsageError, match="batch_size"):
+        config.build(Stage1Config, config.read_config_file(tmp_path / "typed.json"))
+
+
+def test_dry_run_prints_resolved_config(cli, tmp_path):
+    (tmp_path / "c.toml").write_text("batch_size = 8\n")
+    res = cli("train", "sneakers", "--dry-run", "--json", "--config", "c.toml", "--lr", "0.001",
+              "--set", "arch=mlp", "loss=lsgan")
+    assert res.code == 0, res.err
+    doc = json.loads(res.out)
+    assert doc["config"]["batch_size"] == 8 and doc["config"]["lr"] == 0.001
+    assert doc["config"]["arch"] == "mlp" and doc["config"]["loss"] == "lsgan"
+    assert doc["data"] == "synthetic"
+    assert not (tmp_path / "runs").exists()
+
+
+def test_dry_run_bad_key_exits_2(cli):
+    res = cli("train", "sneakers", "--dry-run", "--set", "nope=1")
+    assert res.code == 2 and "unknown config key 'nope'" in res.err

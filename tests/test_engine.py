@@ -1,0 +1,198 @@
+"""The training engine: run folders, stats, checkpoints, exact resume, signals, publishing."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from ganctl import checkpoint
+from ganctl.train import engine
+from tests.conftest import FAST
+
+
+def train(steps: int, resume=None, publish=True, **sets):
+    overrides = {"batch_size": 16, "log_every": 2, "sample_every": 4, "checkpoint_every": 4,
+                 "steps": steps, **sets}
+    return engine.train(engine.TrainRequest("sneakers", overrides=overrides, device="cpu",
+                                            resume=resume, publish=publish))
+
+
+def test_run_folder_contents(cli, tmp_path):
+    res = cli("train", "sneakers", "--data", "synthetic", "--json", *FAST)
+    assert res.code == 0, res.err
+    summary = json.loads(res.out)
+    run = tmp_path / summary["run"]
+    assert run.parent == tmp_path / "runs" / "sneakers"
+    assert run.name.startswith("00000-")
+    cfg = json.loads((run / "config.json").read_text())
+    assert cfg["plugin"] == "sneakers" and cfg["config"]["batch_size"] == 16
+    assert cfg["dataset"]["synthetic"] is True
+    rows = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [2, 4, 6]
+    for key in ("epoch", "time", "imgs_per_s", "lr_g", "lr_d", "loss_g", "loss_d", "d_real",
+                "d_fake"):
+        assert key in rows[0], key
+    assert sorted(p.name for p in (run / "samples").iterdir()) == [
+        "fakes000000003.png", "fakes000000006.png"]
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [
+        "ckpt-000000003.pt", "ckpt-000000006.pt"]
+    assert (run / "weights.pt").is_file()
+    # a second run gets the next number
+    res2 = cli("train", "sneakers", "--json", *FAST)
+    assert json.loads(res2.out)["run"].split("/")[-1].startswith("00001-")
+
+
+def test_checkpoints_describe_themselves_and_load_weights_only(tmp_path):
+    result = train(4)
+    payload = torch.load(result.checkpoint, weights_only=True)
+    assert payload["format"] == "ganctl" and payload["format_version"] == 1
+    assert payload["kind"] == "training" and payload["plugin"] == "sneakers"
+    assert payload["stage"] == 1 and payload["step"] == 4
+    assert payload["arch"]["g"]["name"] == "dcgan_g"
+    assert payload["preprocess"] == {"size": [28, 28], "channels": 3, "range": [-1.0, 1.0]}
+    assert payload["dataset"]["fingerprint"] and payload["versions"]["torch"]
+    assert set(payload["optimizers"]) == {"g", "d"} and "rng" in payload
+    w = torch.load(result.run / "weights.pt", weights_only=True)
+    assert w["kind"] == "weights" and set(w["nets"]) == {"g"}
+
+
+def test_keep_checkpoints_prunes_old_ones():
+    result = train(12, keep_checkpoints=2)
+    names = sorted(p.name for p in (result.run / "checkpoints").iterdir())
+    assert names == ["ckpt-000000008.pt", "ckpt-000000012.pt"]
+
+
+def _all_weights(payload):
+    return {f"{n}.{k}": v for n, sd in payload["nets"].items() for k, v in sd.items()} | {
+        f"ema.{n}.{k}": v for n, sd in payload["ema"].items() for k, v in sd.items()}
+
+
+def test_resume_equals_uninterrupted_run(tmp_path):
+    full = train(10, ema=0.9)
+    straight = torch.load(full.checkpoint, weights_only=True)
+    part = train(6, ema=0.9, publish=False)
+    resumed = train(10, resume=str(part.run), ema=0.9)
+    assert resumed.run == part.run and resumed.step == 10
+    again = torch.load(resumed.checkpoint, weights_only=True)
+    a, b = _all_weights(straight), _all_weights(again)
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    opt_a = straight["optimizers"]["g"]["state"][0]["exp_avg"]
+    assert torch.equal(opt_a, again["optimizers"]["g"]["state"][0]["exp_avg"])
+    # the logged curves agree too (stats lines after the resume point are rewritten)
+    rows_a = [json.loads(x) for x in (full.run / "stats.jsonl").read_text().splitlines()]
+    rows_b = [json.loads(x) for x in (part.run / "stats.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows_b] == [2, 4, 6, 8, 10]
+    assert [r["loss_g"] for r in rows_a] == [r["loss_g"] for r in rows_b]
+
+
+def test_resume_auto_picks_latest_run_and_refuses_changes(cli):
+    assert cli("train", "sneakers", *FAST).code == 0
+    res = cli("train", "sneakers", "--resume", "auto", "--steps", "8", "--json")
+    assert res.code == 0, res.err
+    assert json.loads(res.out)["step"] == 8
+    assert "resuming" in res.err
+    bad = cli("train", "sneakers", "--resume", "auto", "--steps", "9", "--set", "arch=mlp")
+    assert bad.code == 2 and "cannot change arch when resuming" in bad.err
+
+
+def test_resume_skips_a_damaged_newest_checkpoint(tmp_path):
+    part = train(8, publish=False)
+    newest = sorted((part.run / "checkpoints").glob("ckpt-*.pt"))[-1]
+    newest.write_bytes(newest.read_bytes()[:1000])  # torn file
+    resumed = train(10, resume=str(part.run))
+    assert resumed.step == 10
+
+
+def test_sigint_writes_checkpoint_and_resume_continues(tmp_path):
+    cmd = [sys.executable, "-m", "ganctl", "train", "sneakers", "--steps", "100000",
+           "--set", "batch_size=16", "log_every=1", "checkpoint_every=100000"]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    for line in proc.stderr:
+        if line.startswith("step ") or time.time() > deadline:
+            break
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "SIGINT at step" in err and "--resume auto" in err and "Traceback" not in err
+    ckpts = list((tmp_path / "runs" / "sneakers").glob("*/checkpoints/ckpt-*.pt"))
+    assert len(ckpts) == 1
+    step = torch.load(ckpts[0], weights_only=True)["step"]
+    assert step >= 1
+    resumed = engine.train(engine.TrainRequest("sneakers", overrides={"steps": step + 2},
+                                               device="cpu", resume="auto"))
+    assert resumed.step == step + 2
+
+
+def test_unsafe_and_foreign_checkpoints_are_refused(tmp_path):
+    import pickle
+
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            import os
+            return (os.system, (f"touch {marker}",))
+
+    evil = tmp_path / "evil.pt"
+    evil.write_bytes(pickle.dumps({"format": "ganctl", "x": Evil()}))
+    torch_evil = tmp_path / "evil2.pt"
+    torch.save({"format": "ganctl", "x": Evil()}, torch_evil)
+    for path in (evil, torch_evil):
+        with pytest.raises(checkpoint.GanctlError, match="refusing to load"):
+            checkpoint.load(path)
+    assert not marker.exists()
+
+    newer = tmp_path / "newer.pt"
+    torch.save({"format": "ganctl", "format_version": 99, "kind": "weights"}, newer)
+    with pytest.raises(checkpoint.GanctlError, match="newer than this ganctl"):
+        checkpoint.load(newer)
+    bare = tmp_path / "bare.pt"
+    torch.save({"weight": torch.zeros(2)}, bare)
+    with pytest.raises(checkpoint.GanctlError, match="not a ganctl checkpoint"):
+        checkpoint.load(bare)
+    other = tmp_path / "other.pt"
+    checkpoint.save({"kind": "weights", "plugin": "faces", "stage": 1}, other)
+    with pytest.raises(checkpoint.GanctlError, match="belongs to plugin 'faces'"):
+        checkpoint.load(other, plugin="sneakers")
+
+
+def test_atomic_write_keeps_the_old_file_on_failure(tmp_path):
+    path = tmp_path / "out" / "ckpt.pt"
+    checkpoint.save({"kind": "weights", "plugin": "p", "v": 1}, path)
+
+    def failing(f):
+        f.write(b"partial")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError):
+        checkpoint.atomic_write(path, failing)
+    assert checkpoint.load(path)["v"] == 1
+    assert [p.name for p in path.parent.iterdir()] == ["ckpt.pt"]  # no temp file left
+
+
+def test_ema_weights_are_published(home):
+    result = train(4, ema=0.5)
+    published = torch.load(result.weights, weights_only=True)
+    ckpt = torch.load(result.checkpoint, weights_only=True)
+    assert published["ema_nets"] == ["g"]
+    for k, v in published["nets"]["g"].items():
+        assert torch.equal(v, ckpt["ema"]["g"][k]), k
+    assert str(result.weights).startswith(str(home / "weights" / "sneakers"))
+    meta = json.loads(result.weights.with_suffix(".json").read_text())
+    assert meta["step"] == 4 and meta["plugin"] == "sneakers"
+
+
+def test_loss_d_goes_down_on_fixed_seed(tmp_path):
+    result = train(40, log_every=10, seed=3)
+    rows = [json.loads(x) for x in (result.run / "stats.jsonl").read_text().splitlines()]
+    assert rows[-1]["loss_d"] < rows[0]["loss_d"]
+    assert rows[-1]["d_real"] > rows[-1]["d_fake"]
