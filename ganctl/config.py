@@ -115,7 +115,8 @@ def coerce(cfg_cls, key: str, value: Any) -> Any:
         raise UsageError(f"bad value for {key}: {e}") from None
     choices = f.metadata.get("choices")
     if choices and out not in choices:
-        raise UsageError(f"bad value for {key}: {out!r} is not one of {', '.join(map(str, choices))}")
+        allowed = ", ".join(map(str, choices))
+        raise UsageError(f"bad value for {key}: {out!r} is not one of {allowed}")
     minimum = f.metadata.get("minimum")
     if minimum is not None and out is not None and out < minimum:
         raise UsageError(f"bad value for {key}: {out} is below the minimum {minimum}")

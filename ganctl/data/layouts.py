@@ -184,6 +184,8 @@ def read_idx(path: Path) -> np.ndarray:
     zero, dtype, ndim = struct.unpack(">HBB", data[:4])
     if zero != 0 or dtype != 0x08:
         raise GanctlError(f"{path}: not an unsigned-byte IDX file")
+    if len(data) < 4 + 4 * ndim:
+        raise GanctlError(f"{path}: truncated IDX header")
     dims = struct.unpack(f">{ndim}I", data[4:4 + 4 * ndim])
     body = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
     if body.size != int(np.prod(dims)):
