@@ -46,6 +46,10 @@ class Plugin:
 
     name: ClassVar[str] = ""
     task: ClassVar[str] = "generate"
+    #: every task the plugin serves (its main `task` first), e.g. ("generate", "upscale")
+    tasks: ClassVar[tuple[str, ...]] = ()
+    #: a later stage that refines this plugin's generated images (sample runs it too)
+    refine_stage: ClassVar[int | None] = None
     summary: ClassVar[str] = ""
     stages: ClassVar[tuple[int, ...]] = (1,)
     default_data: ClassVar[dict[int, str]] = {1: "synthetic"}
@@ -129,5 +133,5 @@ def get(name: str) -> Plugin:
 
 def for_task(task: str) -> list[str]:
     """Names of plugins that do `task` (imports them)."""
-    return [n for n in names() if get(n).task == task]
+    return [n for n in names() if task in (getattr(get(n), "tasks", ()) or (get(n).task,))]
 

@@ -14,7 +14,7 @@ from ganctl import checkpoint, paths
 from ganctl.errors import GanctlError
 
 META_KEYS = ("plugin", "stage", "arch", "preprocess", "dataset", "step", "epoch", "created",
-             "versions", "run", "ema_nets")
+             "versions", "run", "ema_nets", "recipe_meta")
 
 
 def cache_path(plugin: str, stage: int) -> Path:

@@ -8,7 +8,7 @@ import pytest
 
 from ganctl import config
 from ganctl.errors import UsageError
-from ganctl.plugins.sneakers import Stage1Config
+from ganctl.plugins.sneakers.stage1 import Stage1Config
 
 
 def test_overrides_are_typed():

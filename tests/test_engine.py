@@ -28,7 +28,7 @@ def test_run_folder_contents(cli, tmp_path):
     assert res.code == 0, res.err
     summary = json.loads(res.out)
     run = tmp_path / summary["run"]
-    assert run.parent == tmp_path / "runs" / "sneakers"
+    assert run.parent == tmp_path / "runs" / "sneakers-stage1"
     assert run.name.startswith("00000-")
     cfg = json.loads((run / "config.json").read_text())
     assert cfg["plugin"] == "sneakers" and cfg["config"]["batch_size"] == 16
@@ -123,7 +123,7 @@ def test_sigint_writes_checkpoint_and_resume_continues(tmp_path):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "SIGINT at step" in err and "--resume auto" in err and "Traceback" not in err
-    ckpts = list((tmp_path / "runs" / "sneakers").glob("*/checkpoints/ckpt-*.pt"))
+    ckpts = list((tmp_path / "runs" / "sneakers-stage1").glob("*/checkpoints/ckpt-*.pt"))
     assert len(ckpts) == 1
     step = torch.load(ckpts[0], weights_only=True)["step"]
     assert step >= 1

@@ -75,7 +75,7 @@ def test_png_to_stdout_in_a_pipe(trained):
     (["--seeds", "9-3"], "bad seed list"),
     (["-n", "3", "--seeds", "1"], "either -n or --seeds"),
     (["-n", "0"], "at least 1"),
-    (["--stage", "7"], "no stage 7"),
+    (["--stage", "7"], "there is no stage 7"),
 ])
 def test_bad_sample_options(cli, trained, args, msg):
     res = cli("sample", "sneakers", *args)

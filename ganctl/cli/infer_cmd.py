@@ -6,6 +6,7 @@ import typer
 
 from ganctl.cli import app
 from ganctl.cli.common import device_option, json_option
+from ganctl.errors import UsageError
 
 
 def _require_task(task: str, verb: str, coming: str) -> None:
@@ -17,23 +18,64 @@ def _require_task(task: str, verb: str, coming: str) -> None:
                               f"yet ({coming} is still to come)")
 
 
+def _plugin_with(task: str, name: str):
+    from ganctl import registry
+
+    found = registry.get(name)
+    if task not in getattr(found, "tasks", (found.task,)):
+        raise UsageError(f"plugin {name!r} does not {task}; plugins that do: "
+                         f"{', '.join(registry.for_task(task)) or 'none'}")
+    return found
+
+
 @app.command(no_args_is_help=True)
 def upscale(
     inputs: list[str] = typer.Argument(..., help="Files, folders, globs, or - for stdin."),
-    out: str = typer.Option(None, "-o", "--out", help="Output file, folder, or - for stdout."),
+    out: str = typer.Option(None, "-o", "--out", help="Output file (one input), folder, or - "
+                            "for stdout. Default: NAME-x4.png here, or upscaled/ for "
+                            "several inputs."),
+    model: str = typer.Option("sneakers", "--model", help="Plugin whose upscaler to use."),
     weights: str = typer.Option(None, "--weights", help="Weights file or run folder."),
+    tile: int = typer.Option(256, "--tile", help="Tile side in input pixels (0 = whole "
+                             "image at once); bounds memory on large images."),
+    tile_pad: int = typer.Option(None, "--tile-pad", help="Context around each tile in input "
+                                 "pixels (default: the net's receptive radius, which makes "
+                                 "tiled output identical to untiled)."),
+    outscale: float = typer.Option(None, "--outscale", help="Final scale if not the model's "
+                                   "(model scale, then resize)."),
     device: str = device_option(),
     as_json: bool = json_option(),
 ) -> None:
-    """Upscale images x4 with the sneakers stage-2 SRGAN.
+    """Upscale images x4 with the sneakers stage-2 SRGAN (any size, any mode).
 
     Examples:
 
       ganctl upscale in.png -o out.png
 
-      ganctl upscale photos/ -o big/
+      ganctl upscale photos/ -o big/ --tile 256
+
+      cat small.png | ganctl upscale - -o - > big.png
     """
-    _require_task("upscale", "upscale", "the sneakers SRGAN stage 2")
+    from ganctl.cli.batch import process_images
+
+    found = _plugin_with("upscale", model)
+    from ganctl import weights as weights_mod
+    from ganctl.device import resolve
+    from ganctl.infer.upscale import upscale_image
+
+    if tile < 0 or (tile_pad is not None and tile_pad < 0):
+        raise UsageError("--tile and --tile-pad must be >= 0")
+    if outscale is not None and not 0 < outscale <= 16:
+        raise UsageError("--outscale must be in (0, 16]")
+    dev = resolve(device)
+    payload = weights_mod.load(found.name, found.refine_stage, weights, device="cpu")
+    net, scale, channels = found.upscaler(payload, dev)
+    if tile_pad is None:
+        tile_pad = getattr(net, "receptive_radius", 16)
+    suffix = f"x{outscale:g}" if outscale else f"x{scale}"
+    process_images(inputs, out, suffix, as_json,
+                   lambda img: upscale_image(img, net, scale, channels, dev, tile, tile_pad,
+                                             outscale))
 
 
 @app.command(no_args_is_help=True)

@@ -79,7 +79,7 @@ def inspect(
 
     Examples:
 
-      ganctl models inspect runs/sneakers/00000-synthetic-dcgan/weights.pt
+      ganctl models inspect runs/sneakers-stage1/00000-synthetic-sneakers-dcgan/weights.pt
 
       ganctl models inspect sneakers
     """

@@ -16,7 +16,7 @@ def plot_losses(
 
     Examples:
 
-      ganctl plot-losses runs/sneakers/00000-synthetic-dcgan -o losses.png
+      ganctl plot-losses runs/sneakers-stage1/00000-synthetic-sneakers-dcgan -o losses.png
     """
     from ganctl.errors import NotYetAvailable
 

@@ -20,9 +20,12 @@ def sample(
     out: str = typer.Option(None, "-o", "--out", help="Grid file (PNG/JPG), a folder ending in "
                             "/ for one PNG per image, or - for a PNG on stdout."),
     nrow: int = typer.Option(None, "--nrow", help="Images per grid row (default: square)."),
-    stage: int = typer.Option(1, "--stage", help="Stage whose generator to use."),
-    weights: str = typer.Option(None, "--weights", help="Weights file or run folder "
+    stage: int = typer.Option(None, "--stage", help="Last stage to run: 1 stops at the "
+                              "generator; default: every stage with cached weights."),
+    weights: str = typer.Option(None, "--weights", help="Stage-1 weights file or run folder "
                                 "(default: the weights cache)."),
+    refine_weights: str = typer.Option(None, "--refine-weights", help="Weights of the "
+                                       "refining stage (e.g. sneakers stage 2)."),
     device: str = device_option(),
     as_json: bool = json_option(),
 ) -> None:
@@ -34,7 +37,7 @@ def sample(
 
       ganctl sample sneakers --seeds 0-63 -o samples/
 
-      ganctl sample sneakers -n 8 -o - | display
+      ganctl sample sneakers -n 8 --stage 1 -o - | display
     """
     from ganctl import registry
     from ganctl import weights as weights_mod
@@ -51,10 +54,16 @@ def sample(
     if as_json and out == STDIO:
         raise UsageError("--json and -o - both want stdout; pick one")
     found = registry.get(plugin)
-    found.check_stage(stage)
+    if stage is not None:
+        found.check_stage(stage)
     dev = resolve(device)
-    payload = weights_mod.load(found.name, stage, weights, device="cpu")
-    images = found.generate(payload, seed_list, dev)
+    payload = weights_mod.load(found.name, 1, weights, device="cpu")
+    refine, r_stage = None, found.refine_stage
+    wanted = r_stage is not None and (stage is None or stage >= r_stage)
+    if wanted and (stage is not None or refine_weights or
+                   weights_mod.cache_path(found.name, r_stage).is_file()):
+        refine = weights_mod.load(found.name, r_stage, refine_weights, device="cpu")
+    images = found.generate(payload, seed_list, dev, refine=refine)
     if is_dir_target(out):
         Path(out).mkdir(parents=True, exist_ok=True)
         files = [save_image(to_pil(img), Path(out) / f"seed{s:05d}.png")
@@ -62,7 +71,8 @@ def sample(
     else:
         files = [save_image(grid_image(images, nrow), out)]
     if as_json:
-        print_json({"plugin": found.name, "stage": stage, "weights": payload["path"],
+        print_json({"plugin": found.name, "stages": [1] + ([r_stage] if refine else []),
+                    "weights": [payload["path"]] + ([refine["path"]] if refine else []),
                     "seeds": seed_list, "files": files, "size": list(images.shape[1:])})
     elif out != STDIO:
         from ganctl.console import info

@@ -45,30 +45,40 @@ def to_mode(img: Image.Image, channels: int) -> Image.Image:
     return img.convert("L" if channels == 1 else "RGB")
 
 
-def open_image(path: Path | str, channels: int | None = 3) -> Image.Image:
-    """Open and fully decode an image, upright per EXIF. Raises BadImage with the reason."""
-    path = Path(path)
+def open_image(source, channels: int | None = 3, label: str | None = None) -> Image.Image:
+    """Open and fully decode an image (a path or a binary file object), upright per EXIF.
+
+    `channels` 1 or 3 converts (see `to_mode`); None keeps the file's own mode.
+    Raises BadImage with the file and the reason.
+    """
+    label = label or str(source)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
+            with Image.open(source) as im:
                 im.load()
                 img = ImageOps.exif_transpose(im) or im
                 img = img.copy() if img is im else img
     except IsADirectoryError:
-        raise BadImage(f"{path}: is a folder, not an image") from None
+        raise BadImage(f"{label}: is a folder, not an image") from None
     except FileNotFoundError:
-        raise BadImage(f"{path}: no such file") from None
+        raise BadImage(f"{label}: no such file") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise BadImage(f"{path}: refused, too many pixels (over "
+        raise BadImage(f"{label}: refused, too many pixels (over "
                        f"{Image.MAX_IMAGE_PIXELS:,}; a decompression bomb?)") from None
     except Image.UnidentifiedImageError:
-        size = path.stat().st_size if path.exists() else 0
-        why = "empty file" if size == 0 else "not an image format PIL can read"
-        raise BadImage(f"{path}: {why}") from None
-    except (OSError, SyntaxError, ValueError) as e:
-        raise BadImage(f"{path}: corrupt or truncated image ({e})") from None
+        empty = _size(source) == 0
+        why = "empty file" if empty else "not an image format PIL can read"
+        raise BadImage(f"{label}: {why}") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        raise BadImage(f"{label}: corrupt or truncated image ({e})") from None
     return to_mode(img, channels) if channels else img
+
+
+def _size(source) -> int:
+    if isinstance(source, (str, Path)):
+        return Path(source).stat().st_size if Path(source).exists() else 0
+    return len(source.getbuffer()) if hasattr(source, "getbuffer") else -1
 
 
 def fit(img: Image.Image, size: tuple[int, int], mode: str = "resize") -> Image.Image:

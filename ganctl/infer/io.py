@@ -11,7 +11,7 @@ from pathlib import Path
 from PIL import Image
 
 from ganctl.checkpoint import atomic_write
-from ganctl.data.images import BadImage, is_image, list_images, open_image
+from ganctl.data.images import is_image, list_images, open_image
 from ganctl.errors import GanctlError, UsageError
 
 STDIO = "-"
@@ -24,20 +24,15 @@ class Input:
     name: str
     path: Path | None = None
     data: bytes | None = None
+    rel: str = ""  # path relative to the folder it was found in (for output names)
+
+    def __post_init__(self):
+        if not self.rel:
+            self.rel = self.path.name if self.path is not None else "stdin.png"
 
     def open(self, channels: int | None = None) -> Image.Image:
-        if self.data is None:
-            return open_image(self.path, channels)
-        tmp = io.BytesIO(self.data)
-        try:
-            with Image.open(tmp) as im:
-                im.load()
-                img = im.copy()
-        except Exception as e:  # noqa: BLE001 - anything PIL raises on bad bytes
-            raise BadImage(f"stdin: not a readable image ({type(e).__name__})") from None
-        from ganctl.data.images import to_mode
-
-        return to_mode(img, channels) if channels else img
+        source = self.path if self.data is None else io.BytesIO(self.data)
+        return open_image(source, channels, label=self.name)
 
 
 def expand_inputs(items: list[str]) -> tuple[list[Input], list[str]]:
@@ -53,7 +48,7 @@ def expand_inputs(items: list[str]) -> tuple[list[Input], list[str]]:
             found = list_images(path)
             if not found:
                 problems.append(f"{item}: folder has no images")
-            inputs.extend(Input(str(p), p) for p in found)
+            inputs.extend(Input(str(p), p, rel=p.relative_to(path).as_posix()) for p in found)
         elif path.exists():
             inputs.append(Input(str(path), path))
         elif glob.has_magic(item):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from ganctl.nets import dcgan, mlp
+from ganctl.nets import dcgan, mlp, srgan
 
 NETS: dict[str, type[nn.Module]] = {
     "dcgan_g": dcgan.Generator,
@@ -13,6 +13,8 @@ NETS: dict[str, type[nn.Module]] = {
     "dcgan_original_d": dcgan.OriginalDiscriminator,
     "mlp_g": mlp.Generator,
     "mlp_d": mlp.Discriminator,
+    "srgan_g": srgan.Generator,
+    "srgan_d": srgan.Discriminator,
 }
 
 

@@ -11,6 +11,7 @@ import json
 import math
 import signal
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -135,19 +136,19 @@ def train(req: TrainRequest) -> TrainResult:
     if stream.batch_size < cfg.batch_size:
         warn(f"dataset has {stream.n} images; batch size lowered to {stream.batch_size}")
 
-    step, elapsed_before, acc, acc_n = 0, 0.0, {}, 0
+    step, elapsed_before, acc, acc_n = 0, 0.0, {}, {}
     if ckpt_path is not None:
         state = checkpoint.load(ckpt_path, map_location=device, kind="training")
         restore(state, recipe, emas, stream)
         step, elapsed_before = state["step"], state["elapsed"]
         acc = {k: torch.tensor(v, device=device) for k, v in state["log_acc"].items()}
-        acc_n = state["log_n"]
+        acc_n = dict(state["log_n"])
         run = ckpt_path.parent.parent
         info(f"resuming {run} from step {step}")
     else:
         group = rundir.group_dir(req.runs_dir, plugin.name, stage, len(plugin.stages))
         run = rundir.new_run(group, req.desc or describe_run(cfg, data))
-    write_config(run, plugin, stage, cfg, data, data_spec, device)
+    write_config(run, plugin, stage, cfg, data, data_spec, device, recipe)
 
     bpe = stream.batches_per_epoch
     limits = [s for s in (cfg.steps, math.ceil(cfg.epochs * bpe) if cfg.epochs else 0) if s]
@@ -191,9 +192,9 @@ def train(req: TrainRequest) -> TrainResult:
             imgs += len(batch[0])
             for n, ema in emas.items():
                 ema.update(recipe.nets[n])
-            for k, v in out.items():
+            for k, v in out.items():  # summed on the device: no sync until we log
                 acc[k] = acc[k] + v.detach() if k in acc else v.detach().clone()
-            acc_n += 1
+                acc_n[k] = acc_n.get(k, 0) + 1
             if stream.batch == bpe:
                 recipe.end_epoch(stream.epoch)
             done = (max_steps is not None and step >= max_steps) or (
@@ -204,12 +205,18 @@ def train(req: TrainRequest) -> TrainResult:
                 row = {"step": step, "epoch": round(step / bpe, 4), "time": round(elapsed(), 3),
                        "imgs_per_s": round(imgs / max(now - t_log, 1e-9), 2),
                        **recipe.learning_rates(),
-                       **{k: (v / acc_n).item() for k, v in acc.items()}}
+                       **{k: (v / acc_n[k]).item() for k, v in acc.items()}}
                 stats.write(row)
                 reporter.logged(row)
-                acc, acc_n, t_log, imgs = {}, 0, now, 0
+                acc, acc_n, t_log, imgs = {}, {}, now, 0
             if step % cfg.sample_every == 0 or done:
                 write_samples(run, step, recipe, emas)
+                scores = evaluate(recipe, emas)
+                if scores:
+                    row = {"step": step, "epoch": round(step / bpe, 4),
+                           "time": round(elapsed(), 3), **scores}
+                    stats.write(row)
+                    reporter.logged(row)
             if step % cfg.checkpoint_every == 0 or done:
                 last_ckpt = save()
     finally:
@@ -237,32 +244,47 @@ def describe_run(cfg, data) -> str:
     return "-".join(str(p) for p in (Path(data.info.name).name, arch) if p)
 
 
-def write_config(run: Path, plugin, stage: int, cfg, data, data_spec: str, device) -> None:
+def write_config(run: Path, plugin, stage: int, cfg, data, data_spec: str, device,
+                 recipe) -> None:
     doc = {"plugin": plugin.name, "stage": stage, "data": data_spec,
-           "dataset": data.info.as_dict(), "device": str(device),
+           "dataset": data.info.as_dict(), "device": str(device), "recipe": recipe.meta(),
            "config": config.to_dict(cfg), "versions": checkpoint.versions()}
     checkpoint.atomic_write(run / "config.json",
                             lambda f: f.write(json.dumps(doc, indent=2).encode()))
 
 
-@torch.no_grad()
-def write_samples(run: Path, step: int, recipe, emas: dict) -> None:
+@contextmanager
+def eval_nets(recipe, emas: dict):
+    """The nets to sample or validate with (EMA copies preferred), in eval mode, no grad."""
     nets = {**recipe.nets, **{n: e.net for n, e in emas.items()}}
     modes = {n: net.training for n, net in nets.items()}
     for net in nets.values():
         net.eval()
     try:
-        images = recipe.samples(nets)
+        with torch.no_grad():
+            yield nets
     finally:
         for n, net in nets.items():
             net.train(modes[n])
-    grid_image(images).save(run / "samples" / f"fakes{step:09d}.png")
+
+
+def write_samples(run: Path, step: int, recipe, emas: dict) -> None:
+    with eval_nets(recipe, emas) as nets:
+        images = recipe.samples(nets)
+    grid_image(images, getattr(recipe, "grid_nrow", None)).save(
+        run / "samples" / f"fakes{step:09d}.png")
+
+
+def evaluate(recipe, emas: dict) -> dict[str, float]:
+    with eval_nets(recipe, emas) as nets:
+        return {k: round(float(v), 6) for k, v in recipe.validate(nets).items()}
 
 
 def common_meta(plugin, stage: int, cfg, recipe, data, step: int) -> dict[str, Any]:
     return {"plugin": plugin.name, "stage": stage, "arch": recipe.arch(),
             "preprocess": recipe.preprocess(), "config": config.to_dict(cfg),
             "dataset": data.info.as_dict(), "step": step, "versions": checkpoint.versions(),
+            "recipe_meta": recipe.meta(),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 
@@ -276,7 +298,7 @@ def training_payload(plugin, stage, cfg, recipe, emas, stream, data, data_spec, 
         "optimizers": {n: o.state_dict() for n, o in recipe.optimizers.items()},
         "schedulers": {n: s.state_dict() for n, s in recipe.schedulers.items()},
         "recipe": recipe.state_dict(), "stream": stream.state_dict(), "rng": rng.get_state(),
-        "log_acc": {k: v.item() for k, v in acc.items()}, "log_n": acc_n,
+        "log_acc": {k: v.item() for k, v in acc.items()}, "log_n": dict(acc_n),
     }
 
 

@@ -10,8 +10,8 @@ from ganctl.console import err, info
 
 
 def format_row(row: dict) -> str:
-    keys = [k for k in row if k.startswith(("loss", "d_")) or k in ("psnr", "ssim")]
-    return "  ".join(f"{k} {row[k]:.4g}" for k in keys[:6] if isinstance(row[k], (int, float)))
+    keys = [k for k in row if k.startswith(("loss", "d_", "val_"))]
+    return "  ".join(f"{k} {row[k]:.4g}" for k in keys[:8] if isinstance(row[k], (int, float)))
 
 
 class Reporter:
@@ -40,8 +40,8 @@ class Reporter:
             self.progress.update(self.task, losses=text)
         else:
             total = f"/{self.total}" if self.total else ""
-            info(f"step {row['step']}{total}  epoch {row['epoch']:.2f}  "
-                 f"{row.get('imgs_per_s', 0):.0f} img/s  {text}")
+            speed = f"{row['imgs_per_s']:.0f} img/s  " if "imgs_per_s" in row else ""
+            info(f"step {row['step']}{total}  epoch {row['epoch']:.2f}  {speed}{text}")
 
     def close(self) -> None:
         if self.progress is not None:

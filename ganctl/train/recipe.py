@@ -50,6 +50,16 @@ class Recipe:
         (the EMA copies when EMA is on). Must not change any RNG state."""
         raise NotImplementedError
 
+    def validate(self, nets: dict[str, nn.Module]) -> dict[str, float]:
+        """Scores on held-out data, logged as their own stats.jsonl row at each sample
+        interval (eval mode, no grad). Must not change any RNG state."""
+        return {}
+
+    def meta(self) -> dict[str, Any]:
+        """Facts about this run decided at setup (e.g. which content loss was available),
+        recorded in config.json and every checkpoint."""
+        return {}
+
     def end_epoch(self, epoch: int) -> None:
         """Called after every full pass over the data (LR schedules step here)."""
         for sched in self.schedulers.values():

@@ -1,0 +1,61 @@
+"""Running one image-to-image function over many inputs: every input is processed, a bad
+one is reported and skipped, and the exit code says whether anything failed."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from ganctl.cli.common import print_json
+from ganctl.console import err, info
+from ganctl.errors import GanctlError, UsageError
+
+
+def output_path(inp, out: str | None, many: bool, suffix: str) -> str:
+    from ganctl.infer.io import STDIO, is_dir_target
+
+    if out == STDIO:
+        return STDIO
+    if out and not (many or is_dir_target(out)):
+        return out
+    folder = Path(out) if out else (Path("upscaled") if many else Path("."))
+    stem = Path(inp.rel).with_suffix("")
+    return str(folder / stem.parent / f"{stem.name}-{suffix}.png")
+
+
+def process_images(items: list[str], out: str | None, suffix: str, as_json: bool, fn) -> None:
+    """Apply `fn(PIL image) -> PIL image` to every input and write the results."""
+    from ganctl.infer.io import STDIO, expand_inputs, save_image
+
+    inputs, problems = expand_inputs(items)
+    many = len(inputs) > 1
+    if out is None and inputs and all(i.data is not None for i in inputs):
+        out = STDIO  # stdin in, stdout out
+    if out == STDIO and many:
+        raise UsageError("-o - writes one image; give -o DIR/ for several inputs")
+    if as_json and out == STDIO:
+        raise UsageError("--json and -o - both want stdout; pick one")
+    results = [{"input": p.split(":")[0], "error": p} for p in problems]
+    for inp in inputs:
+        t0 = time.perf_counter()
+        row = {"input": inp.name}
+        try:
+            img = inp.open(channels=None)
+            result = fn(img)
+            row["output"] = save_image(result, output_path(inp, out, many, suffix))
+            row.update(size_in=list(img.size), size_out=list(result.size),
+                       seconds=round(time.perf_counter() - t0, 3))
+            if not as_json and out != STDIO:
+                info(f"{inp.name} ({img.width}x{img.height}) -> {row['output']} "
+                     f"({result.width}x{result.height})")
+        except GanctlError as e:
+            row["error"] = str(e)
+        results.append(row)
+    failed = [r for r in results if "error" in r]
+    for r in failed:
+        err().print(f"error: {r['error']}", style="red", markup=False, soft_wrap=True)
+    if as_json:
+        print_json({"processed": len(results) - len(failed), "failed": len(failed),
+                    "results": results})
+    if failed:
+        raise GanctlError(f"{len(failed)} of {len(results)} input(s) failed")

@@ -1,0 +1,93 @@
+"""Super-resolution of any image with any x`scale` net: tiles with overlap (bounded
+memory, no seams), every PIL mode, CUDA out-of-memory back-off."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ganctl.console import warn
+from ganctl.errors import GanctlError
+
+MIN_TILE = 16
+
+
+def run_tiled(net, x: torch.Tensor, scale: int, tile: int, pad: int,
+              device: torch.device) -> torch.Tensor:
+    """Apply `net` to (1, C, H, W) `x` in [-1, 1] tile by tile; returns float (C, sH, sW)
+    on the CPU. Each tile sees `pad` extra input pixels on every side that exist in the
+    image, so with pad >= the net's receptive radius the result equals one full pass."""
+    _, c, h, w = x.shape
+    tile = tile if tile > 0 else max(h, w)
+    out = torch.empty(c, h * scale, w * scale)
+    for y0 in range(0, h, tile):
+        for x0 in range(0, w, tile):
+            y1, x1 = min(y0 + tile, h), min(x0 + tile, w)
+            py0, px0, py1, px1 = max(y0 - pad, 0), max(x0 - pad, 0), min(y1 + pad, h), \
+                min(x1 + pad, w)
+            res = net(x[..., py0:py1, px0:px1].to(device)).float().clamp(-1, 1).cpu()[0]
+            oy, ox = (y0 - py0) * scale, (x0 - px0) * scale
+            out[:, y0 * scale:y1 * scale, x0 * scale:x1 * scale] = \
+                res[:, oy:oy + (y1 - y0) * scale, ox:ox + (x1 - x0) * scale]
+    return out
+
+
+def run_with_backoff(net, x, scale, tile, pad, device) -> torch.Tensor:
+    """`run_tiled`, halving the tile after each CUDA out-of-memory error."""
+    while True:
+        try:
+            with torch.inference_mode():
+                return run_tiled(net, x, scale, tile, pad, device)
+        except torch.OutOfMemoryError:
+            torch.cuda.empty_cache()
+            current = tile if tile > 0 else max(x.shape[-2:])
+            if current <= MIN_TILE:
+                raise GanctlError(f"out of GPU memory even with {MIN_TILE}-px tiles; use "
+                                  "--device cpu") from None
+            tile = max(MIN_TILE, current // 2)
+            warn(f"out of GPU memory; retrying with --tile {tile}")
+
+
+def upscale_image(img: Image.Image, net, scale: int, net_channels: int, device,
+                  tile: int = 128, pad: int = 16, outscale: float | None = None) -> Image.Image:
+    """Upscale a PIL image of any mode; returns the same kind of image, `scale` (or
+    `outscale`) times larger. Alpha is upscaled separately (bicubic); 16-bit gray stays
+    16-bit; a gray net runs on each channel of a colour image."""
+    alpha = None
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        img = img.convert("RGBA") if img.mode != "LA" else img
+        alpha = img.getchannel("A")
+        img = img.convert("RGB" if img.mode == "RGBA" else "L")
+    sixteen = img.mode in ("I;16", "I;16B", "I;16L", "I")
+    if sixteen:
+        arr = np.asarray(img, dtype=np.float32)
+        arr = arr / (65535.0 if arr.max() > 255 else 255.0)
+    else:
+        if img.mode not in ("L", "RGB"):
+            img = img.convert("L" if img.mode in ("1", "F") else "RGB")
+        arr = np.asarray(img, dtype=np.float32) / 255.0
+    arr = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)  # (C, H, W) in [0, 1]
+    x = torch.from_numpy(arr).mul(2).sub(1)[None]
+
+    if net_channels == x.shape[1]:
+        y = run_with_backoff(net, x, scale, tile, pad, device)
+    elif net_channels == 1:  # gray net, colour image: each channel on its own
+        y = torch.cat([run_with_backoff(net, x[:, i:i + 1], scale, tile, pad, device)
+                       for i in range(x.shape[1])])
+    else:  # colour net, gray image
+        y = run_with_backoff(net, x.expand(-1, 3, -1, -1), scale, tile, pad, device)
+        y = y.mean(0, keepdim=True)
+    unit = y.add(1).div(2).clamp(0, 1).permute(1, 2, 0).numpy()
+    if sixteen:
+        out = Image.fromarray((unit[..., 0] * 65535 + 0.5).astype(np.uint16))
+    else:
+        arr8 = (unit * 255 + 0.5).astype(np.uint8)
+        out = Image.fromarray(arr8[..., 0], "L") if arr8.shape[2] == 1 else \
+            Image.fromarray(arr8, "RGB")
+    if alpha is not None:
+        out.putalpha(alpha.resize(out.size, Image.Resampling.BICUBIC))
+    if outscale and outscale != scale:
+        size = (max(1, round(img.width * outscale)), max(1, round(img.height * outscale)))
+        out = out.resize(size, Image.Resampling.LANCZOS)
+    return out

@@ -1,0 +1,1 @@
+"""Metrics: image quality (PSNR, SSIM) and distribution distances."""

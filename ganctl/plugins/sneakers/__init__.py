@@ -1,0 +1,148 @@
+"""sneakers: 28x28 sneakers from noise (stage 1) and x4 super-resolution to 112 (stage 2).
+
+`sample` runs stage 1 and, when stage-2 weights are cached, stage 2 on its output;
+`upscale` applies the stage-2 generator to any image.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from ganctl import nets
+from ganctl.data import layouts, sources
+from ganctl.data.images import decode_all
+from ganctl.errors import GanctlError
+from ganctl.plugins.sneakers.stage1 import DCGANRecipe, Stage1Config
+from ganctl.plugins.sneakers.stage2 import SRGANRecipe, Stage2Config
+from ganctl.registry import Plugin
+
+
+class Sneakers(Plugin):
+    name = "sneakers"
+    task = "generate"
+    tasks = ("generate", "upscale")
+    summary = "28x28 sneakers from noise (DCGAN; MLP baseline), SRGAN x4 to 112x112"
+    stages = (1, 2)
+    refine_stage = 2
+    default_data = {1: "synthetic", 2: "synthetic"}
+    datasets = ("sneakers", "fashion-sneakers", "synthetic")
+
+    def stage_title(self, stage):
+        return "DCGAN 28x28" if stage == 1 else "SRGAN x4 28->112"
+
+    def config_class(self, stage):
+        return Stage1Config if stage == 1 else Stage2Config
+
+    def load_data(self, cfg, data, stage):
+        size = cfg.size if stage == 1 else cfg.hr_size
+        src = sources.resolve(data, self.datasets, self.name)
+        if src.kind == "synthetic":
+            out = folder_data(sources.synthetic_root("sneakers", n=512, size=112, seed=0),
+                              size, cfg.channels, "synthetic:sneakers", synthetic=True)
+        elif src.name == "fashion-sneakers" or has_idx(src.path):
+            images, _ = layouts.fashion_mnist(src.path, "train", classes=(7,))
+            if size > 28:
+                raise GanctlError(f"Fashion-MNIST images are 28 px; stage {stage} needs "
+                                  f"{size} px (for stage 2 use --set hr_size=28, a 7 -> 28 "
+                                  "model, or RGB sneakers at 112 px)")
+            out = tensor_data(torch.from_numpy(images), size, cfg.channels, src.name,
+                              sources.fingerprint_array(images))
+        else:
+            out = folder_data(src.path, size, cfg.channels, src.name)
+        return out if stage == 1 else hold_out(out, cfg.val_fraction)
+
+    def setup(self, cfg, data, stage, device):
+        if stage == 1:
+            if cfg.size % 4:
+                raise GanctlError(f"size must be divisible by 4, got {cfg.size}")
+            return DCGANRecipe(cfg, data, device)
+        if cfg.hr_size % 4:
+            raise GanctlError(f"hr_size must be divisible by 4, got {cfg.hr_size}")
+        return SRGANRecipe(cfg, data, device)
+
+    @torch.inference_mode()
+    def generate(self, weights, seeds, device, batch: int = 256, refine=None, tile: int = 0,
+                 **_):
+        g = load_net(weights, "g", device)
+        z_dim = weights["arch"]["g"]["kwargs"]["z_dim"]
+        sr = load_net(refine, "g", device) if refine else None
+        out = []
+        for i in range(0, len(seeds), batch):
+            z = torch.stack([seed_noise(s, z_dim) for s in seeds[i:i + batch]]).to(device)
+            x = g(z)
+            if sr is not None:
+                x = sr(match_channels(x, refine["arch"]["g"]["kwargs"]["channels"]))
+            out.append(x.clamp(-1, 1).float().cpu())
+        return torch.cat(out)
+
+    def upscaler(self, weights, device):
+        """(net, scale, channels) of the stage-2 generator, ready for inference."""
+        kw = weights["arch"]["g"]["kwargs"]
+        return load_net(weights, "g", device), kw["scale"], kw["channels"]
+
+
+def load_net(weights, name: str, device) -> torch.nn.Module:
+    net = nets.from_arch(weights["arch"][name])
+    net.load_state_dict(weights["nets"][name])
+    return net.to(device).eval()
+
+
+def match_channels(x: torch.Tensor, channels: int) -> torch.Tensor:
+    if x.shape[1] == channels:
+        return x
+    return x.expand(-1, 3, -1, -1) if channels == 3 else x.mean(1, keepdim=True)
+
+
+def seed_noise(seed: int, dim: int) -> torch.Tensor:
+    """The latent of one seed: its own generator, so it never depends on the batch."""
+    return torch.randn(dim, generator=torch.Generator().manual_seed(seed))
+
+
+def has_idx(path: Path | None) -> bool:
+    return bool(path) and any(Path(path).glob("train-images-idx3-ubyte*"))
+
+
+def tensor_data(images: torch.Tensor, size: int, channels: int, name: str, fingerprint: str,
+                synthetic: bool = False) -> sources.TrainData:
+    """uint8 (N, C, H, W) brought to `size` and `channels` (0 = keep the data's)."""
+    channels = channels or images.shape[1]
+    if channels != images.shape[1]:
+        images = images.expand(-1, 3, -1, -1) if channels == 3 else images.float().mean(
+            1, keepdim=True).round().to(torch.uint8)
+    if images.shape[-1] != size or images.shape[-2] != size:
+        images = torch.nn.functional.interpolate(images.float(), size=(size, size),
+                                                 mode="bicubic", antialias=True)
+        images = images.clamp(0, 255).round().to(torch.uint8)
+    info = sources.DataInfo(name, channels, (size, size), len(images), fingerprint, synthetic)
+    return sources.TrainData(sources.ImageTensors(images.contiguous()), info)
+
+
+def folder_data(root: Path, size: int, channels: int, name: str,
+                synthetic: bool = False) -> sources.TrainData:
+    """Every image under `root`, letter-boxed on white to a square of `size`."""
+    files = layouts.image_folder(root)
+    decoded = decode_all(files, (size, size), channels or 3, mode="pad")
+    if len(decoded.paths) == 0:
+        raise GanctlError(f"no readable images in {root} ({len(decoded.bad)} unreadable; "
+                          f"first: {decoded.bad[0]})")
+    data = tensor_data(torch.from_numpy(decoded.array), size, channels or 3, name,
+                       sources.fingerprint_files(decoded.paths, root), synthetic)
+    data.info.skipped = decoded.bad
+    return data
+
+
+def hold_out(data: sources.TrainData, fraction: float) -> sources.TrainData:
+    """Split off a fixed validation set (the same images whatever the training seed)."""
+    images = data.train.tensors[0]
+    n_val = min(max(1, round(len(images) * fraction)), 512) if fraction > 0 else 0
+    if n_val == 0 or n_val >= len(images):
+        return data
+    order = torch.randperm(len(images), generator=torch.Generator().manual_seed(20240607))
+    val, train = images[order[:n_val]], images[order[n_val:]]
+    data.info.count = len(train)
+    return sources.TrainData(sources.ImageTensors(train), data.info, sources.ImageTensors(val))
+
+
+plugin = Sneakers()

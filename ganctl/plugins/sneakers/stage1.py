@@ -1,0 +1,84 @@
+"""sneakers stage 1: DCGAN (or the seed's nets, or the MLP baseline) at 28x28."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ganctl import nets
+from ganctl.config import TrainConfig, opt
+from ganctl.train import losses
+from ganctl.train.recipe import Recipe, fixed_noise, to_unit
+
+ARCHS = {"dcgan": ("dcgan_g", "dcgan_d"), "original": ("dcgan_original_g", "dcgan_original_d"),
+         "mlp": ("mlp_g", "mlp_d")}
+
+
+@dataclass
+class Stage1Config(TrainConfig):
+    arch: str = opt("dcgan", "dcgan (stronger default), original (the seed's), or mlp "
+                    "(the simple GAN baseline)", choices=tuple(ARCHS))
+    loss: str = opt("bce", "adversarial loss on logits: non-saturating bce, lsgan, hinge",
+                    choices=losses.KINDS)
+    z_dim: int = opt(100, "latent size", minimum=1)
+    size: int = opt(28, "image side in pixels (divisible by 4)", minimum=8)
+    channels: int = opt(0, "image channels: 0 follows the data, 1 gray, 3 RGB",
+                        choices=(0, 1, 3))
+    lr_d: float = opt(0.0, "discriminator learning rate (0 = same as lr)", minimum=0.0)
+    beta1: float = opt(0.5, "Adam beta1")
+    beta2: float = opt(0.999, "Adam beta2")
+    spectral_norm: bool = opt(False, "spectral norm on the dcgan discriminator")
+    batch_size: int = opt(128, "images per optimisation step", minimum=1)
+    epochs: float = opt(30.0, "stop after this many passes over the data (0 = no limit)",
+                        minimum=0.0)
+    sample_every: int = opt(200, "steps between sample grids in samples/", minimum=1)
+
+
+class DCGANRecipe(Recipe):
+    ema_nets = ("g",)
+
+    def __init__(self, cfg: Stage1Config, data, device):
+        super().__init__(cfg, data, device)
+        g_name, d_name = ARCHS[cfg.arch]
+        c, s = data.info.channels, cfg.size
+        g_kw = {"z_dim": cfg.z_dim, "channels": c, "size": s}
+        d_kw = {"channels": c, "size": s}
+        if cfg.arch == "dcgan":
+            d_kw["spectral_norm"] = cfg.spectral_norm
+        self._arch = {"g": nets.arch(g_name, **g_kw), "d": nets.arch(d_name, **d_kw)}
+        g, d = nets.from_arch(self._arch["g"]), nets.from_arch(self._arch["d"])
+        if cfg.arch != "mlp":
+            nets.init_normal(g)
+            nets.init_normal(d)
+        self.nets = {"g": g.to(device), "d": d.to(device)}
+        betas = (cfg.beta1, cfg.beta2)
+        self.optimizers = {
+            "g": torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=betas),
+            "d": torch.optim.Adam(d.parameters(), lr=cfg.lr_d or cfg.lr, betas=betas)}
+        self.noise = fixed_noise(64, cfg.z_dim, cfg.seed + 1, device)
+
+    def arch(self):
+        return self._arch
+
+    def step(self, batch):
+        g, d, kind = self.nets["g"], self.nets["d"], self.cfg.loss
+        real = to_unit(batch[0])
+        fake = g(torch.randn(len(real), self.cfg.z_dim, device=self.device))
+
+        real_logits, fake_logits = d(real), d(fake.detach())
+        loss_d = losses.d_loss(kind, real_logits, fake_logits)
+        self.optimizers["d"].zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.optimizers["d"].step()
+
+        loss_g = losses.g_loss(kind, d(fake))
+        self.optimizers["g"].zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.optimizers["g"].step()
+        return {"loss_g": loss_g.detach(), "loss_d": loss_d.detach(),
+                "d_real": losses.d_score(kind, real_logits),
+                "d_fake": losses.d_score(kind, fake_logits)}
+
+    def samples(self, nets_):
+        return nets_["g"](self.noise)

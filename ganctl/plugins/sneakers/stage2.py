@@ -1,0 +1,148 @@
+"""sneakers stage 2: SRGAN x4 (28 -> 112) trained on (real downscaled, real) pairs.
+
+The paper's recipe: an SRResNet generator pre-trained on MSE for `warmup_steps`, then
+adversarial training with a content loss (VGG19 features when ImageNet weights can be
+had, else pixel + gradient L1) plus `adv_weight` x the non-saturating GAN loss. The
+discriminator outputs logits and the loss applies the sigmoid once (the seed applied
+it twice, which pinned its D loss at ln 2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from ganctl import nets
+from ganctl.config import TrainConfig, opt
+from ganctl.console import info
+from ganctl.metrics.image import psnr, ssim
+from ganctl.train import losses
+from ganctl.train.content import content_loss
+from ganctl.train.recipe import Recipe, to_unit
+
+SCALE = 4
+
+
+@dataclass
+class Stage2Config(TrainConfig):
+    hr_size: int = opt(112, "high-resolution side in pixels; the input is hr_size / 4",
+                       minimum=8)
+    channels: int = opt(0, "image channels: 0 follows the data, 1 gray, 3 RGB",
+                        choices=(0, 1, 3))
+    n_blocks: int = opt(16, "residual blocks in the generator", minimum=1)
+    width: int = opt(64, "generator and discriminator base width", minimum=8)
+    content: str = opt("auto", "content loss: vgg (VGG19 relu5_4 features), pixel (L1 + "
+                       "gradient L1), auto (vgg when ImageNet VGG19 weights are cached or "
+                       "downloadable, else pixel)", choices=("auto", "vgg", "pixel"))
+    adv_weight: float = opt(1e-3, "weight of the adversarial term in the generator loss",
+                            minimum=0.0)
+    warmup_steps: int = opt(1000, "MSE-only generator steps (SRResNet pre-training) before "
+                            "the adversarial phase", minimum=0)
+    lr: float = opt(1e-4, "generator learning rate", minimum=0.0)
+    lr_d: float = opt(1e-4, "discriminator learning rate", minimum=0.0)
+    beta1: float = opt(0.9, "Adam beta1 (the paper's 0.9)")
+    val_fraction: float = opt(0.05, "share of the images held out for validation",
+                              minimum=0.0)
+    batch_size: int = opt(16, "image pairs per optimisation step", minimum=1)
+    epochs: float = opt(20.0, "stop after this many passes over the data (0 = no limit)",
+                        minimum=0.0)
+    sample_every: int = opt(500, "steps between sample grids and validation", minimum=1)
+
+
+def downscale(hr: torch.Tensor) -> torch.Tensor:
+    """The low-resolution input: bicubic with antialiasing, as a real small image is."""
+    return F.interpolate(hr, scale_factor=1 / SCALE, mode="bicubic", antialias=True,
+                         align_corners=False).clamp(-1, 1)
+
+
+def bicubic_up(lr: torch.Tensor) -> torch.Tensor:
+    return F.interpolate(lr, scale_factor=SCALE, mode="bicubic", align_corners=False).clamp(-1, 1)
+
+
+class SRGANRecipe(Recipe):
+    grid_nrow = 3  # rows of: bicubic | SRGAN | real
+
+    def __init__(self, cfg: Stage2Config, data, device):
+        super().__init__(cfg, data, device)
+        c = data.info.channels
+        self._arch = {"g": nets.arch("srgan_g", channels=c, scale=SCALE,
+                                     n_blocks=cfg.n_blocks, width=cfg.width),
+                      "d": nets.arch("srgan_d", channels=c, width=cfg.width)}
+        g, d = nets.from_arch(self._arch["g"]), nets.from_arch(self._arch["d"])
+        self.nets = {"g": g.to(device), "d": d.to(device)}
+        self.optimizers = {
+            "g": torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999)),
+            "d": torch.optim.Adam(d.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, 0.999))}
+        self.content, self.content_kind, why = content_loss(cfg.content)
+        self.content.to(device)
+        info(f"stage 2 content loss: {self.content_kind} ({why})")
+        self.steps = 0
+        val = data.val.tensors[0] if data.val is not None else data.train.tensors[0][:8]
+        self.val_hr = to_unit(val.to(device))
+        self.grid_hr = self.val_hr[:8]
+
+    def arch(self):
+        return self._arch
+
+    def meta(self):
+        return {"content_loss": self.content_kind, "scale": SCALE}
+
+    def step(self, batch):
+        g, d = self.nets["g"], self.nets["d"]
+        hr = to_unit(batch[0])
+        sr = g(downscale(hr))
+        self.steps += 1
+        if self.steps <= self.cfg.warmup_steps:
+            loss_g = F.mse_loss(sr, hr)
+            self.optimizers["g"].zero_grad(set_to_none=True)
+            loss_g.backward()
+            self.optimizers["g"].step()
+            return {"loss_g": loss_g.detach(), "loss_mse": loss_g.detach()}
+
+        real_logits, fake_logits = d(hr), d(sr.detach())
+        loss_d = losses.d_loss("bce", real_logits, fake_logits)
+        self.optimizers["d"].zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.optimizers["d"].step()
+
+        loss_content = self.content(sr, hr)
+        loss_adv = losses.g_loss("bce", d(sr))
+        loss_g = loss_content + self.cfg.adv_weight * loss_adv
+        self.optimizers["g"].zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.optimizers["g"].step()
+        with torch.no_grad():
+            mse = F.mse_loss(sr, hr)
+        return {"loss_g": loss_g.detach(), "loss_d": loss_d.detach(),
+                "loss_content": loss_content.detach(), "loss_adv": loss_adv.detach(),
+                "loss_mse": mse, "d_real": losses.d_score("bce", real_logits),
+                "d_fake": losses.d_score("bce", fake_logits)}
+
+    def samples(self, nets_):
+        lr = downscale(self.grid_hr)
+        sr = nets_["g"](lr).clamp(-1, 1)
+        trio = torch.stack([bicubic_up(lr), sr, self.grid_hr], 1)  # (N, 3, C, H, W)
+        return trio.flatten(0, 1)
+
+    def validate(self, nets_):
+        sr_psnr, sr_ssim, bi_psnr, bi_ssim = [], [], [], []
+        for hr in self.val_hr.split(64):
+            lr = downscale(hr)
+            sr = nets_["g"](lr).clamp(-1, 1)
+            bi = bicubic_up(lr)
+            unit = (hr + 1) / 2
+            sr_psnr.append(psnr((sr + 1) / 2, unit))
+            sr_ssim.append(ssim((sr + 1) / 2, unit))
+            bi_psnr.append(psnr((bi + 1) / 2, unit))
+            bi_ssim.append(ssim((bi + 1) / 2, unit))
+        return {"val_psnr": torch.cat(sr_psnr).mean(), "val_ssim": torch.cat(sr_ssim).mean(),
+                "val_psnr_bicubic": torch.cat(bi_psnr).mean(),
+                "val_ssim_bicubic": torch.cat(bi_ssim).mean()}
+
+    def state_dict(self):
+        return {"steps": self.steps}
+
+    def load_state_dict(self, state):
+        self.steps = int(state["steps"])

@@ -1,0 +1,204 @@
+"""sneakers stage 2 (SRGAN), sampling through both stages, and `upscale`."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from ganctl import nets
+from ganctl.errors import GanctlError
+from ganctl.infer.upscale import run_tiled, upscale_image
+from ganctl.train import losses
+from tests.conftest import FAST
+
+TINY_SR = ["--stage", "2", "--steps", "6", "--set", "batch_size=4", "n_blocks=1", "width=8",
+           "warmup_steps=3", "log_every=3", "sample_every=3", "checkpoint_every=6",
+           "content=pixel"]
+
+
+@pytest.fixture
+def sr_trained(cli):
+    res = cli("train", "sneakers", "--json", *TINY_SR)
+    assert res.code == 0, res.err
+    return json.loads(res.out)
+
+
+def test_stage2_logs_warmup_then_adversarial_and_validation(sr_trained, tmp_path):
+    run = tmp_path / sr_trained["run"]
+    assert run.parent.name == "sneakers-stage2"
+    rows = [json.loads(x) for x in (run / "stats.jsonl").read_text().splitlines()]
+    train_rows = [r for r in rows if "loss_g" in r]
+    val_rows = [r for r in rows if "val_psnr" in r]
+    assert "loss_d" not in train_rows[0] and "loss_mse" in train_rows[0]  # warm-up: MSE only
+    assert {"loss_d", "loss_content", "loss_adv", "d_real", "d_fake"} <= set(train_rows[1])
+    assert [r["step"] for r in val_rows] == [3, 6]
+    for r in val_rows:
+        assert 5 < r["val_psnr_bicubic"] < 60 and 0 < r["val_ssim_bicubic"] <= 1
+        assert np.isfinite(r["val_psnr"])
+    ckpt = torch.load(sr_trained["checkpoint"], weights_only=True)
+    assert ckpt["recipe_meta"]["content_loss"] == "pixel"
+    assert ckpt["recipe"]["steps"] == 6
+    cfg = json.loads((run / "config.json").read_text())
+    assert cfg["recipe"]["content_loss"] == "pixel"
+    grid = Image.open(sorted((run / "samples").iterdir())[-1])
+    assert grid.width > 3 * 112  # bicubic | SRGAN | real columns at 112 px
+
+
+def test_stage2_mse_goes_down_during_warmup(cli, tmp_path):
+    res = cli("train", "sneakers", "--json", "--stage", "2", "--steps", "24", "--set",
+              "batch_size=4", "n_blocks=1", "width=8", "warmup_steps=100", "log_every=6",
+              "sample_every=100", "content=pixel", "lr=1e-3", "seed=1", "--no-publish")
+    assert res.code == 0, res.err
+    run = tmp_path / json.loads(res.out)["run"]
+    rows = [json.loads(x) for x in (run / "stats.jsonl").read_text().splitlines()
+            if "loss_mse" in x]
+    assert rows[-1]["loss_mse"] < 0.7 * rows[0]["loss_mse"]
+
+
+def test_discriminator_loss_uses_logits_once():
+    # the seed's bug: sigmoid inside D and BCEWithLogits outside pinned the loss at ln 2.
+    confident = losses.d_loss("bce", torch.full((4,), 20.0), torch.full((4,), -20.0))
+    assert confident < 1e-6
+    assert abs(float(losses.d_loss("bce", torch.zeros(4), torch.zeros(4))) - 2 * np.log(2)) < 1e-6
+
+
+def test_stage2_vgg_refuses_clearly_when_weights_unavailable(cli, monkeypatch):
+    from ganctl.train import content
+
+    monkeypatch.setattr(content, "vgg19_cached", lambda: None)
+    monkeypatch.setattr(content, "vgg19_download", lambda timeout=10: None)
+    args = [a.replace("content=pixel", "content=vgg") for a in TINY_SR]
+    res = cli("train", "sneakers", *args)
+    assert res.code == 1 and "content=vgg needs vgg19-dcbb9e9d.pth" in res.err
+
+
+def tiny_sr(n_blocks=1, channels=3):
+    torch.manual_seed(0)
+    g = nets.build("srgan_g", channels=channels, scale=4, n_blocks=n_blocks, width=8)
+    for m in g.modules():  # non-trivial running stats, so eval-mode BN does something
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.1, 0.1)
+            m.running_var.uniform_(0.5, 1.5)
+    return g.eval()
+
+
+def test_tiled_equals_untiled_with_receptive_padding():
+    g = tiny_sr(n_blocks=2)
+    x = torch.rand(1, 3, 37, 53) * 2 - 1
+    with torch.inference_mode():
+        whole = run_tiled(g, x, 4, 0, 0, torch.device("cpu"))
+        tiled = run_tiled(g, x, 4, 16, g.receptive_radius, torch.device("cpu"))
+        seamy = run_tiled(g, x, 4, 16, 0, torch.device("cpu"))
+    assert whole.shape == (3, 148, 212)
+    assert (whole - tiled).abs().max() < 1e-5
+    assert (whole - seamy).abs().max() > 1e-3  # without context the seams are real
+
+
+def test_tiles_bound_the_input_size_seen_by_the_net():
+    seen = []
+
+    class Recorder(torch.nn.Module):
+        def forward(self, x):
+            seen.append(tuple(x.shape[-2:]))
+            return torch.nn.functional.interpolate(x, scale_factor=4)
+
+    x = torch.zeros(1, 3, 500, 300)
+    out = run_tiled(Recorder(), x, 4, 128, 8, torch.device("cpu"))
+    assert out.shape == (3, 2000, 1200)
+    assert max(h * w for h, w in seen) <= (128 + 16) ** 2
+    assert len(seen) == 4 * 3
+
+
+def test_out_of_memory_backs_off_to_smaller_tiles(monkeypatch):
+    from ganctl.infer import upscale as up
+
+    class Picky(torch.nn.Module):
+        def forward(self, x):
+            if x.shape[-1] * x.shape[-2] > 40 * 40:
+                raise torch.OutOfMemoryError("CUDA out of memory")
+            return torch.nn.functional.interpolate(x, scale_factor=4)
+
+    monkeypatch.setattr(torch.cuda, "empty_cache", lambda: None)
+    out = up.run_with_backoff(Picky(), torch.zeros(1, 1, 100, 100), 4, 0, 2,
+                              torch.device("cpu"))
+    assert out.shape == (1, 400, 400)
+
+    class Hopeless(torch.nn.Module):
+        def forward(self, x):
+            raise torch.OutOfMemoryError("CUDA out of memory")
+
+    with pytest.raises(GanctlError, match="out of GPU memory"):
+        up.run_with_backoff(Hopeless(), torch.zeros(1, 1, 64, 64), 4, 0, 2, torch.device("cpu"))
+
+
+@pytest.mark.parametrize("mode,size,out_mode", [
+    ("L", (9, 7), "L"), ("RGB", (9, 7), "RGB"), ("RGBA", (9, 7), "RGBA"),
+    ("P", (9, 7), "RGB"), ("I;16", (9, 7), "I;16"), ("1", (9, 7), "L"), ("CMYK", (9, 7), "RGB"),
+])
+def test_upscale_handles_every_mode(mode, size, out_mode):
+    img = Image.new(mode, size)
+    if mode == "RGBA":
+        alpha = Image.linear_gradient("L").resize(size)
+        img.putalpha(alpha)
+    if mode == "I;16":
+        img = Image.fromarray(np.full(size[::-1], 40000, np.uint16))
+    out = upscale_image(img, tiny_sr(), 4, 3, torch.device("cpu"), tile=4, pad=3)
+    assert out.size == (36, 28)
+    assert out.mode == out_mode
+    if mode == "RGBA":
+        a = np.asarray(out.getchannel("A"))
+        assert a[0].mean() < a[-1].mean()  # the gradient survived
+    gray_net = upscale_image(Image.new("RGB", size, (10, 200, 30)), tiny_sr(channels=1), 4, 1,
+                             torch.device("cpu"))
+    assert gray_net.mode == "RGB" and gray_net.size == (36, 28)
+
+
+def test_upscale_cli_batch_with_bad_files(cli, sr_trained, tmp_path):
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    Image.new("RGB", (20, 12), (200, 10, 10)).save(src / "a.png")
+    Image.new("LA", (8, 8)).save(src / "sub" / "b.png")
+    (src / "broken.png").write_text("not an image")
+    res = cli("upscale", str(src), "-o", "out/", "--json")
+    assert res.code == 1
+    doc = json.loads(res.out)
+    assert (doc["processed"], doc["failed"]) == (2, 1)
+    assert Image.open(tmp_path / "out" / "a-x4.png").size == (80, 48)
+    assert Image.open(tmp_path / "out" / "sub" / "b-x4.png").size == (32, 32)
+    assert "broken.png" in res.err and "1 of 3 input(s) failed" in res.err
+    res = cli("upscale", str(src / "a.png"), "-o", "half.png", "--outscale", "2")
+    assert res.code == 0 and Image.open(tmp_path / "half.png").size == (40, 24)
+
+
+def test_upscale_without_weights_names_the_command(cli, tmp_path):
+    Image.new("RGB", (8, 8)).save(tmp_path / "x.png")
+    res = cli("upscale", "x.png")
+    assert res.code == 1 and "ganctl train sneakers --stage 2" in res.err
+
+
+def test_sample_runs_both_stages_when_stage2_is_cached(cli, sr_trained, tmp_path):
+    assert cli("train", "sneakers", *FAST).code == 0
+    res = cli("sample", "sneakers", "--seeds", "0-3", "-o", "both/", "--json")
+    doc = json.loads(res.out)
+    assert doc["stages"] == [1, 2] and doc["size"] == [3, 112, 112]
+    res = cli("sample", "sneakers", "--seeds", "0-3", "--stage", "1", "-o", "one/", "--json")
+    assert json.loads(res.out)["size"] == [3, 28, 28]
+
+
+def test_sample_stage2_without_its_weights_fails_clearly(cli):
+    assert cli("train", "sneakers", *FAST).code == 0
+    res = cli("sample", "sneakers", "-n", "2", "--stage", "2")
+    assert res.code == 1 and "no trained weights for sneakers stage 2" in res.err
+    assert cli("sample", "sneakers", "-n", "2", "-o", "x.png").code == 0  # default: stage 1
+
+
+def test_fashion_data_at_112_is_refused_with_advice(cli, monkeypatch, tmp_path):
+    from ganctl.data import synthetic
+
+    synthetic.write_fashion_mnist(tmp_path / "fm", n_train=30, n_test=10)
+    res = cli("train", "sneakers", "--stage", "2", "--data", str(tmp_path / "fm"))
+    assert res.code == 1 and "hr_size=28" in res.err
