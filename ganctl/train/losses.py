@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-KINDS = ("bce", "lsgan", "hinge")
+KINDS = ("bce", "lsgan", "hinge", "lsgan_sigmoid")
 
 
 def d_loss(kind: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
@@ -15,6 +15,8 @@ def d_loss(kind: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         return 0.5 * ((real - 1).pow(2).mean() + fake.pow(2).mean())
     if kind == "hinge":
         return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
+    if kind == "lsgan_sigmoid":  # the sneakers seed: least squares on sigmoid outputs
+        return 0.5 * ((torch.sigmoid(real) - 1).pow(2).mean() + torch.sigmoid(fake).pow(2).mean())
     raise ValueError(f"unknown loss {kind!r}")
 
 
@@ -25,9 +27,12 @@ def g_loss(kind: str, fake: torch.Tensor) -> torch.Tensor:
         return 0.5 * (fake - 1).pow(2).mean()
     if kind == "hinge":
         return -fake.mean()
+    if kind == "lsgan_sigmoid":
+        return 0.5 * (torch.sigmoid(fake) - 1).pow(2).mean()
     raise ValueError(f"unknown loss {kind!r}")
 
 
 def d_score(kind: str, logits: torch.Tensor) -> torch.Tensor:
     """The mean D output people read as D(x): a probability for BCE, raw otherwise."""
-    return (torch.sigmoid(logits) if kind == "bce" else logits).mean().detach()
+    probs = kind in ("bce", "lsgan_sigmoid")
+    return (torch.sigmoid(logits) if probs else logits).mean().detach()

@@ -19,7 +19,8 @@ ARCHS = {"dcgan": ("dcgan_g", "dcgan_d"), "original": ("dcgan_original_g", "dcga
 class Stage1Config(TrainConfig):
     arch: str = opt("dcgan", "dcgan (stronger default), original (the seed's), or mlp "
                     "(the simple GAN baseline)", choices=tuple(ARCHS))
-    loss: str = opt("bce", "adversarial loss on logits: non-saturating bce, lsgan, hinge",
+    loss: str = opt("bce", "adversarial loss on logits: non-saturating bce, lsgan, hinge, "
+                    "or lsgan_sigmoid (the seed's least squares on sigmoid outputs)",
                     choices=losses.KINDS)
     z_dim: int = opt(100, "latent size", minimum=1)
     size: int = opt(28, "image side in pixels (divisible by 4)", minimum=8)

@@ -1,0 +1,117 @@
+"""A small Fashion-MNIST classifier whose penultimate features give a Frechet distance
+that means something at 28x28 grayscale (Inception features do not)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ganctl import checkpoint, paths
+from ganctl.console import info
+
+FEATURES = 128
+
+
+class SmallCNN(nn.Module):
+    def __init__(self, classes: int = 10):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(True),
+            nn.Conv2d(32, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(True), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(True),
+            nn.Conv2d(64, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(True), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Dropout(0.3), nn.Linear(64 * 7 * 7, FEATURES), nn.ReLU(True))
+        self.head = nn.Linear(FEATURES, classes)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """x in [-1, 1], (N, 1, 28, 28) -> (N, FEATURES)."""
+        return self.body(x)
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
+def _unit(images: torch.Tensor) -> torch.Tensor:
+    return images.float().div(127.5).sub(1)
+
+
+def train_classifier(train_x, train_y, test_x, test_y, epochs: int = 3, seed: int = 0,
+                     device="cpu") -> tuple[SmallCNN, float]:
+    """Train on uint8 (N, 1, 28, 28) images; returns the net and its test accuracy."""
+    torch.manual_seed(seed)
+    net = SmallCNN().to(device)
+    opt = torch.optim.Adam(net.parameters(), lr=2e-3)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, 2e-3, total_steps=epochs *
+                                                (len(train_x) // 128))
+    g = torch.Generator().manual_seed(seed)
+    for _ in range(epochs):
+        net.train()
+        order = torch.randperm(len(train_x), generator=g)
+        for i in range(len(train_x) // 128):
+            idx = order[i * 128:(i + 1) * 128]
+            x = _unit(train_x[idx]).to(device)
+            if torch.rand(1, generator=g).item() < 0.5:
+                x = x.flip(-1)
+            loss = F.cross_entropy(net(x), train_y[idx].long().to(device))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+    return net.eval(), accuracy(net, test_x, test_y, device)
+
+
+@torch.no_grad()
+def accuracy(net, x, y, device="cpu") -> float:
+    net.eval()
+    correct = 0
+    for i in range(0, len(x), 1000):
+        pred = net(_unit(x[i:i + 1000]).to(device)).argmax(1).cpu()
+        correct += int((pred == y[i:i + 1000].long()).sum())
+    return correct / len(x)
+
+
+@torch.no_grad()
+def embed(net: SmallCNN, images: torch.Tensor, device="cpu") -> torch.Tensor:
+    """Features of uint8 (N, 1, 28, 28) images or float ones in [-1, 1]."""
+    net.eval()
+    out = []
+    for i in range(0, len(images), 1000):
+        chunk = images[i:i + 1000]
+        x = _unit(chunk) if chunk.dtype == torch.uint8 else chunk.float()
+        if x.shape[1] == 3:
+            x = x.mean(1, keepdim=True)
+        out.append(net.features(x.to(device)).cpu())
+    return torch.cat(out)
+
+
+def fashion_classifier(root, device="cpu") -> tuple[SmallCNN, dict]:
+    """The cached classifier for the Fashion-MNIST files in `root` (trained on first use)."""
+    from ganctl.data.layouts import IDX_FILES, fashion_mnist
+
+    h = hashlib.sha256()
+    for name in IDX_FILES["train"] + IDX_FILES["test"]:
+        p = root / name
+        h.update(f"{name}:{p.stat().st_size if p.exists() else 0}".encode())
+    key = h.hexdigest()[:12]
+    path = paths.cache_dir() / "extractors" / f"fashion-classifier-{key}.pt"
+    if path.is_file():
+        payload = checkpoint.load(path, kind="weights", plugin="metrics")
+        net = SmallCNN()
+        net.load_state_dict(payload["nets"]["classifier"])
+        sha = hashlib.sha256(path.read_bytes()).hexdigest()
+        return net.to(device).eval(), {**payload["meta"], "sha256": sha, "file": str(path)}
+    info("training the Fashion-MNIST feature classifier once (cached afterwards)")
+    tx, ty = fashion_mnist(root, "train")
+    vx, vy = fashion_mnist(root, "test")
+    tx, ty, vx, vy = map(torch.from_numpy, (tx, ty, vx, vy))
+    net, acc = train_classifier(tx, ty, vx, vy, device=device)
+    meta = {"test_accuracy": acc, "dataset_key": key, "features": FEATURES,
+            "train_images": len(tx)}
+    checkpoint.save({"kind": "weights", "plugin": "metrics", "stage": 0, "meta": meta,
+                     "nets": {"classifier": net.state_dict()}}, path)
+    info(f"classifier test accuracy {acc:.4f}; saved {path}")
+    return net, {**meta, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                 "file": str(path)}
