@@ -1,4 +1,4 @@
-"""Shared fixtures: an isolated GANCTL_HOME per test (synthetic data shared per session),
+"""Shared fixtures: an isolated GANCTL_HOME per test (generated synthetic data is shared),
 a working directory per test, and an in-process CLI runner."""
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ def shared_data(tmp_path_factory) -> Path:
 def home(tmp_path, shared_data, monkeypatch) -> Path:
     h = tmp_path / "home"
     h.mkdir()
-    (h / "data").symlink_to(shared_data, target_is_directory=True)
+    (h / "data").mkdir()  # per test: downloads and imports never leak between tests
+    (h / "data" / "synthetic").symlink_to(shared_data, target_is_directory=True)
     monkeypatch.setenv("GANCTL_HOME", str(h))
     monkeypatch.setenv("WANDB_MODE", "disabled")
     monkeypatch.setenv("MPLBACKEND", "Agg")

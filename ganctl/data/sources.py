@@ -85,8 +85,10 @@ def resolve(spec: str, accepted: tuple[str, ...], plugin: str) -> Source:
                              f"{', '.join(accepted)} or a folder")
         where = catalog.locate(spec)
         if where is None:
-            raise GanctlError(f"dataset {spec!r} is not downloaded; run "
-                              f"`ganctl download-data {spec}` or pass --data PATH")
+            how = (f"`ganctl download-data {spec} --from PATH`" if catalog.CATALOG[spec].manual
+                   else f"`ganctl download-data {spec}`")
+            raise GanctlError(f"dataset {spec!r} is not in {catalog.local_dir(spec).parent}; "
+                              f"get it with {how} or pass --data PATH")
         return Source("catalog", spec, where)
     path = Path(spec).expanduser()
     if path.exists():
