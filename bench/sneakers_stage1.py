@@ -30,7 +30,7 @@ from ganctl.train import engine
 
 RECIPES = {
     "ganctl default (dcgan, bce)": {},
-    "ganctl default + EMA 0.999": {"ema": 0.999},
+    "ganctl default + EMA 0.99": {"ema": 0.99},
     "seed original (its nets, lsgan on sigmoid)": {"arch": "original", "loss": "lsgan_sigmoid"},
     "MLP GAN baseline": {"arch": "mlp", "loss": "bce"},
 }

@@ -34,6 +34,12 @@ def train(
     publish: bool = typer.Option(True, "--publish/--no-publish",
                                  help="Copy the final generator to the weights cache."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the resolved config and exit."),
+    wandb: bool = typer.Option(None, "--wandb/--no-wandb", help="Mirror logs, samples and the "
+                               "final weights to Weights & Biases (default: $GANCTL_WANDB)."),
+    wandb_mode: str = typer.Option("online", "--wandb-mode", help="online, offline or "
+                                   "disabled."),
+    wandb_project: str = typer.Option("ganctl", "--wandb-project", help="wandb project."),
+    wandb_entity: str = typer.Option(None, "--wandb-entity", help="wandb entity (team)."),
     device: str = device_option(),
     as_json: bool = json_option(),
 ) -> None:
@@ -48,9 +54,20 @@ def train(
       ganctl train sneakers --resume auto
 
       ganctl train sneakers --dry-run --set arch=mlp
+
+      ganctl train sneakers --wandb --wandb-mode offline
     """
+    import os
+
     from ganctl import config
+    from ganctl.errors import UsageError
     from ganctl.train import engine
+    from ganctl.train.wandb_log import MODES, WandbOptions
+
+    if wandb_mode not in MODES:
+        raise UsageError(f"--wandb-mode must be one of {', '.join(MODES)}")
+    if wandb is None:
+        wandb = os.environ.get("GANCTL_WANDB", "") not in ("", "0")
 
     layers: dict = {}
     if config_file:
@@ -61,7 +78,9 @@ def train(
     layers.update(dict(config.parse_sets(sets)))
     req = engine.TrainRequest(plugin=plugin, stage=stage, overrides=layers, data=data,
                               device=device, runs_dir=runs_dir, resume=resume, desc=desc,
-                              publish=publish)
+                              publish=publish,
+                              wandb=WandbOptions(wandb_mode, wandb_project, wandb_entity)
+                              if wandb else None)
     if dry_run:
         found, cfg, ckpt, data_spec = engine.resolve_config(req)
         doc = {"plugin": found.name, "stage": stage, "data": data_spec,

@@ -29,6 +29,7 @@ from ganctl.train import rng, rundir
 from ganctl.train.ema import EMA
 from ganctl.train.progress import Reporter
 from ganctl.train.stats import StatsWriter
+from ganctl.train.wandb_log import WandbLogger, WandbOptions
 
 # Keys that may differ between a checkpoint's config and a resumed run's.
 RESUMABLE_CHANGES = {"epochs", "steps", "minutes", "log_every", "sample_every",
@@ -54,6 +55,7 @@ class TrainRequest:
     resume: str | None = None  # None, "auto" or a path
     desc: str | None = None
     publish: bool = True
+    wandb: WandbOptions | None = None
 
 
 @dataclass
@@ -136,13 +138,14 @@ def train(req: TrainRequest) -> TrainResult:
     if stream.batch_size < cfg.batch_size:
         warn(f"dataset has {stream.n} images; batch size lowered to {stream.batch_size}")
 
-    step, elapsed_before, acc, acc_n = 0, 0.0, {}, {}
+    step, elapsed_before, acc, acc_n, wandb_id = 0, 0.0, {}, {}, None
     if ckpt_path is not None:
         state = checkpoint.load(ckpt_path, map_location=device, kind="training")
         restore(state, recipe, emas, stream)
         step, elapsed_before = state["step"], state["elapsed"]
         acc = {k: torch.tensor(v, device=device) for k, v in state["log_acc"].items()}
         acc_n = dict(state["log_n"])
+        wandb_id = state.get("wandb_id")
         run = ckpt_path.parent.parent
         info(f"resuming {run} from step {step}")
     else:
@@ -161,6 +164,15 @@ def train(req: TrainRequest) -> TrainResult:
 
     stats = StatsWriter(run / "stats.jsonl", resume_step=step if ckpt_path else None)
     reporter = Reporter(max_steps, step, f"{plugin.name}")
+    wb = WandbLogger.start(req.wandb, run, run.name, json.loads(
+        (run / "config.json").read_text()), wandb_id) if req.wandb else None
+
+    def log_row(row: dict) -> None:
+        stats.write(row)
+        reporter.logged(row)
+        if wb:
+            wb.log(row)
+
     stop_signal: list[int] = []
     previous = {s: signal.signal(s, lambda signum, _f: stop_signal.append(signum))
                 for s in (signal.SIGINT, signal.SIGTERM)}
@@ -174,6 +186,7 @@ def train(req: TrainRequest) -> TrainResult:
         path = run / "checkpoints" / f"ckpt-{step:09d}.pt"
         payload = training_payload(plugin, stage, cfg, recipe, emas, stream, data, data_spec,
                                    step, elapsed(), acc, acc_n)
+        payload["wandb_id"] = wb.id if wb else wandb_id
         checkpoint.save(payload, path)
         for old in rundir.checkpoints(run)[cfg.keep_checkpoints:]:
             old.unlink(missing_ok=True)
@@ -206,19 +219,22 @@ def train(req: TrainRequest) -> TrainResult:
                        "imgs_per_s": round(imgs / max(now - t_log, 1e-9), 2),
                        **recipe.learning_rates(),
                        **{k: (v / acc_n[k]).item() for k, v in acc.items()}}
-                stats.write(row)
-                reporter.logged(row)
+                log_row(row)
                 acc, acc_n, t_log, imgs = {}, {}, now, 0
             if step % cfg.sample_every == 0 or done:
-                write_samples(run, step, recipe, emas)
+                grid = write_samples(run, step, recipe, emas)
+                if wb:
+                    wb.image(grid, step)
                 scores = evaluate(recipe, emas)
                 if scores:
-                    row = {"step": step, "epoch": round(step / bpe, 4),
-                           "time": round(elapsed(), 3), **scores}
-                    stats.write(row)
-                    reporter.logged(row)
+                    log_row({"step": step, "epoch": round(step / bpe, 4),
+                             "time": round(elapsed(), 3), **scores})
             if step % cfg.checkpoint_every == 0 or done:
                 last_ckpt = save()
+    except BaseException:
+        if wb:
+            wb.finish()
+        raise
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
@@ -226,6 +242,8 @@ def train(req: TrainRequest) -> TrainResult:
         stats.close()
 
     if stop_signal:
+        if wb:
+            wb.finish()
         name = signal.Signals(stop_signal[0]).name
         raise Interrupted(f"{name} at step {step}: checkpoint saved to {last_ckpt}; continue "
                           f"with `ganctl train {plugin.name} --stage {stage} --resume auto`",
@@ -233,6 +251,10 @@ def train(req: TrainRequest) -> TrainResult:
     published = None
     payload = weights_payload(plugin, stage, cfg, recipe, emas, data, step, step / bpe, run)
     checkpoint.save(payload, run / "weights.pt")
+    if wb:
+        wb.artifact(run / "weights.pt", f"{plugin.name}-stage{stage}",
+                    {"step": step, "dataset": data.info.name})
+        wb.finish()
     if req.publish:
         published = weights.publish(payload, plugin.name, stage)
         info(f"published weights to {published}")
@@ -268,11 +290,12 @@ def eval_nets(recipe, emas: dict):
             net.train(modes[n])
 
 
-def write_samples(run: Path, step: int, recipe, emas: dict) -> None:
+def write_samples(run: Path, step: int, recipe, emas: dict) -> Path:
     with eval_nets(recipe, emas) as nets:
         images = recipe.samples(nets)
-    grid_image(images, getattr(recipe, "grid_nrow", None)).save(
-        run / "samples" / f"fakes{step:09d}.png")
+    path = run / "samples" / f"fakes{step:09d}.png"
+    grid_image(images, getattr(recipe, "grid_nrow", None)).save(path)
+    return path
 
 
 def evaluate(recipe, emas: dict) -> dict[str, float]:

@@ -1,0 +1,113 @@
+"""stats.jsonl schema, wandb offline mirroring with resume, and plot-losses."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from PIL import Image
+
+from ganctl import plots
+from tests.conftest import FAST, run_ganctl
+
+
+@pytest.fixture
+def two_runs(cli, tmp_path):
+    runs = []
+    for seed in ("1", "2"):
+        res = cli("train", "sneakers", "--json", "--seed", seed, "--no-publish", *FAST)
+        assert res.code == 0, res.err
+        runs.append(str(tmp_path / json.loads(res.out)["run"]))
+    return runs
+
+
+def test_stats_schema_is_shared(two_runs):
+    rows = plots.load(two_runs[0]).rows
+    for row in rows:
+        assert {"step", "epoch", "time", "imgs_per_s", "lr_g", "lr_d"} <= set(row)
+        assert all(isinstance(v, (int, float)) for v in row.values())
+    assert [r["step"] for r in rows] == sorted(r["step"] for r in rows)
+
+
+def test_plot_one_and_many_runs_with_globs(cli, two_runs, tmp_path):
+    res = cli("plot-losses", two_runs[0], "-o", "one.png")
+    assert res.code == 0, res.err
+    img = Image.open(tmp_path / "one.png")
+    assert img.width >= 1000 and img.height >= 700  # two panels: losses, D outputs
+    res = cli("plot-losses", *two_runs, "--keys", "loss_*", "--smooth", "0.5", "--x", "epoch",
+              "-o", "cmp.png", "--html", "report.html")
+    assert res.code == 0, res.err
+    assert Image.open(tmp_path / "cmp.png").height < img.height  # one panel only
+    html = (tmp_path / "report.html").read_text()
+    assert html.count("data:image/png;base64") >= 3 and "samples over time" in html
+    res = cli("plot-losses", two_runs[0], "--keys", "nothing_*")
+    assert res.code == 2 and "no keys match" in res.err
+
+
+def test_malformed_line_is_skipped_with_a_warning(cli, two_runs, tmp_path):
+    stats = os.path.join(two_runs[0], "stats.jsonl")
+    with open(stats, "a") as f:
+        f.write('{"step": 99, "loss_g": 1.0, "tor')  # a torn last line
+    res = cli("plot-losses", stats, "-o", "x.png")
+    assert res.code == 0 and "skipped a malformed line" in res.err
+
+
+def test_wandb_csv_input(cli, tmp_path):
+    csv = tmp_path / "export.csv"
+    csv.write_text('"Step","run-a - loss_g","run-a - loss_g__MIN","run-a - loss_g__MAX",'
+                   '"run-a - loss_d"\n0,1.0,0.9,1.1,0.7\n10,0.8,0.7,0.9,0.6\n20,0.6,,,0.5\n')
+    run = plots.load(str(csv))
+    assert [r["loss_g"] for r in run.rows] == [1.0, 0.8, 0.6]
+    assert "loss_g__MIN" not in run.rows[0]
+    assert cli("plot-losses", str(csv), "-o", "w.png").code == 0
+
+
+def test_terminal_plot_fits_the_terminal(two_runs):
+    loaded = [plots.load(r) for r in two_runs]
+    text = plots.plot_terminal(loaded, plots.select_keys(loaded, ["loss_*"]), width=60,
+                               height=8)
+    lines = text.rstrip("\n").splitlines()
+    assert max(len(line) for line in lines) <= 60
+    assert sum(1 for line in lines if "|" in line) == 8
+    assert "*" in text and "loss_g" in text
+
+
+def test_png_to_stdout(two_runs):
+    res = run_ganctl("plot-losses", two_runs[0], "-o", "-")
+    assert res.returncode == 0 and res.stdout[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_wandb_offline_mirrors_and_resume_keeps_the_run_id(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    res = cli("train", "sneakers", "--json", "--wandb", "--wandb-mode", "offline",
+              "--no-publish", *FAST)
+    assert res.code == 0, res.err
+    run = tmp_path / json.loads(res.out)["run"]
+    offline = list((run / "wandb").glob("offline-run-*"))
+    assert len(offline) == 1
+    run_id = offline[0].name.rsplit("-", 1)[-1]
+    import torch
+
+    ckpt = sorted((run / "checkpoints").glob("*.pt"))[-1]
+    assert torch.load(ckpt, weights_only=True)["wandb_id"] == run_id
+    res = cli("train", "sneakers", "--resume", str(run), "--steps", "8", "--wandb",
+              "--wandb-mode", "offline", "--no-publish")
+    assert res.code == 0, res.err
+    ids = {p.name.rsplit("-", 1)[-1] for p in (run / "wandb").glob("offline-run-*")}
+    assert ids == {run_id}
+
+
+def test_wandb_failure_warns_and_training_continues(cli, monkeypatch, tmp_path):
+    import wandb
+
+    def broken(*a, **k):
+        raise RuntimeError("no network")
+
+    monkeypatch.setattr(wandb, "init", broken)
+    res = cli("train", "sneakers", "--json", "--wandb", "--no-publish", *FAST)
+    assert res.code == 0, res.err
+    assert "wandb online failed (RuntimeError: no network); logging offline" in res.err
+    assert "offline failed too" in res.err
+    assert json.loads(res.out)["step"] == 6
