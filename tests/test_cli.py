@@ -51,7 +51,7 @@ def test_unknown_plugin_is_one_line(cli):
 
 
 @pytest.mark.parametrize("args", [["translate", "edges2shoes", "x.png"],
-                                  ["detect-leaks", "x.png"], ["plot-losses", "runs"]])
+                                  ["detect-leaks", "x.png"]])
 def test_verbs_still_to_come_say_so_and_fail(cli, args):
     res = cli(*args)
     assert res.code == 1
