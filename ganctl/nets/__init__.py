@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from ganctl.nets import dcgan, mlp, srgan
+from ganctl.nets import dcgan, mlp, patchgan, resnet_generator, srgan, unet
 
 NETS: dict[str, type[nn.Module]] = {
     "dcgan_g": dcgan.Generator,
@@ -15,6 +15,9 @@ NETS: dict[str, type[nn.Module]] = {
     "mlp_d": mlp.Discriminator,
     "srgan_g": srgan.Generator,
     "srgan_d": srgan.Discriminator,
+    "unet": unet.UnetGenerator,
+    "patchgan": patchgan.PatchDiscriminator,
+    "resnet_generator": resnet_generator.ResnetGenerator,
 }
 
 
