@@ -96,6 +96,10 @@ def main() -> None:
                                                           ("test_accuracy", "sha256")}},
            "references": {k: round(v, 3) for k, v in refs.items()}, "results": results}
     print(json.dumps(doc, indent=2))
+    if args.json and args.only and args.json.is_file():  # update a partial rerun in place
+        old = json.loads(args.json.read_text())
+        ran = {r["recipe"] for r in results}
+        doc["results"] = [r for r in old["results"] if r["recipe"] not in ran] + results
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(doc, indent=2) + "\n")

@@ -145,7 +145,10 @@ def read_config_file(path: Path) -> dict[str, Any]:
         if path.suffix.lower() == ".json":
             data = json.loads(raw)
         else:
-            import tomllib
+            try:
+                import tomllib
+            except ModuleNotFoundError:  # Python 3.10
+                import tomli as tomllib
 
             data = tomllib.loads(raw.decode("utf-8"))
     except Exception as e:  # noqa: BLE001 - any parse failure is the user's file

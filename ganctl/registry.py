@@ -17,6 +17,7 @@ names stays cheap; a plugin's module (and torch) is imported only when it is use
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 from dataclasses import dataclass
 from functools import cache
@@ -126,8 +127,10 @@ def get(name: str) -> Plugin:
     """The plugin registered as `name`, or a usage error listing the known names."""
     known = entries()
     if name not in known:
-        listing = ", ".join(sorted(known)) or "none"
-        raise UsageError(f"unknown plugin {name!r}; installed plugins: {listing}")
+        close = difflib.get_close_matches(name, list(known), n=3)
+        hint = f"did you mean {' or '.join(close)}? " if close else ""
+        raise UsageError(f"unknown plugin {name!r}; {hint}`ganctl models list` shows the "
+                         f"{len(known)} installed")
     return known[name].load()
 
 

@@ -11,20 +11,22 @@ from ganctl.console import err, info
 from ganctl.errors import GanctlError, UsageError
 
 
-def output_path(inp, out: str | None, many: bool, suffix: str) -> str:
+def output_path(inp, out: str | None, many: bool, suffix: str, folder: str) -> str:
     from ganctl.infer.io import STDIO, is_dir_target
 
     if out == STDIO:
         return STDIO
     if out and not (many or is_dir_target(out)):
         return out
-    folder = Path(out) if out else (Path("upscaled") if many else Path("."))
+    folder = Path(out) if out else (Path(folder) if many else Path("."))
     stem = Path(inp.rel).with_suffix("")
     return str(folder / stem.parent / f"{stem.name}-{suffix}.png")
 
 
-def process_images(items: list[str], out: str | None, suffix: str, as_json: bool, fn) -> None:
-    """Apply `fn(PIL image) -> PIL image` to every input and write the results."""
+def process_images(items: list[str], out: str | None, suffix: str, as_json: bool, fn,
+                   folder: str = "upscaled") -> None:
+    """Apply `fn(PIL image) -> PIL image` to every input and write the results (default
+    for several inputs: the folder `folder`)."""
     from ganctl.infer.io import STDIO, expand_inputs, save_image
 
     inputs, problems = expand_inputs(items)
@@ -42,7 +44,7 @@ def process_images(items: list[str], out: str | None, suffix: str, as_json: bool
         try:
             img = inp.open(channels=None)
             result = fn(img)
-            row["output"] = save_image(result, output_path(inp, out, many, suffix))
+            row["output"] = save_image(result, output_path(inp, out, many, suffix, folder))
             row.update(size_in=list(img.size), size_out=list(result.size),
                        seconds=round(time.perf_counter() - t0, 3))
             if not as_json and out != STDIO:

@@ -80,24 +80,50 @@ def upscale(
 
 @app.command(no_args_is_help=True)
 def translate(
-    model: str = typer.Argument(..., help="A translation plugin, e.g. edges2shoes or "
-                                "horse2zebra."),
+    model: str = typer.Argument(..., help="A translation plugin, e.g. edges2shoes, facades, "
+                                "horse2zebra, zebra2horse."),
     inputs: list[str] = typer.Argument(..., help="Files, folders, globs, or - for stdin."),
-    out: str = typer.Option(None, "-o", "--out", help="Output file, folder, or - for stdout."),
+    out: str = typer.Option(None, "-o", "--out", help="Output file (one input), folder, or - "
+                            "for stdout. Default: NAME-MODEL.png here, or MODEL/ for several."),
     weights: str = typer.Option(None, "--weights", help="Weights file, run folder, or "
-                                "'pretrained'."),
+                                "'pretrained' (the published generator, downloaded once)."),
+    size: int = typer.Option(None, "--size", help="Run at SIZE x SIZE and output that size "
+                             "(the reference behaviour); default keeps the input's size."),
+    direction: str = typer.Option(None, "--direction", help="AtoB or BtoA for two-way "
+                                  "(CycleGAN) runs; default from the model name."),
     device: str = device_option(),
     as_json: bool = json_option(),
 ) -> None:
     """Translate images: edge drawing -> shoe (pix2pix), horse <-> zebra (CycleGAN).
 
+    Every input is processed; the output keeps the input's size and aspect ratio.
+
     Examples:
 
       ganctl translate edges2shoes edge.jpg -o shoe.png
 
+      ganctl translate edges2shoes sketch.png --weights pretrained
+
       ganctl translate horse2zebra horses/ -o zebras/
     """
-    _require_task("translate", "translate", "pix2pix and CycleGAN")
+    from ganctl import weights as weights_mod
+    from ganctl.cli.batch import process_images
+    from ganctl.device import resolve
+
+    found = _plugin_with("translate", model)
+    if size is not None and size < 16:
+        raise UsageError("--size must be at least 16")
+    if direction not in (None, "AtoB", "BtoA"):
+        raise UsageError("--direction must be AtoB or BtoA")
+    dev = resolve(device)
+    # weights imported for this very name win; else the run that trained both directions
+    shared = getattr(found, "weights_name", found.name)
+    owner = found.name if weights_mod.cache_path(found.name, 1).is_file() else shared
+    if weights == "pretrained":
+        weights = found.pretrained()
+    payload = weights_mod.load(owner, 1, weights, device="cpu")
+    fn = found.translator(payload, dev, size=size, direction=direction)
+    process_images(inputs, out, found.name, as_json, fn, folder=found.name)
 
 
 @app.command("detect-leaks", no_args_is_help=True)

@@ -138,6 +138,40 @@ def describe_checkpoint(path: Path) -> dict:
             if payload.get("kind") == "training" else payload.get("ema_nets", [])}
 
 
+@models_app.command("import", no_args_is_help=True)
+def import_cmd(
+    path: Path = typer.Argument(..., help="A reference pix2pix/CycleGAN generator .pth "
+                                "(a bare state_dict)."),
+    name: str = typer.Option(..., "--as", help="Plugin to import it for, e.g. edges2shoes "
+                             "or horse2zebra."),
+    direction: str = typer.Option("AtoB", "--direction", help="Which way it maps (AtoB or "
+                                  "BtoA), for two-way plugins."),
+) -> None:
+    """Import a reference generator .pth into the weights cache, with metadata.
+
+    The architecture is read from the keys (U-Net depth, ResNet blocks, norm) and the
+    file must load with the exact key set. Loading never executes code.
+
+    Examples:
+
+      ganctl models import latest_net_G.pth --as edges2shoes
+
+      ganctl models import zebra2horse.pth --as horse2zebra --direction BtoA
+    """
+    from ganctl import reference, registry, weights
+    from ganctl.console import info
+    from ganctl.errors import UsageError
+
+    found = registry.get(name)
+    if "translate" not in getattr(found, "tasks", (found.task,)):
+        raise UsageError(f"{name} is not a translation plugin")
+    owner = found.name  # a one-way import belongs to the name it translates for
+    payload = reference.to_payload(path, owner, direction=direction, source=str(path))
+    dest = weights.publish(payload, owner, 1)
+    arch = payload["arch"]["g"]
+    info(f"imported {path} for {owner}: {arch['name']} {arch['kwargs']} -> {dest}")
+
+
 @models_app.command("path")
 def path_cmd(
     plugin: str = typer.Argument(None, help="Plugin name (omit for the cache root)."),

@@ -17,6 +17,10 @@ def train(
     data: str = typer.Option(None, "--data",
                              help="Dataset name, folder, or 'synthetic' (default: the "
                                   "plugin's own)."),
+    data_a: Path = typer.Option(None, "--data-a", help="Unpaired training: folder of "
+                                "domain A (with --data-b)."),
+    data_b: Path = typer.Option(None, "--data-b", help="Unpaired training: folder of "
+                                "domain B (with --data-a)."),
     epochs: float = typer.Option(None, "--epochs", help="Stop after this many epochs."),
     steps: int = typer.Option(None, "--steps", help="Stop after this many steps."),
     minutes: float = typer.Option(None, "--minutes", help="Stop after this many minutes of "
@@ -53,6 +57,8 @@ def train(
 
       ganctl train sneakers --resume auto
 
+      ganctl train cyclegan --data-a selfies/ --data-b portraits/ --set image_size=128
+
       ganctl train sneakers --dry-run --set arch=mlp
 
       ganctl train sneakers --wandb --wandb-mode offline
@@ -68,6 +74,10 @@ def train(
         raise UsageError(f"--wandb-mode must be one of {', '.join(MODES)}")
     if wandb is None:
         wandb = os.environ.get("GANCTL_WANDB", "") not in ("", "0")
+    if data_a or data_b:
+        if not (data_a and data_b) or data:
+            raise UsageError("--data-a and --data-b go together, without --data")
+        data = f"pair:{data_a}::{data_b}"
 
     layers: dict = {}
     if config_file:

@@ -62,6 +62,8 @@ class BatchStream:
             self.batch = 0
 
     def _load(self, chunks: list[torch.Tensor]):
+        if hasattr(self.dataset, "set_epoch"):  # e.g. unpaired data re-pairs every epoch
+            self.dataset.set_epoch(self.epoch)
         if isinstance(self.dataset, ImageTensors):
             for idx in chunks:
                 yield self.dataset.get_batch(idx)

@@ -98,9 +98,9 @@ def fit(img: Image.Image, size: tuple[int, int], mode: str = "resize") -> Image.
 
 
 def to_array(img: Image.Image) -> np.ndarray:
-    """(C, H, W) uint8."""
-    arr = np.asarray(img, dtype=np.uint8)
-    return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
+    """(C, H, W) uint8, a writable array of its own."""
+    arr = np.array(img, dtype=np.uint8)
+    return arr[None] if arr.ndim == 2 else np.ascontiguousarray(arr.transpose(2, 0, 1))
 
 
 @dataclass

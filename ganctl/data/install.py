@@ -138,11 +138,12 @@ def _fetch_archive(entry: catalog.Dataset, root: Path, force: bool) -> tuple[Pat
                                           "archive": str(archive)}, "downloaded")
 
 
-def _unpack(entry, root: Path, archive: Path, meta: dict, verb: str) -> tuple[Path, str]:
+def _stage(entry, root: Path, fill, meta: dict, verb: str) -> tuple[Path, str]:
+    """`fill(tmp)` puts the dataset into a temporary folder and returns its top; it is
+    validated there and only then moved into place."""
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{entry.name}-", dir=root))
     try:
-        extract(archive, tmp)
-        top = _dataset_top(tmp, entry)
+        top = fill(tmp)
         summary = validate(entry, top)
         target = catalog.local_dir(entry.name, root)
         _place(top, target, {**meta, "dataset": entry.name, "contents": summary,
@@ -150,6 +151,22 @@ def _unpack(entry, root: Path, archive: Path, meta: dict, verb: str) -> tuple[Pa
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target, f"{verb}: {summary}"
+
+
+def _unpack(entry, root: Path, archive: Path, meta: dict, verb: str) -> tuple[Path, str]:
+    def fill(tmp: Path) -> Path:
+        extract(archive, tmp)
+        return _dataset_top(tmp, entry)
+
+    return _stage(entry, root, fill, meta, verb)
+
+
+def _copy(entry, root: Path, folder: Path, meta: dict, verb: str) -> tuple[Path, str]:
+    def fill(tmp: Path) -> Path:
+        shutil.copytree(folder, tmp / "copy", symlinks=False)
+        return tmp / "copy"
+
+    return _stage(entry, root, fill, meta, verb)
 
 
 def _fetch_files(entry: catalog.Dataset, root: Path, force: bool) -> tuple[Path, str]:
@@ -162,21 +179,7 @@ def _fetch_files(entry: catalog.Dataset, root: Path, force: bool) -> tuple[Path,
             dest.unlink()
         if not dest.is_file():
             fetch([base + fname for base in entry.urls], dest, md5=md5)
-    return _stage_folder(entry, root, kept, {"source": entry.urls[0]}, "downloaded")
-
-
-def _stage_folder(entry, root: Path, folder: Path, meta: dict, verb: str) -> tuple[Path, str]:
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{entry.name}-", dir=root))
-    try:
-        staged = tmp / "copy"
-        shutil.copytree(folder, staged, symlinks=False)
-        summary = validate(entry, staged)
-        target = catalog.local_dir(entry.name, root)
-        _place(staged, target, {**meta, "dataset": entry.name, "contents": summary,
-                                "date": time.strftime("%Y-%m-%d %H:%M:%S")})
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target, f"{verb}: {summary}"
+    return _copy(entry, root, kept, {"source": entry.urls[0]}, "downloaded")
 
 
 def _import(entry: catalog.Dataset, root: Path, source: Path) -> tuple[Path, str]:
@@ -185,7 +188,7 @@ def _import(entry: catalog.Dataset, root: Path, source: Path) -> tuple[Path, str
     meta = {"source": str(source), "imported": True}
     if source.is_file():
         return _unpack(entry, root, source, meta, "imported")
-    return _stage_folder(entry, root, source, meta, "imported")
+    return _copy(entry, root, source, meta, "imported")
 
 
 def verify(name: str, root: Path | None = None) -> list[str]:

@@ -127,6 +127,8 @@ def train(req: TrainRequest) -> TrainResult:
     plugin, cfg, ckpt_path, data_spec = resolve_config(req)
     stage = req.stage
     device = resolve(req.device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed input sizes: pick the fastest kernels
     rng.seed_all(cfg.seed)
     data = plugin.load_data(cfg, data_spec, stage)
     if data.info.skipped:
@@ -201,6 +203,7 @@ def train(req: TrainRequest) -> TrainResult:
             for net in recipe.nets.values():
                 net.train()
             out = recipe.step(batch)
+            lrs = recipe.learning_rates()  # the rates this step used (before any schedule)
             step += 1
             imgs += len(batch[0])
             for n, ema in emas.items():
@@ -217,7 +220,7 @@ def train(req: TrainRequest) -> TrainResult:
                 now = time.perf_counter()
                 row = {"step": step, "epoch": round(step / bpe, 4), "time": round(elapsed(), 3),
                        "imgs_per_s": round(imgs / max(now - t_log, 1e-9), 2),
-                       **recipe.learning_rates(),
+                       **lrs,
                        **{k: (v / acc_n[k]).item() for k, v in acc.items()}}
                 log_row(row)
                 acc, acc_n, t_log, imgs = {}, {}, now, 0

@@ -49,7 +49,7 @@ class DCGANRecipe(Recipe):
             d_kw["spectral_norm"] = cfg.spectral_norm
         self._arch = {"g": nets.arch(g_name, **g_kw), "d": nets.arch(d_name, **d_kw)}
         g, d = nets.from_arch(self._arch["g"]), nets.from_arch(self._arch["d"])
-        if cfg.arch != "mlp":
+        if cfg.arch == "dcgan":  # the seed's nets keep PyTorch's default init, as it did
             nets.init_normal(g)
             nets.init_normal(d)
         self.nets = {"g": g.to(device), "d": d.to(device)}

@@ -1,0 +1,101 @@
+"""Benchmark: pix2pix and CycleGAN training speed and translate latency.
+
+Times real training steps (data loading excluded: batches are drawn first) of the default
+architectures on synthetic data, and single-image translate latency at 256x256.
+
+    python bench/translate_speed.py --json docs/bench/translate-speed.json [--device cuda]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from ganctl import config, registry
+from ganctl.data.batches import BatchStream
+from ganctl.device import resolve
+from ganctl.train import engine
+
+CASES = [
+    ("pix2pix unet_256, batch 1, 256 px", "edges2shoes", {"batch_size": 1, "workers": 0}),
+    ("CycleGAN res-6, batch 1, 128 px", "horse2zebra", {"image_size": 128, "workers": 0}),
+    ("CycleGAN res-9, batch 1, 256 px", "horse2zebra", {"image_size": 256, "workers": 0}),
+]
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def time_steps(name: str, sets: dict, device, steps: int) -> dict:
+    plugin = registry.get(name)
+    cfg = config.build(plugin.config_class(1), sets)
+    data = plugin.load_data(cfg, "synthetic", 1)
+    recipe = plugin.setup(cfg, data, 1, device)
+    it = iter(BatchStream(data.train, cfg.batch_size, 0, device, 0))
+    batches = [next(it) for _ in range(steps + 2)]
+    for b in batches[:2]:  # warm-up
+        recipe.step(b)
+    sync(device)
+    t0 = time.perf_counter()
+    for b in batches[2:]:
+        recipe.step(b)
+    sync(device)
+    seconds = (time.perf_counter() - t0) / steps
+    g = recipe.nets.get("g") or recipe.nets["g_a"]
+    params = sum(p.numel() for p in g.parameters())
+    return {"steps_per_s": round(1 / seconds, 3), "seconds_per_step": round(seconds, 3),
+            "generator_params": params}
+
+
+def time_translate(name: str, sets: dict, device, repeats: int) -> float:
+    """Latency of one 256x256 translate through the plugin's translator (fresh weights)."""
+    plugin = registry.get(name)
+    cfg = config.build(plugin.config_class(1), sets)
+    data = plugin.load_data(cfg, "synthetic", 1)
+    recipe = plugin.setup(cfg, data, 1, device)
+    payload = engine.weights_payload(plugin, 1, cfg, recipe, {}, data, 0, 0.0, Path("."))
+    fn = plugin.translator(payload, device)
+    img = Image.new("RGB", (256, 256), (200, 180, 160))
+    fn(img)
+    sync(device)
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        fn(img)
+    sync(device)
+    return round((time.perf_counter() - t0) / repeats * 1000, 1)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    device = resolve(args.device)
+    torch.manual_seed(0)
+    rows = []
+    for label, name, sets in CASES:
+        row = {"case": label, **time_steps(name, sets, device, args.steps)}
+        if "128" not in label:
+            row["translate_ms_256"] = time_translate(name, sets, device, 3)
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+    doc = {"date": time.strftime("%Y-%m-%d"), "device": str(device),
+           "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads",
+           "torch": torch.__version__, "timed_steps": args.steps, "results": rows}
+    print(json.dumps(doc, indent=2))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(doc, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""Size-faithful image-to-image translation: the output has the input's size and aspect.
+
+The net runs at a working size it can take (a multiple of its `multiple`): either the
+input's own size padded up (CycleGAN: fully convolutional, resolution-agnostic) or the
+input scaled so its longest side is the training size, then padded (pix2pix: its U-Net
+learned a scale). The padding is cropped off and the result mapped back to the input's
+size. Very large inputs run in overlapping tiles blended with linear ramps.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from ganctl.data.images import to_mode
+from ganctl.infer.grid import to_pil
+
+
+def to_tensor(img: Image.Image, channels: int) -> torch.Tensor:
+    """(1, C, H, W) in [-1, 1]; alpha composited on white (a sketch on white stays one)."""
+    import numpy as np
+
+    arr = np.asarray(to_mode(img, channels), dtype=np.float32) / 127.5 - 1.0
+    arr = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
+    return torch.from_numpy(np.ascontiguousarray(arr))[None]
+
+
+@contextlib.contextmanager
+def per_image_batch_norm(net: torch.nn.Module):
+    """BatchNorm from each image's own statistics (how a batch-size-1 pix2pix generator
+    was trained and how the reference tests it), running averages left untouched."""
+    saved = []
+    for m in net.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            saved.append((m, m.training, m.momentum))
+            m.train()
+            m.momentum = 0.0
+    try:
+        yield
+    finally:
+        for m, mode, momentum in saved:
+            m.train(mode)
+            m.momentum = momentum
+
+
+def _pad_to(x: torch.Tensor, multiple: int) -> torch.Tensor:
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if not (ph or pw):
+        return x
+    mode = "reflect" if ph < h and pw < w else "replicate"
+    return F.pad(x, (0, pw, 0, ph), mode=mode)
+
+
+def run_padded(net, x: torch.Tensor, multiple: int, device) -> torch.Tensor:
+    h, w = x.shape[-2:]
+    return net(_pad_to(x, multiple).to(device)).float().cpu()[..., :h, :w]
+
+
+def run_tiles(net, x: torch.Tensor, multiple: int, tile: int, overlap: int,
+              device) -> torch.Tensor:
+    """Overlapping tiles, each blended in with weights that ramp linearly to the tile
+    edges, so no seam shows even with instance norm's per-tile statistics."""
+    _, _, h, w = x.shape
+    out = torch.zeros(1, 0, h, w)
+    weight = torch.zeros(1, 1, h, w)
+    step = max(multiple, tile - overlap)
+    ys = sorted({min(y, max(h - tile, 0)) for y in range(0, h, step)})
+    xs = sorted({min(v, max(w - tile, 0)) for v in range(0, w, step)})
+    for y0 in ys:
+        for x0 in xs:
+            patch = x[..., y0:y0 + tile, x0:x0 + tile]
+            y = run_padded(net, patch, multiple, device)
+            if out.shape[1] == 0:
+                out = torch.zeros(1, y.shape[1], h, w)
+            ph, pw = patch.shape[-2:]
+            ramp_y = torch.minimum(torch.arange(ph) + 1, torch.arange(ph).flip(0) + 1).clamp(
+                max=overlap or 1).float()
+            ramp_x = torch.minimum(torch.arange(pw) + 1, torch.arange(pw).flip(0) + 1).clamp(
+                max=overlap or 1).float()
+            wgt = (ramp_y[:, None] * ramp_x[None, :])[None, None]
+            out[..., y0:y0 + ph, x0:x0 + pw] += y * wgt
+            weight[..., y0:y0 + ph, x0:x0 + pw] += wgt
+    return out / weight
+
+
+@torch.inference_mode()
+def translate_image(img: Image.Image, net, device, channels: int = 3, multiple: int = 4,
+                    work_size: int | None = None, force_size: int | None = None,
+                    batch_stats: bool = False, tile: int = 1024,
+                    overlap: int = 64) -> Image.Image:
+    """Translate one PIL image; returns RGB (or L for 1-channel nets) at the input's size,
+    or at `force_size` x `force_size` when given."""
+    w, h = img.size
+    x = to_tensor(img, channels)
+    if force_size:
+        x = F.interpolate(x, size=(force_size, force_size), mode="bicubic", align_corners=False,
+                          antialias=True).clamp(-1, 1)
+    elif work_size:
+        s = work_size / max(w, h)
+        size = (max(1, round(h * s)), max(1, round(w * s)))
+        x = F.interpolate(x, size=size, mode="bicubic", align_corners=False,
+                          antialias=s < 1).clamp(-1, 1)
+    ctx = per_image_batch_norm(net) if batch_stats else contextlib.nullcontext()
+    with ctx:
+        if max(x.shape[-2:]) > tile and not work_size:
+            y = run_tiles(net, x, multiple, tile, overlap, device)
+        else:
+            y = run_padded(net, x, multiple, device)
+    if not force_size and tuple(y.shape[-2:]) != (h, w):
+        y = F.interpolate(y, size=(h, w), mode="bicubic", align_corners=False,
+                          antialias=y.shape[-1] > w).clamp(-1, 1)
+    return to_pil(y[0].clamp(-1, 1))
+

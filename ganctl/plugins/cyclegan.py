@@ -1,0 +1,304 @@
+"""CycleGAN: unpaired translation both ways (horse2zebra and the other sets, or any two
+folders), following the paper and the reference implementation's defaults.
+
+ResNet generators (reflection padding, instance norm), 70x70 PatchGANs, LSGAN, an image
+pool of 50 per direction, cycle weight 10, identity weight 0.5 x cycle weight, Adam 2e-4 /
+beta1 0.5, constant then linearly decaying learning rate. Inputs are scaled to [-1, 1].
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch.utils.data import Dataset
+
+from ganctl import nets, reference
+from ganctl.config import TrainConfig, opt
+from ganctl.console import warn
+from ganctl.data import layouts, sources
+from ganctl.data.images import BadImage, open_image, to_array
+from ganctl.errors import GanctlError, UsageError
+from ganctl.infer.translate import translate_image
+from ganctl.registry import Plugin
+from ganctl.train.recipe import LinearDecay, Recipe, random_crop_flip, to_unit
+
+
+@dataclass
+class CycleGANConfig(TrainConfig):
+    image_size: int = opt(256, "training crop side (100/128/256 ...); images are first "
+                          "resized to 286/256 of it", minimum=16)
+    n_blocks: int = opt(0, "residual blocks per generator (0 = 9 at >= 256 px, else 6)",
+                        minimum=0)
+    ngf: int = opt(64, "generator base width", minimum=1)
+    ndf: int = opt(64, "discriminator base width", minimum=1)
+    lambda_cycle: float = opt(10.0, "cycle-consistency weight (lambda_A = lambda_B)",
+                              minimum=0.0)
+    lambda_identity: float = opt(0.5, "identity weight, as a fraction of lambda_cycle",
+                                 minimum=0.0)
+    pool_size: int = opt(50, "image history pool per direction (0 = off)", minimum=0)
+    flip: bool = opt(True, "random horizontal flips")
+    beta1: float = opt(0.5, "Adam beta1")
+    n_epochs: int = opt(100, "epochs at the initial learning rate", minimum=0)
+    n_epochs_decay: int = opt(100, "epochs of linear decay to zero", minimum=0)
+    batch_size: int = opt(1, "images per domain per step", minimum=1)
+    epochs: float = opt(200.0, "stop after this many epochs (n_epochs + n_epochs_decay)",
+                        minimum=0.0)
+    sample_every: int = opt(1000, "steps between sample grids", minimum=1)
+    workers: int = opt(4, "data loader worker processes", minimum=0)
+
+    def blocks(self) -> int:
+        return self.n_blocks or (9 if self.image_size >= 256 else 6)
+
+    def load_size(self) -> int:
+        return round(self.image_size * 286 / 256)
+
+
+class UnpairedImages(Dataset):
+    """Item i is (A[i mod |A|], B[perm_epoch(i) mod |B|]): B partners change every epoch,
+    deterministically, so a resumed run sees the same pairs."""
+
+    def __init__(self, files_a, files_b, size: int):
+        self.a, self.b, self.size = files_a, files_b, size
+        self.partner = torch.arange(len(files_b))
+
+    def __len__(self):
+        return max(len(self.a), len(self.b))
+
+    def set_epoch(self, epoch: int) -> None:
+        self.partner = torch.randperm(len(self.b), generator=torch.Generator().manual_seed(epoch))
+
+    def _load(self, files, i):
+        for k in range(len(files)):
+            try:
+                img = open_image(files[(i + k) % len(files)], 3)
+                img = img.resize((self.size, self.size), Image.Resampling.BICUBIC)
+                return torch.from_numpy(to_array(img))
+            except BadImage as e:
+                warn(f"skipping unreadable training image: {e}")
+        raise BadImage("no readable image in the domain")
+
+    def __getitem__(self, i):
+        return self._load(self.a, i % len(self.a)), self._load(
+            self.b, int(self.partner[i % len(self.b)]))
+
+
+class ImagePool:
+    """Shrivastava et al.'s history of generated images: once full, each query returns a
+    stored image (replaced by the new one) with probability 1/2, else the new image."""
+
+    def __init__(self, size: int):
+        self.size, self.images = size, []
+
+    def query(self, batch: torch.Tensor) -> torch.Tensor:
+        if self.size == 0:
+            return batch.detach()
+        out = []
+        for img in batch.detach():
+            img = img[None]
+            if len(self.images) < self.size:
+                self.images.append(img.clone())
+                out.append(img)
+            elif torch.rand(1).item() < 0.5:
+                i = int(torch.randint(0, self.size, (1,)).item())
+                out.append(self.images[i].clone())
+                self.images[i] = img.clone()
+            else:
+                out.append(img)
+        return torch.cat(out)
+
+    def state(self) -> list[torch.Tensor]:
+        return [t.cpu() for t in self.images]
+
+    def load(self, images: list[torch.Tensor], device) -> None:
+        self.images = [t.to(device) for t in images]
+
+
+def lsgan(pred: torch.Tensor, real: bool) -> torch.Tensor:
+    return F.mse_loss(pred, torch.full_like(pred, 1.0 if real else 0.0))
+
+
+class CycleGANRecipe(Recipe):
+    grid_nrow = 3  # real | translated | reconstructed
+    export_nets = ("g_a", "g_b")
+
+    def __init__(self, cfg: CycleGANConfig, data, device):
+        super().__init__(cfg, data, device)
+        g = nets.arch("resnet_generator", ngf=cfg.ngf, n_blocks=cfg.blocks(), norm="instance")
+        d = nets.arch("patchgan", in_channels=3, ndf=cfg.ndf, norm="instance")
+        self._arch = {"g_a": g, "g_b": g, "d_a": d, "d_b": d}
+        self.nets = {k: nets.from_arch(a).to(device) for k, a in self._arch.items()}
+        for net in self.nets.values():
+            nets.init_normal(net)
+        n = self.nets
+        betas = (cfg.beta1, 0.999)
+        self.optimizers = {
+            "g": torch.optim.Adam(itertools.chain(n["g_a"].parameters(), n["g_b"].parameters()),
+                                  lr=cfg.lr, betas=betas),
+            "d": torch.optim.Adam(itertools.chain(n["d_a"].parameters(), n["d_b"].parameters()),
+                                  lr=cfg.lr, betas=betas)}
+        decay = LinearDecay(cfg.n_epochs, cfg.n_epochs_decay)
+        self.schedulers = {k: torch.optim.lr_scheduler.LambdaLR(o, decay)
+                           for k, o in self.optimizers.items()}
+        self.pool_a, self.pool_b = ImagePool(cfg.pool_size), ImagePool(cfg.pool_size)
+        self.fixed = [to_unit(t.to(device)) for t in data.val.tensors]
+
+    def arch(self):
+        return self._arch
+
+    def step(self, batch):
+        cfg, n = self.cfg, self.nets
+        (a,), (b,) = (random_crop_flip((t,), cfg.image_size, cfg.flip) for t in batch)
+        real_a, real_b = to_unit(a), to_unit(b)
+        lam, lam_idt = cfg.lambda_cycle, cfg.lambda_cycle * cfg.lambda_identity
+
+        fake_b, fake_a = n["g_a"](real_a), n["g_b"](real_b)
+        rec_a, rec_b = n["g_b"](fake_b), n["g_a"](fake_a)
+        for d in (n["d_a"], n["d_b"]):
+            d.requires_grad_(False)
+        loss_idt_a = F.l1_loss(n["g_a"](real_b), real_b) * lam_idt if lam_idt else \
+            real_a.new_zeros(())
+        loss_idt_b = F.l1_loss(n["g_b"](real_a), real_a) * lam_idt if lam_idt else \
+            real_a.new_zeros(())
+        loss_g_a = lsgan(n["d_a"](fake_b), True)
+        loss_g_b = lsgan(n["d_b"](fake_a), True)
+        loss_cycle_a = F.l1_loss(rec_a, real_a) * lam
+        loss_cycle_b = F.l1_loss(rec_b, real_b) * lam
+        loss_g = loss_g_a + loss_g_b + loss_cycle_a + loss_cycle_b + loss_idt_a + loss_idt_b
+        self.optimizers["g"].zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.optimizers["g"].step()
+
+        for d in (n["d_a"], n["d_b"]):
+            d.requires_grad_(True)
+        past_b, past_a = self.pool_b.query(fake_b), self.pool_a.query(fake_a)
+        loss_d_a = 0.5 * (lsgan(n["d_a"](real_b), True) + lsgan(n["d_a"](past_b), False))
+        loss_d_b = 0.5 * (lsgan(n["d_b"](real_a), True) + lsgan(n["d_b"](past_a), False))
+        self.optimizers["d"].zero_grad(set_to_none=True)
+        (loss_d_a + loss_d_b).backward()
+        self.optimizers["d"].step()
+        out = {"loss_g": loss_g, "loss_d_a": loss_d_a, "loss_g_a": loss_g_a,
+               "loss_cycle_a": loss_cycle_a, "loss_idt_a": loss_idt_a, "loss_d_b": loss_d_b,
+               "loss_g_b": loss_g_b, "loss_cycle_b": loss_cycle_b, "loss_idt_b": loss_idt_b}
+        return {k: v.detach() for k, v in out.items()}
+
+    def samples(self, nets_):
+        rows = []
+        fixed_a, fixed_b = self.fixed
+        for real, there, back in ((fixed_a, "g_a", "g_b"), (fixed_b, "g_b", "g_a")):
+            for img in real:
+                fake = nets_[there](img[None])
+                rows += [img[None], fake, nets_[back](fake)]
+        return torch.cat(rows)
+
+    def state_dict(self):
+        return {"pool_a": self.pool_a.state(), "pool_b": self.pool_b.state()}
+
+    def load_state_dict(self, state):
+        self.pool_a.load(state["pool_a"], self.device)
+        self.pool_b.load(state["pool_b"], self.device)
+
+
+# (name, default dataset, direction, published pretrained generator or None)
+TWO_WAY = [("horse2zebra", "zebra2horse", "horse2zebra"),
+           ("apple2orange", "orange2apple", "apple2orange"),
+           ("summer2winter_yosemite", "winter2summer_yosemite", "summer2winter_yosemite"),
+           ("monet2photo", "photo2monet", "monet2photo"),
+           ("cezanne2photo", "photo2cezanne", "cezanne2photo"),
+           ("ukiyoe2photo", "photo2ukiyoe", "ukiyoe2photo"),
+           ("vangogh2photo", "photo2vangogh", "vangogh2photo"),
+           ("iphone2dslr_flower", "dslr2iphone_flower", "iphone2dslr_flower")]
+PRETRAINED = {"horse2zebra": "horse2zebra", "zebra2horse": "zebra2horse",
+              "apple2orange": "apple2orange", "orange2apple": "orange2apple",
+              "summer2winter_yosemite": "summer2winter_yosemite",
+              "winter2summer_yosemite": "winter2summer_yosemite",
+              "monet2photo": "monet2photo", "photo2monet": "style_monet",
+              "photo2cezanne": "style_cezanne", "photo2ukiyoe": "style_ukiyoe",
+              "photo2vangogh": "style_vangogh", "iphone2dslr_flower": "iphone2dslr_flower"}
+
+
+class CycleGAN(Plugin):
+    task = "translate"
+    tasks = ("translate",)
+    summary = "unpaired translation both ways (ResNet G + PatchGAN, LSGAN, cycle loss)"
+
+    def __init__(self, name: str, data: str, direction: str = "AtoB",
+                 weights_name: str | None = None):
+        self.name = name
+        self.weights_name = weights_name or name
+        self.direction = direction
+        self.default_data = {1: data}
+        self.datasets = tuple(sorted({n for n, _, _ in TWO_WAY} | {"synthetic"}))
+
+    def stage_title(self, stage):
+        arrow = "A -> B" if self.direction == "AtoB" else "B -> A"
+        return f"CycleGAN ({arrow})"
+
+    def config_class(self, stage):
+        return CycleGANConfig
+
+    def load_data(self, cfg, data, stage):
+        if self.name != self.weights_name:
+            raise UsageError(f"train {self.weights_name}: one run learns both directions "
+                             f"(then `ganctl translate {self.name}` uses its B -> A half)")
+        if data.startswith("pair:"):
+            dir_a, _, dir_b = data[5:].partition("::")
+            files_a, files_b = (layouts.image_folder(Path(d)) for d in (dir_a, dir_b))
+            test_a, test_b, name, synthetic = files_a[:3], files_b[:3], data, False
+        else:
+            src = sources.resolve(data, self.datasets, self.name)
+            root = (sources.synthetic_root("unpaired", n_train=64, n_test=8, size=128)
+                    if src.kind == "synthetic" else src.path)
+            u = layouts.unpaired_folders(root)
+            files_a, files_b = u.train_a, u.train_b
+            test_a, test_b = (u.test_a or u.train_a)[:3], (u.test_b or u.train_b)[:3]
+            synthetic = src.kind == "synthetic"
+            name = "synthetic:unpaired" if synthetic else src.name
+        train = UnpairedImages(files_a, files_b, cfg.load_size())
+        fixed = UnpairedImages(test_a, test_b, cfg.image_size)
+        val = sources.ImageTensors(torch.stack([fixed._load(test_a, i) for i in range(len(
+            test_a))]), torch.stack([fixed._load(test_b, i) for i in range(len(test_a))]))
+        info = sources.DataInfo(name, 3, (cfg.image_size, cfg.image_size), len(train),
+                                sources.fingerprint_files(files_a + files_b), synthetic)
+        return sources.TrainData(train, info, val)
+
+    def setup(self, cfg, data, stage, device):
+        return CycleGANRecipe(cfg, data, device)
+
+    def pretrained(self) -> str:
+        model = PRETRAINED.get(self.name)
+        if model is None:
+            raise GanctlError(f"no published pretrained generator for {self.name}")
+        return str(reference.pretrained(self.name, model,
+                                        reference.CYCLEGAN_MODELS.format(model), "AtoB"))
+
+    def translator(self, weights, device, size: int | None = None, direction=None):
+        direction = direction or self.direction
+        g_nets = weights["nets"]
+        if "g" in g_nets:  # an imported one-way generator
+            key, arch = "g", weights["arch"]["g"]
+        else:
+            key = "g_a" if direction == "AtoB" else "g_b"
+            arch = weights["arch"][key]
+        g = nets.from_arch(arch)
+        g.load_state_dict(g_nets[key])
+        g.to(device).eval()
+
+        def run(img):
+            return translate_image(img, g, device, channels=3, multiple=g.multiple,
+                                   force_size=size)
+        return run
+
+
+cyclegan = CycleGAN("cyclegan", "synthetic")
+# One module attribute per name, for the entry points in pyproject.toml: the forward name
+# trains and owns the weights; the backward name translates with the same run's G_B.
+PLUGINS = {}
+for _fwd, _back, _data in TWO_WAY:
+    PLUGINS[_fwd] = CycleGAN(_fwd, _data)
+    PLUGINS[_back] = CycleGAN(_back, _data, "BtoA", weights_name=_fwd)
+globals().update(PLUGINS)

@@ -1,0 +1,245 @@
+"""pix2pix: paired image-to-image translation (edges2shoes and the other aligned sets).
+
+U-Net generator, 70x70 PatchGAN on concat(input, target), BCE-with-logits + lambda * L1,
+Adam 2e-4 / beta1 0.5, jitter (resize to load_size, random crop) and flips applied
+identically to both halves, constant then linearly decaying learning rate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch.utils.data import Dataset
+
+from ganctl import nets, reference
+from ganctl.config import TrainConfig, opt
+from ganctl.console import warn
+from ganctl.data import layouts, sources
+from ganctl.data.images import BadImage, open_image, to_array
+from ganctl.errors import GanctlError, UsageError
+from ganctl.infer.translate import translate_image
+from ganctl.metrics.image import psnr, ssim
+from ganctl.registry import Plugin
+from ganctl.train.recipe import LinearDecay, Recipe, random_crop_flip, to_unit
+
+
+@dataclass
+class Pix2PixConfig(TrainConfig):
+    net_g: str = opt("unet_256", "generator: unet_256, unet_128 (or unet_64/unet_32 for "
+                     "small images)", choices=("unet_256", "unet_128", "unet_64", "unet_32"))
+    ngf: int = opt(64, "generator base width", minimum=1)
+    ndf: int = opt(64, "discriminator base width", minimum=1)
+    norm: str = opt("batch", "normalisation in G and D", choices=("batch", "instance"))
+    dropout: bool = opt(True, "dropout 0.5 in the generator's inner decoder blocks")
+    lambda_l1: float = opt(100.0, "weight of the L1 term (paper 100; the seed used 10)",
+                           minimum=0.0)
+    direction: str = opt("AtoB", "AtoB (left half -> right half) or BtoA",
+                         choices=("AtoB", "BtoA"))
+    load_size: int = opt(286, "jitter: resize both halves to this side ...", minimum=8)
+    crop_size: int = opt(256, "... then take the same random crop of this side", minimum=8)
+    flip: bool = opt(True, "random horizontal flips (the same for both halves)")
+    beta1: float = opt(0.5, "Adam beta1")
+    n_epochs: int = opt(100, "epochs at the initial learning rate", minimum=0)
+    n_epochs_decay: int = opt(100, "epochs of linear decay to zero", minimum=0)
+    val_images: int = opt(50, "validation pairs scored at each sample interval", minimum=0)
+    batch_size: int = opt(1, "pairs per step (the paper's 1; >1 works)", minimum=1)
+    epochs: float = opt(200.0, "stop after this many epochs (n_epochs + n_epochs_decay)",
+                        minimum=0.0)
+    sample_every: int = opt(1000, "steps between sample grids and validation", minimum=1)
+    workers: int = opt(4, "data loader worker processes", minimum=0)
+
+
+class PairedImages(Dataset):
+    """A|B files -> (input, target) uint8 tensors at load_size; a file that turns out
+    unreadable mid-training is reported and replaced by the next readable one."""
+
+    def __init__(self, files, size: int, direction: str):
+        self.files, self.size, self.direction = files, size, direction
+
+    def __len__(self):
+        return len(self.files)
+
+    def load(self, i: int):
+        img = open_image(self.files[i], 3)
+        a, b = layouts.split_pair(img, self.direction)
+        s = (self.size, self.size)
+        return (torch.from_numpy(to_array(a.resize(s, Image.Resampling.BICUBIC))),
+                torch.from_numpy(to_array(b.resize(s, Image.Resampling.BICUBIC))))
+
+    def __getitem__(self, i):
+        for k in range(len(self.files)):
+            try:
+                return self.load((i + k) % len(self.files))
+            except BadImage as e:
+                warn(f"skipping unreadable training pair: {e}")
+        raise BadImage("no readable pair in the dataset")
+
+
+class Pix2PixRecipe(Recipe):
+    grid_nrow = 3  # input | output | target
+
+    def __init__(self, cfg: Pix2PixConfig, data, device):
+        super().__init__(cfg, data, device)
+        size = int(cfg.net_g.split("_")[1])
+        self._arch = {"g": nets.arch("unet", in_channels=3, out_channels=3, size=size,
+                                     ngf=cfg.ngf, norm=cfg.norm, dropout=cfg.dropout),
+                      "d": nets.arch("patchgan", in_channels=6, ndf=cfg.ndf, norm=cfg.norm)}
+        g, d = nets.from_arch(self._arch["g"]), nets.from_arch(self._arch["d"])
+        nets.init_normal(g)
+        nets.init_normal(d)
+        self.nets = {"g": g.to(device), "d": d.to(device)}
+        betas = (cfg.beta1, 0.999)
+        self.optimizers = {"g": torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=betas),
+                           "d": torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=betas)}
+        decay = LinearDecay(cfg.n_epochs, cfg.n_epochs_decay)
+        self.schedulers = {k: torch.optim.lr_scheduler.LambdaLR(o, decay)
+                           for k, o in self.optimizers.items()}
+        self.val = [to_unit(t.to(device)) for t in data.val.tensors] if data.val else None
+
+    def arch(self):
+        return self._arch
+
+    def preprocess(self):
+        return {"size": [self.cfg.crop_size] * 2, "channels": 3, "range": [-1.0, 1.0],
+                "direction": self.cfg.direction,
+                "batch_stats": self.cfg.norm == "batch" and self.cfg.batch_size == 1}
+
+    def step(self, batch):
+        g, d, cfg = self.nets["g"], self.nets["d"], self.cfg
+        a, b = random_crop_flip(batch, cfg.crop_size, cfg.flip)
+        real_a, real_b = to_unit(a), to_unit(b)
+        fake_b = g(real_a)
+
+        pred_real = d(torch.cat([real_a, real_b], 1))
+        pred_fake = d(torch.cat([real_a, fake_b.detach()], 1))
+        loss_d_real, loss_d_fake = F.softplus(-pred_real).mean(), F.softplus(pred_fake).mean()
+        loss_d = 0.5 * (loss_d_real + loss_d_fake)
+        self.optimizers["d"].zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.optimizers["d"].step()
+
+        loss_g_gan = F.softplus(-d(torch.cat([real_a, fake_b], 1))).mean()
+        loss_g_l1 = F.l1_loss(fake_b, real_b)
+        loss_g = loss_g_gan + cfg.lambda_l1 * loss_g_l1
+        self.optimizers["g"].zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.optimizers["g"].step()
+        return {"loss_g": loss_g.detach(), "loss_d": loss_d.detach(),
+                "loss_g_gan": loss_g_gan.detach(), "loss_g_l1": loss_g_l1.detach(),
+                "loss_d_real": loss_d_real.detach(), "loss_d_fake": loss_d_fake.detach()}
+
+    def _fixed(self):
+        if self.val is not None:
+            return self.val[0][:4], self.val[1][:4]
+        a, b = self.data.train.load(0)
+        crop = self.cfg.crop_size
+        return (to_unit(a[None, :, :crop, :crop].to(self.device)),
+                to_unit(b[None, :, :crop, :crop].to(self.device)))
+
+    def samples(self, nets_):
+        a, b = self._fixed()
+        out = torch.cat([nets_["g"](a[i:i + 1]) for i in range(len(a))])
+        return torch.stack([a, out, b], 1).flatten(0, 1)
+
+    def validate(self, nets_):
+        if self.val is None:
+            return {}
+        a, b = self.val
+        out = torch.cat([nets_["g"](a[i:i + 1]) for i in range(len(a))])
+        unit_out, unit_b = (out + 1) / 2, (b + 1) / 2
+        return {"val_l1": F.l1_loss(out, b), "val_psnr": psnr(unit_out, unit_b).mean(),
+                "val_ssim": ssim(unit_out, unit_b).mean()}
+
+
+def file_key(path) -> str:
+    return hashlib.sha1(path.read_bytes()).hexdigest()
+
+
+def warn_overlap(train, val) -> None:
+    """Warn when a validation file also sits in the training split (same name or bytes)."""
+    names = {p.name for p in train}
+    sizes: dict[int, list] = {}
+    for p in train:
+        sizes.setdefault(p.stat().st_size, []).append(p)
+    same = [v for v in val if v.name in names or any(
+        file_key(t) == file_key(v) for t in sizes.get(v.stat().st_size, []))]
+    if same:
+        warn(f"{len(same)} validation file(s) also in the training split, e.g. {same[0].name}:"
+             " validation scores will look better than they are")
+
+
+class Pix2Pix(Plugin):
+    task = "translate"
+    tasks = ("translate",)
+    summary = "paired translation (U-Net + PatchGAN): edges -> shoes, labels -> facades, ..."
+    datasets = ("edges2shoes", "edges2handbags", "facades", "maps", "night2day", "synthetic")
+
+    def __init__(self, name: str, data: str, pretrained: str | None = None):
+        self.name = name
+        self.default_data = {1: data}
+        self.pretrained_model = pretrained
+
+    def stage_title(self, stage):
+        return "pix2pix U-Net"
+
+    def config_class(self, stage):
+        return Pix2PixConfig
+
+    def load_data(self, cfg, data, stage):
+        if cfg.crop_size > cfg.load_size:
+            raise UsageError("crop_size must not exceed load_size")
+        src = sources.resolve(data, self.datasets, self.name)
+        root = (sources.synthetic_root("edges2shoes", n_train=64, n_val=8, size=256)
+                if src.kind == "synthetic" else src.path)
+        pairs = layouts.paired_folder(root)
+        warn_overlap(pairs.train, pairs.val)
+        train = PairedImages(pairs.train, cfg.load_size, cfg.direction)
+        val = None
+        if pairs.val and cfg.val_images:
+            loader = PairedImages(pairs.val[:cfg.val_images], cfg.crop_size, cfg.direction)
+            items = [loader.load(i) for i in range(len(loader.files))]
+            val = sources.ImageTensors(torch.stack([a for a, _ in items]),
+                                       torch.stack([b for _, b in items]))
+        info = sources.DataInfo("synthetic:edges2shoes" if src.kind == "synthetic" else
+                                src.name, 3, (cfg.crop_size, cfg.crop_size), len(train),
+                                sources.fingerprint_files(pairs.train, root),
+                                src.kind == "synthetic")
+        return sources.TrainData(train, info, val)
+
+    def setup(self, cfg, data, stage, device):
+        size = int(cfg.net_g.split("_")[1])
+        if cfg.crop_size % size:
+            raise UsageError(f"{cfg.net_g} needs crop_size to be a multiple of {size}")
+        return Pix2PixRecipe(cfg, data, device)
+
+    def pretrained(self) -> str:
+        if not self.pretrained_model:
+            raise GanctlError(f"no published pretrained generator for {self.name}")
+        return str(reference.pretrained(self.name, self.pretrained_model,
+                                        reference.PIX2PIX_MODELS.format(self.pretrained_model)))
+
+    def translator(self, weights, device, size: int | None = None, direction=None):
+        g = nets.from_arch(weights["arch"]["g"])
+        g.load_state_dict(weights["nets"]["g"])
+        g.to(device).eval()
+        pre = weights["preprocess"]
+        multiple = g.multiple
+        work = pre["size"][0]
+
+        def run(img):
+            return translate_image(img, g, device, channels=pre["channels"], multiple=multiple,
+                                   work_size=work, force_size=size,
+                                   batch_stats=pre.get("batch_stats", False))
+        return run
+
+
+edges2shoes = Pix2Pix("edges2shoes", "edges2shoes", pretrained="edges2shoes")
+edges2handbags = Pix2Pix("edges2handbags", "edges2handbags")
+facades = Pix2Pix("facades", "facades", pretrained="facades_label2photo")
+maps = Pix2Pix("maps", "maps", pretrained="sat2map")
+night2day = Pix2Pix("night2day", "night2day")
+pix2pix = Pix2Pix("pix2pix", "synthetic")

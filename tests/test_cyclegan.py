@@ -1,0 +1,150 @@
+"""CycleGAN: reference layout, pool, schedule, loss wiring, training, both directions."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from PIL import Image
+
+from ganctl import nets, reference
+from ganctl.config import build
+from ganctl.plugins.cyclegan import CycleGANConfig, CycleGANRecipe, ImagePool
+from tests.test_pix2pix import REFKEYS, our_keys, ref_keys
+
+TINY = ["--set", "image_size=32", "n_blocks=1", "ngf=4", "ndf=4", "workers=0", "log_every=2",
+        "sample_every=4", "checkpoint_every=4", "pool_size=4"]
+
+
+@pytest.mark.skipif(not REFKEYS.is_dir(), reason="reference key lists not available")
+@pytest.mark.parametrize("name,arch", [
+    ("cyclegan_resnet_9blocks", nets.arch("resnet_generator", n_blocks=9)),
+    ("cyclegan_resnet_6blocks", nets.arch("resnet_generator", n_blocks=6)),
+    ("resnet_9blocks_instance_use_dropout_TRUE",
+     nets.arch("resnet_generator", n_blocks=9, dropout=True)),
+    ("cyclegan_D_basic_instance_in3", nets.arch("patchgan", in_channels=3, norm="instance")),
+])
+def test_key_sets_equal_the_reference(name, arch):
+    assert our_keys(nets.from_arch(arch)) == ref_keys(name)
+
+
+def test_legacy_instance_norm_checkpoint_loads(tmp_path):
+    """2018-era checkpoints carry InstanceNorm running stats; like the reference loader,
+    ganctl drops them and then loads with the exact key set."""
+    g = nets.build("resnet_generator", n_blocks=2, ngf=4)
+    legacy = nets.build("resnet_generator", n_blocks=2, ngf=4)
+    for m in legacy.modules():
+        if isinstance(m, torch.nn.InstanceNorm2d):
+            m.track_running_stats = True
+            m.register_buffer("running_mean", torch.zeros(m.num_features))
+            m.register_buffer("running_var", torch.ones(m.num_features))
+            m.register_buffer("num_batches_tracked", torch.tensor(0))
+    sd = legacy.state_dict()
+    assert len(sd) > len(g.state_dict())
+    torch.save(sd, tmp_path / "old.pth")
+    net, arch = reference.load_reference(tmp_path / "old.pth")
+    assert arch["kwargs"]["n_blocks"] == 2 and arch["kwargs"]["norm"] == "instance"
+    assert set(net.state_dict()) == set(g.state_dict())
+
+
+def test_generator_sizes():
+    g = nets.build("resnet_generator", n_blocks=1, ngf=4).eval()
+    with torch.no_grad():
+        assert g(torch.zeros(1, 3, 64, 96)).shape == (1, 3, 64, 96)
+        assert g(torch.zeros(1, 3, 250, 250)).shape == (1, 3, 252, 252)  # why we pad to 4
+
+
+def test_image_pool():
+    torch.manual_seed(0)
+    pool = ImagePool(3)
+    first = torch.arange(3.0).view(3, 1, 1, 1)
+    assert torch.equal(pool.query(first), first)  # filling: returns the new images
+    returned = torch.cat([pool.query(torch.full((1, 1, 1, 1), 10.0 + i)) for i in range(200)])
+    old = (returned < 10).sum().item() + ((returned >= 10) & (returned < 10 + 199)).sum().item()
+    from_history = sum(1 for i, r in enumerate(returned.flatten().tolist()) if r != 10 + i)
+    assert 70 < from_history < 130 and old == 200  # about half come from the history
+    assert len(pool.state()) == 3
+    fresh = first.clone().requires_grad_()
+    assert torch.equal(ImagePool(0).query(fresh), first)
+    assert not ImagePool(0).query(fresh).requires_grad  # D never backprops into G
+
+
+class Shift(torch.nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.c, self.p = c, torch.nn.Parameter(torch.zeros(()))
+
+    def forward(self, x):
+        return x + self.c + 0 * self.p
+
+
+def test_cycle_and_identity_losses_use_the_right_pairs():
+    cfg = build(CycleGANConfig, {"image_size": 32, "n_blocks": 1, "ngf": 2, "ndf": 2,
+                                 "flip": False, "pool_size": 0})
+    data = type("D", (), {})()
+    data.val = type("V", (), {"tensors": (torch.zeros(1, 3, 32, 32, dtype=torch.uint8),) * 2})()
+    recipe = CycleGANRecipe(cfg, data, torch.device("cpu"))
+    recipe.nets["g_a"], recipe.nets["g_b"] = Shift(0.1), Shift(-0.3)
+    recipe.optimizers["g"] = torch.optim.SGD(
+        [recipe.nets["g_a"].p, recipe.nets["g_b"].p], lr=0.0)
+    batch = (torch.full((1, 3, 32, 32), 100, dtype=torch.uint8),
+             torch.full((1, 3, 32, 32), 200, dtype=torch.uint8))
+    out = recipe.step(batch)
+    lam, lam_idt = 10.0, 5.0
+    assert out["loss_idt_a"].item() == pytest.approx(0.1 * lam_idt, abs=1e-5)  # G_A(real_B)
+    assert out["loss_idt_b"].item() == pytest.approx(0.3 * lam_idt, abs=1e-5)  # G_B(real_A)
+    assert out["loss_cycle_a"].item() == pytest.approx(0.2 * lam, abs=1e-5)
+    assert out["loss_cycle_b"].item() == pytest.approx(0.2 * lam, abs=1e-5)
+
+
+def test_training_schedule_pool_state_and_both_directions(cli, tmp_path):
+    res = cli("train", "horse2zebra", "--data", "synthetic", "--json", "--epochs", "3",
+              "--set", "n_epochs=1", "n_epochs_decay=2", "lr=1e-3", *TINY[1:],
+              "--set", "batch_size=32")
+    assert res.code == 0, res.err
+    doc = json.loads(res.out)
+    run = tmp_path / doc["run"]
+    rows = [json.loads(x) for x in (run / "stats.jsonl").read_text().splitlines()]
+    assert {"loss_d_a", "loss_g_a", "loss_cycle_a", "loss_idt_a", "loss_d_b", "loss_g_b",
+            "loss_cycle_b", "loss_idt_b"} <= set(rows[0])
+    lr_by_epoch = {int(r["epoch"] + 0.999) - 1: r["lr_g"] for r in rows}
+    assert lr_by_epoch[0] == pytest.approx(1e-3)  # epoch 0: constant
+    assert lr_by_epoch[1] == pytest.approx(1e-3 * (1 - 1 / 3))  # then linear decay
+    ckpt = torch.load(doc["checkpoint"], weights_only=True)
+    assert len(ckpt["recipe"]["pool_a"]) == 4 and ckpt["schedulers"]["g"]["last_epoch"] == 3
+    Image.new("RGB", (50, 30), (120, 70, 40)).save(tmp_path / "horse.png")
+    for name in ("horse2zebra", "zebra2horse"):
+        res = cli("translate", name, "horse.png", "-o", f"{name}.png")
+        assert res.code == 0, res.err
+        assert Image.open(tmp_path / f"{name}.png").size == (50, 30)
+    a = Image.open(tmp_path / "horse2zebra.png").tobytes()
+    assert a != Image.open(tmp_path / "zebra2horse.png").tobytes()
+    res = cli("train", "zebra2horse", "--steps", "1")
+    assert res.code == 2 and "train horse2zebra" in res.err
+
+
+def test_cycle_loss_goes_down_and_any_two_folders(cli, tmp_path):
+    from ganctl.data import synthetic
+
+    synthetic.write_unpaired(tmp_path / "u", n_train=8, n_test=1, size=32)
+    res = cli("train", "cyclegan", "--data-a", str(tmp_path / "u" / "trainA"), "--data-b",
+              str(tmp_path / "u" / "trainB"), "--json", "--steps", "30", "--no-publish",
+              *TINY, "--set", "lr=2e-3", "log_every=10", "batch_size=4", "seed=0")
+    assert res.code == 0, res.err
+    run = tmp_path / json.loads(res.out)["run"]
+    rows = [json.loads(x) for x in (run / "stats.jsonl").read_text().splitlines()]
+    first, last = rows[0], rows[-1]
+    assert last["loss_cycle_a"] + last["loss_cycle_b"] < first["loss_cycle_a"] + first[
+        "loss_cycle_b"]
+    assert cli("train", "cyclegan", "--data-a", "x").code == 2
+
+
+def test_large_images_are_tiled_without_losing_size():
+    from ganctl.infer.translate import translate_image
+
+    g = nets.build("resnet_generator", n_blocks=1, ngf=4).eval()
+    img = Image.new("RGB", (300, 90), (10, 120, 200))
+    out = translate_image(img, g, torch.device("cpu"), multiple=4, tile=128, overlap=32)
+    whole = translate_image(img, g, torch.device("cpu"), multiple=4, tile=4096)
+    assert out.size == whole.size == (300, 90)
