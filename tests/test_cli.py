@@ -53,15 +53,6 @@ def test_unknown_plugin_is_one_line(cli):
     assert "did you mean edges2shoes?" in res.err
 
 
-@pytest.mark.parametrize("args", [["detect-leaks", "x.png"]])
-def test_verbs_still_to_come_say_so_and_fail(cli, args):
-    res = cli(*args)
-    assert res.code == 1
-    lines = res.err.strip().splitlines()
-    assert len(lines) == 1
-    assert "not implemented yet" in lines[0] or "none is installed" in lines[0]
-
-
 def test_version(cli):
     res = cli("--version")
     assert res.code == 0 and res.out.startswith("ganctl ")

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from ganctl.cli import app
 from ganctl.cli.common import device_option, json_option
 from ganctl.errors import UsageError
-
-
-def _require_task(task: str, verb: str, coming: str) -> None:
-    from ganctl import registry
-    from ganctl.errors import NotYetAvailable
-
-    if not registry.for_task(task):
-        raise NotYetAvailable(f"`ganctl {verb}` needs a {task} plugin and none is installed "
-                              f"yet ({coming} is still to come)")
 
 
 def _plugin_with(task: str, name: str):
@@ -128,17 +121,37 @@ def translate(
 
 @app.command("detect-leaks", no_args_is_help=True)
 def detect_leaks(
-    inputs: list[str] = typer.Argument(..., help="Files, folders, globs, or - for stdin."),
+    inputs: list[str] = typer.Argument(..., help="Files, folders, globs, - for stdin, or a "
+                                       "leaks dataset folder (uses test/imgs + annotations)."),
     weights: str = typer.Option(None, "--weights", help="Weights file or run folder."),
+    threshold: float = typer.Option(None, "--threshold", help="Override the calibrated "
+                                    "threshold (scores above it are leaks)."),
+    csv_out: Path = typer.Option(None, "--csv", help="Write per-image results as CSV."),
+    heatmaps: Path = typer.Option(None, "--heatmaps", help="Write per-pixel error heatmaps "
+                                  "over the images into this folder."),
+    annotations: Path = typer.Option(None, "--annotations", help="Lines '<file> <0|1>': "
+                                     "report confusion matrix, precision/recall/F1, AUCs."),
+    plots: Path = typer.Option(None, "--plots", help="With annotations: ROC and PR curves "
+                               "into this folder."),
+    fail_on_leak: bool = typer.Option(False, "--fail-on-leak", help="Exit 3 when any leak "
+                                      "is found (for scripts)."),
     device: str = device_option(),
     as_json: bool = json_option(),
 ) -> None:
     """Score images with the leak VAE and flag anomalies.
 
+    Exit code 0 however many leaks are found (3 with --fail-on-leak; 1 if an input could
+    not be read).
+
     Examples:
 
-      ganctl detect-leaks test/imgs/ --json
-
       ganctl detect-leaks photo.jpg
+
+      ganctl detect-leaks data/leaks --plots report/ --json > results.json
+
+      ganctl detect-leaks test/imgs --annotations test/test_annotation.txt --csv scores.csv
     """
-    _require_task("detect", "detect-leaks", "the leaks VAE")
+    from ganctl.cli.detect import run_detection
+
+    run_detection(inputs, weights, threshold, csv_out, heatmaps, annotations, plots,
+                  fail_on_leak, device, as_json)

@@ -64,6 +64,7 @@ class TrainData:
     train: Dataset
     info: DataInfo
     val: Dataset | None = None
+    extra: dict = field(default_factory=dict)  # plugin-specific splits (e.g. known leaks)
 
 
 @dataclass

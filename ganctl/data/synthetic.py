@@ -21,6 +21,8 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from ganctl import paths
 
+VERSION = 2  # bump when a generator changes, so cached copies are rebuilt
+
 PALETTE = [(200, 30, 40), (30, 60, 180), (20, 20, 20), (240, 240, 240), (40, 150, 70),
            (230, 140, 20), (120, 120, 130), (150, 60, 160)]
 
@@ -118,13 +120,13 @@ def mould(rng: random.Random, leak: bool) -> Image.Image:
     cx, cy = w * rng.uniform(0.4, 0.6), h * 0.5
     d.ellipse([cx - r, cy - r, cx + r, cy + r], outline=(80, 80, 80), width=2)
     if leak:
-        x, y = cx + rng.uniform(-r, r), cy + r * 0.5
+        x, y = cx + rng.uniform(-r, r), h * rng.uniform(0.1, 0.4)
         pts = [(x, y)]
-        for _ in range(6):
-            x += rng.uniform(-5, 5)
-            y += rng.uniform(2, 6)
+        for _ in range(8):
+            x += rng.uniform(-6, 6)
+            y += rng.uniform(3, 6)
             pts.append((x, y))
-        d.line(pts, fill=(25, 20, 15), width=rng.randint(3, 5))
+        d.line(pts, fill=(25, 20, 15), width=rng.randint(4, 7))
     return img
 
 
@@ -224,7 +226,8 @@ WRITERS = {
 
 def ensure(layout: str, **params) -> Path:
     """The synthetic dataset `layout` with `params`, written once under the data dir."""
-    key = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:8]
+    key = hashlib.sha256(json.dumps({**params, "version": VERSION}, sort_keys=True)
+                         .encode()).hexdigest()[:8]
     root = paths.data_dir() / "synthetic" / f"{layout}-{key}"
     if (root / ".complete").is_file():
         return root

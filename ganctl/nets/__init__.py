@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from ganctl.nets import dcgan, mlp, patchgan, resnet_generator, srgan, unet
+from ganctl.nets import dcgan, mlp, patchgan, resnet_generator, srgan, unet, vae
 
 NETS: dict[str, type[nn.Module]] = {
     "dcgan_g": dcgan.Generator,
@@ -18,6 +18,7 @@ NETS: dict[str, type[nn.Module]] = {
     "unet": unet.UnetGenerator,
     "patchgan": patchgan.PatchDiscriminator,
     "resnet_generator": resnet_generator.ResnetGenerator,
+    "vae": vae.ConvVAE,
 }
 
 

@@ -160,13 +160,14 @@ def file_key(path) -> str:
 
 
 def warn_overlap(train, val) -> None:
-    """Warn when a validation file also sits in the training split (same name or bytes)."""
-    names = {p.name for p in train}
+    """Warn when a validation image is also in the training split. Names repeat across
+    the real splits (train/1_AB.jpg and val/1_AB.jpg are different pairs), so only the
+    bytes count; only train files of a val file's exact size are read."""
     sizes: dict[int, list] = {}
     for p in train:
         sizes.setdefault(p.stat().st_size, []).append(p)
-    same = [v for v in val if v.name in names or any(
-        file_key(t) == file_key(v) for t in sizes.get(v.stat().st_size, []))]
+    same = [v for v in val if any(file_key(t) == file_key(v)
+                                  for t in sizes.get(v.stat().st_size, []))]
     if same:
         warn(f"{len(same)} validation file(s) also in the training split, e.g. {same[0].name}:"
              " validation scores will look better than they are")

@@ -252,6 +252,8 @@ def train(req: TrainRequest) -> TrainResult:
                           f"with `ganctl train {plugin.name} --stage {stage} --resume auto`",
                           stop_signal[0])
     published = None
+    with eval_nets(recipe, emas) as nets:
+        recipe.finish(nets)
     payload = weights_payload(plugin, stage, cfg, recipe, emas, data, step, step / bpe, run)
     checkpoint.save(payload, run / "weights.pt")
     if wb:

@@ -60,6 +60,10 @@ class Recipe:
         recorded in config.json and every checkpoint."""
         return {}
 
+    def finish(self, nets: dict[str, nn.Module]) -> None:
+        """Called once after the last step, before the weights are written (eval mode, no
+        grad): e.g. calibrate a threshold that `meta()` then records."""
+
     def end_epoch(self, epoch: int) -> None:
         """Called after every full pass over the data (LR schedules step here)."""
         for sched in self.schedulers.values():

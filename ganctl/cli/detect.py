@@ -1,0 +1,159 @@
+"""The work of `ganctl detect-leaks`: score, label, report, and write what was asked."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ganctl.cli.common import print_json
+from ganctl.console import err, info
+from ganctl.errors import GanctlError, UsageError
+
+LEAKS_FOUND = 3
+
+
+def run_detection(items, weights, threshold, csv_out, heatmaps, annotations, plots,
+                  fail_on_leak, device, as_json) -> None:
+    from ganctl import registry
+    from ganctl import weights as weights_mod
+    from ganctl.data.layouts import read_annotations
+    from ganctl.device import resolve
+    from ganctl.infer.io import expand_inputs, save_image
+    from ganctl.metrics import detection
+    from ganctl.plugins.leaks import dataset_inputs, heatmap
+
+    if plots and not (annotations or any(dataset_inputs(Path(i))[1] for i in items)):
+        raise UsageError("--plots needs annotations (--annotations FILE or a dataset folder)")
+    expanded = []
+    for item in items:
+        found, ann = dataset_inputs(Path(item)) if item != "-" else ([item], None)
+        expanded += found
+        annotations = annotations or ann
+    plugin = registry.get("leaks")
+    payload = weights_mod.load(plugin.name, 1, weights, device="cpu")
+    dev = resolve(device)
+    score_fn, meta, pre = plugin.detector(payload, dev)
+    t = threshold if threshold is not None else meta["threshold"]
+
+    inputs, problems = expand_inputs(expanded)
+    rows = [{"input": p.split(":")[0], "error": p} for p in problems]
+    opened = []
+    for inp in inputs:
+        try:
+            opened.append((inp, inp.open(channels=pre["channels"])))
+        except GanctlError as e:
+            rows.append({"input": inp.name, "error": str(e)})
+    scored = []
+    for start in range(0, len(opened), 256):
+        chunk = opened[start:start + 256]
+        scores, maps = score_fn([img for _, img in chunk])
+        for (inp, img), s, m in zip(chunk, scores, maps):
+            row = {"input": inp.name, "score": float(s), "leak": bool(s > t)}
+            if heatmaps:
+                out = Path(heatmaps) / Path(inp.rel).with_suffix(".png")
+                row["heatmap"] = save_image(heatmap(img, m, pre["fit"]), out)
+            rows.append(row)
+            scored.append(row)
+
+    labels_by_name = {}
+    if annotations:
+        labels_by_name, bad = read_annotations(Path(annotations))
+        for line in bad[:3]:
+            err().print(f"warning: skipped annotation line {line}", style="yellow",
+                        markup=False, soft_wrap=True)
+    metrics = None
+    if labels_by_name:
+        pairs = [(labels_by_name[Path(r["input"]).name], r["score"]) for r in scored
+                 if Path(r["input"]).name in labels_by_name]
+        for r in scored:
+            if Path(r["input"]).name in labels_by_name:
+                r["label"] = labels_by_name[Path(r["input"]).name]
+        if pairs:
+            y, s = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+            metrics = detection.report(y, s, t)
+            metrics["images"] = len(pairs)
+            if plots:
+                metrics["plots"] = write_plots(y, s, t, Path(plots))
+
+    if csv_out:
+        with open(csv_out, "w", newline="", encoding="utf-8") as f:
+            w = csv.DictWriter(f, ["input", "score", "leak", "label", "heatmap", "error"],
+                               extrasaction="ignore")
+            w.writeheader()
+            w.writerows(rows)
+    failed = [r for r in rows if "error" in r]
+    leaks = [r for r in scored if r["leak"]]
+    if as_json:
+        print_json({"threshold": t, "score": meta.get("score", "mse"),
+                    "weights": payload["path"], "images": len(scored), "leaks": len(leaks),
+                    "failed": len(failed), "metrics": metrics, "results": rows})
+    summarize(scored, leaks, failed, t, metrics)
+    if failed:
+        raise GanctlError(f"{len(failed)} of {len(rows)} input(s) could not be read")
+    if fail_on_leak and leaks:
+        sys.exit(LEAKS_FOUND)
+
+
+def summarize(scored, leaks, failed, t, metrics) -> None:
+    from rich.table import Table
+
+    for r in failed:
+        err().print(f"error: {r['error']}", style="red", markup=False, soft_wrap=True)
+    table = Table(title=f"{len(leaks)} leak(s) in {len(scored)} image(s) (threshold {t:.4g})",
+                  box=None)
+    for col in ("image", "score", "verdict"):
+        table.add_column(col)
+    for r in sorted(scored, key=lambda r: -r["score"])[:15]:
+        table.add_row(Path(r["input"]).name, f"{r['score']:.5g}",
+                      "[red]leak[/red]" if r["leak"] else "normal")
+    if len(scored) > 15:
+        table.caption = f"highest 15 of {len(scored)} scores shown; --csv/--json for all"
+    err().print(table)
+    if metrics:
+        (tn, fp), (fn, tp) = metrics["confusion"]
+        leak = metrics["classes"]["leak"]
+        info(f"vs annotations ({metrics['images']} images): accuracy {metrics['accuracy']:.3f}"
+             f"  leak precision {leak['precision']:.3f} recall {leak['recall']:.3f} "
+             f"F1 {leak['f1']:.3f}  ROC AUC {metrics['roc_auc']:.3f}  PR AUC "
+             f"{metrics['pr_auc']:.3f}  confusion [[TN {tn}, FP {fp}], [FN {fn}, TP {tp}]]")
+
+
+def write_plots(y, s, t, folder: Path) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ganctl.metrics import detection
+
+    folder.mkdir(parents=True, exist_ok=True)
+    fpr, tpr, thr = detection.roc_curve(y, s)
+    prec, rec, _ = detection.pr_curve(y, s)
+    out = []
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot(fpr, tpr, label=f"ROC (AUC {detection.roc_auc(y, s):.3f})")
+    pred = s > t
+    ax.scatter([pred[y == 0].mean()], [pred[y == 1].mean()], color="red", zorder=3,
+               label=f"threshold {t:.4g}")
+    ax.plot([0, 1], [0, 1], color="gray", linestyle=":", linewidth=1)
+    ax.set(xlabel="false positive rate (normal flagged)", ylabel="true positive rate "
+           "(leaks found)", title="ROC curve", xlim=(0, 1), ylim=(0, 1.02))
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(folder / "roc.png", dpi=120)
+    out.append(str(folder / "roc.png"))
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot(rec, prec, label=f"PR (AP {detection.average_precision(y, s):.3f})")
+    ax.axhline(y.mean(), color="gray", linestyle=":", linewidth=1, label="chance")
+    ax.set(xlabel="recall (leaks found)", ylabel="precision (flags that are leaks)",
+           title="precision-recall curve", xlim=(0, 1), ylim=(0, 1.02))
+    ax.legend(loc="upper right")
+    fig.tight_layout()
+    fig.savefig(folder / "pr.png", dpi=120)
+    out.append(str(folder / "pr.png"))
+    plt.close(fig)
+    return out

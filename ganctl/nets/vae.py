@@ -1,0 +1,55 @@
+"""A convolutional VAE for anomaly detection, optionally conditioned on a small vector
+(e.g. image metadata) given to both the encoder and the decoder."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+class ConvVAE(nn.Module):
+    """Images in [0, 1] of side `size` (a power of two >= 16) -> latent -> reconstruction
+    in [0, 1]. Four stride-2 conv blocks down to 4x4 (fewer for small sizes), mirrored."""
+
+    def __init__(self, channels: int = 3, size: int = 64, latent: int = 64, width: int = 32,
+                 cond_dim: int = 0):
+        super().__init__()
+        levels = int(math.log2(size)) - 2
+        if 2 ** (levels + 2) != size or levels < 2:
+            raise ValueError(f"VAE image size must be a power of two >= 16, got {size}")
+        self.cond_dim, self.latent = cond_dim, latent
+        chans = [width * 2**i for i in range(levels)]
+        enc, cin = [], channels + cond_dim
+        for c in chans:
+            enc += [nn.Conv2d(cin, c, 4, 2, 1), nn.BatchNorm2d(c), nn.LeakyReLU(0.2, True)]
+            cin = c
+        self.encoder = nn.Sequential(*enc, nn.Flatten())
+        flat = chans[-1] * 16
+        self.to_stats = nn.Linear(flat, 2 * latent)
+        self.from_latent = nn.Linear(latent + cond_dim, flat)
+        dec = []
+        for c_in, c_out in zip(chans[::-1], chans[::-1][1:] + [width]):
+            dec += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1), nn.BatchNorm2d(c_out),
+                    nn.ReLU(True)]
+        self.decoder = nn.Sequential(*dec, nn.Conv2d(width, channels, 3, 1, 1))
+        self.top = chans[-1]
+
+    def encode(self, x: torch.Tensor, cond: torch.Tensor | None = None):
+        if self.cond_dim:
+            x = torch.cat([x, cond[:, :, None, None].expand(-1, -1, *x.shape[-2:])], 1)
+        mu, logvar = self.to_stats(self.encoder(x)).chunk(2, dim=1)
+        return mu, logvar.clamp(-20, 10)
+
+    def decode(self, z: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        if self.cond_dim:
+            z = torch.cat([z, cond], 1)
+        h = self.from_latent(z).view(len(z), self.top, 4, 4)
+        return torch.sigmoid(self.decoder(h))
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None):
+        """(reconstruction, mu, logvar); sampling happens only in training mode."""
+        mu, logvar = self.encode(x, cond)
+        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp() if self.training else mu
+        return self.decode(z, cond), mu, logvar

@@ -1,0 +1,301 @@
+"""leaks: a convolutional VAE trained on normal images flags anomalies (leaks) by how
+badly it reconstructs them, with a threshold calibrated at the end of training."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ganctl import nets
+from ganctl.config import TrainConfig, opt
+from ganctl.console import info, warn
+from ganctl.data import layouts, sources
+from ganctl.data.images import fit, open_image, to_array
+from ganctl.errors import GanctlError, UsageError
+from ganctl.metrics import detection
+from ganctl.metrics.image import psnr
+from ganctl.registry import Plugin
+from ganctl.train.recipe import Recipe
+
+RULES = re.compile(r"^(auto|best-f1|mean-proliv|quantile:(0(\.\d+)?|1(\.0+)?))$")
+
+
+@dataclass
+class LeaksConfig(TrainConfig):
+    image_size: int = opt(64, "model side in pixels (a power of two)", minimum=16)
+    fit: str = opt("pad", "pad (letter-box, keeps aspect) or resize", choices=("pad", "resize"))
+    channels: int = opt(3, "1 gray or 3 RGB", choices=(1, 3))
+    latent: int = opt(64, "latent size", minimum=1)
+    width: int = opt(32, "base channel width", minimum=4)
+    beta: float = opt(1.0, "weight of the KL term (beta-VAE)", minimum=0.0)
+    condition: str = opt("none", "none, or aspect: condition on each image's aspect ratio "
+                         "and size (the conditional variant)", choices=("none", "aspect"))
+    score: str = opt("mse", "anomaly score: mse (per-image reconstruction MSE, the seed's) or "
+                     "elbo (reconstruction + KL, the negative evidence bound)",
+                     choices=("mse", "elbo"))
+    threshold: str = opt("auto", "auto (best-f1 when proliv/ has images, else quantile:0.99), "
+                         "best-f1, mean-proliv (the seed's rule), or quantile:Q of normal scores")
+    val_fraction: float = opt(0.1, "share of normal images held out for validation",
+                              minimum=0.0)
+    lr: float = opt(1e-3, "learning rate", minimum=0.0)
+    batch_size: int = opt(64, "images per step", minimum=1)
+    epochs: float = opt(30.0, "stop after this many epochs (0 = no limit)", minimum=0.0)
+    sample_every: int = opt(200, "steps between reconstructions grids and validation",
+                            minimum=1)
+
+
+def condition_vector(size: tuple[int, int], model_size: int) -> list[float]:
+    w, h = size
+    return [math.log(w / h), math.log(math.sqrt(w * h) / model_size)]
+
+
+def load_images(files, cfg) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """uint8 images at the model size, their condition vectors, and the unreadable ones."""
+    images, conds, bad = [], [], []
+    for p in files:
+        try:
+            img = open_image(p, cfg.channels)
+        except GanctlError as e:
+            bad.append(str(e))
+            continue
+        conds.append(condition_vector(img.size, cfg.image_size))
+        images.append(torch.from_numpy(to_array(fit(img, (cfg.image_size,) * 2, cfg.fit))))
+    if not images:
+        return (torch.empty(0, cfg.channels, cfg.image_size, cfg.image_size, dtype=torch.uint8),
+                torch.empty(0, 2), bad)
+    return torch.stack(images), torch.tensor(conds, dtype=torch.float32), bad
+
+
+class VAERecipe(Recipe):
+    grid_nrow = 8  # rows: normal inputs, their reconstructions, leaks, reconstructions
+
+    def __init__(self, cfg: LeaksConfig, data, device):
+        super().__init__(cfg, data, device)
+        self._arch = {"vae": nets.arch("vae", channels=cfg.channels, size=cfg.image_size,
+                                       latent=cfg.latent, width=cfg.width,
+                                       cond_dim=2 if cfg.condition == "aspect" else 0)}
+        self.nets = {"vae": nets.from_arch(self._arch["vae"]).to(device)}
+        self.export_nets = ("vae",)
+        self.optimizers = {"vae": torch.optim.Adam(self.nets["vae"].parameters(), lr=cfg.lr)}
+        self.val = data.val.tensors if data.val is not None else data.train.tensors
+        self.proliv = data.extra.get("proliv")
+        self.test = data.extra.get("test")
+        self._meta = {"score": cfg.score, "condition": cfg.condition}
+
+    def arch(self):
+        return self._arch
+
+    def preprocess(self):
+        return {"size": [self.cfg.image_size] * 2, "channels": self.cfg.channels,
+                "range": [0.0, 1.0], "fit": self.cfg.fit}
+
+    def meta(self):
+        return self._meta
+
+    def _cond(self, cond):
+        return cond.to(self.device) if self.cfg.condition == "aspect" else None
+
+    def step(self, batch):
+        x = batch[0].float().div(255)
+        recon, mu, logvar = self.nets["vae"](x, self._cond(batch[1]))
+        rec = (recon - x).pow(2).flatten(1).sum(1).mean()
+        kl = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)).mean()
+        loss = rec + self.cfg.beta * kl
+        self.optimizers["vae"].zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizers["vae"].step()
+        return {"loss": loss.detach(), "loss_rec": rec.detach(), "loss_kl": kl.detach()}
+
+    def scores(self, vae, images, cond) -> np.ndarray:
+        return score_batch(vae, images, cond if self.cfg.condition == "aspect" else None,
+                           self.cfg.score, self.device)[0]
+
+    def samples(self, nets_):
+        groups = [self.val[0][:8]] + ([self.proliv[0][:8]] if self.proliv else [])
+        rows = []
+        for imgs in groups:
+            x = imgs.to(self.device).float().div(255)
+            cond = self._cond(self.val[1][:len(x)] if imgs is groups[0] else
+                              self.proliv[1][:len(x)])
+            rows += [x, nets_["vae"](x, cond)[0]]
+        return torch.cat(rows) * 2 - 1
+
+    def validate(self, nets_):
+        vae = nets_["vae"]
+        normal = self.scores(vae, *self.val)
+        x = self.val[0][:256].to(self.device).float().div(255)
+        recon = vae(x, self._cond(self.val[1][:256]))[0]
+        out = {f"val_{self.cfg.score}_normal": float(normal.mean()),
+               "val_psnr": float(psnr(recon, x).mean())}
+        if self.proliv:
+            leak = self.scores(vae, *self.proliv)
+            out[f"val_{self.cfg.score}_leak"] = float(leak.mean())
+            out["val_auc"] = detection.roc_auc([0] * len(normal) + [1] * len(leak),
+                                               np.r_[normal, leak])
+        return out
+
+    def finish(self, nets_):
+        vae = nets_["vae"]
+        normal = self.scores(vae, *self.val)
+        leak = self.scores(vae, *self.proliv) if self.proliv else np.empty(0)
+        t, rule = calibrate(self.cfg.threshold, normal, leak)
+        self._meta.update(threshold=t, rule=rule, calibration={
+            "normal_images": len(normal), "leak_images": len(leak),
+            "normal_mean": float(normal.mean()),
+            "leak_mean": float(leak.mean()) if len(leak) else None})
+        info(f"threshold {t:.6g} ({rule}, {self.cfg.score} score; {len(normal)} held-out "
+             f"normal, {len(leak)} proliv images)")
+        if self.test:
+            scores = self.scores(vae, self.test[0], self.test[1])
+            rep = detection.report(self.test[2], scores, t)
+            self._meta["test"] = rep
+            info(f"test split: accuracy {rep['accuracy']:.3f}, leak recall "
+                 f"{rep['classes']['leak']['recall']:.3f}, precision "
+                 f"{rep['classes']['leak']['precision']:.3f}, ROC AUC {rep['roc_auc']:.3f}, "
+                 f"confusion {rep['confusion']}")
+
+
+def calibrate(rule: str, normal: np.ndarray, leak: np.ndarray) -> tuple[float, str]:
+    """(threshold, rule used) from held-out normal scores and known-leak scores."""
+    if rule == "auto":
+        rule = "best-f1" if len(leak) else "quantile:0.99"
+    if rule in ("best-f1", "mean-proliv") and not len(leak):
+        raise GanctlError(f"threshold={rule} needs images in proliv/")
+    if rule == "best-f1":
+        t = detection.best_f1_threshold([0] * len(normal) + [1] * len(leak),
+                                        np.r_[normal, leak])
+    elif rule == "mean-proliv":
+        t = float(leak.mean())
+    else:
+        t = float(np.quantile(normal, float(rule.split(":")[1])))
+    return t, rule
+
+
+@torch.no_grad()
+def score_batch(vae, images: torch.Tensor, cond, score: str, device, batch: int = 256):
+    """Per-image scores (numpy) and per-pixel squared-error maps (N, H, W), eval mode."""
+    vae.eval()
+    out, maps = [], []
+    for i in range(0, len(images), batch):
+        x = images[i:i + batch].to(device).float().div(255)
+        c = cond[i:i + batch].to(device) if cond is not None else None
+        recon, mu, logvar = vae(x, c)
+        err = (recon - x).pow(2)
+        if score == "mse":
+            s = err.flatten(1).mean(1)
+        else:
+            kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)
+            s = err.flatten(1).sum(1) + kl
+        out.append(s.cpu())
+        maps.append(err.mean(1).cpu())
+    if not out:
+        return np.empty(0), torch.empty(0)
+    return torch.cat(out).numpy().astype(np.float64), torch.cat(maps)
+
+
+class Leaks(Plugin):
+    name = "leaks"
+    task = "detect"
+    tasks = ("detect",)
+    summary = "leak detection: a convolutional VAE scores images; calibrated threshold"
+    default_data = {1: "leaks"}
+    datasets = ("leaks", "synthetic")
+
+    def stage_title(self, stage):
+        return "convolutional VAE"
+
+    def config_class(self, stage):
+        return LeaksConfig
+
+    def load_data(self, cfg, data, stage):
+        if not RULES.match(cfg.threshold):
+            raise UsageError(f"bad threshold rule {cfg.threshold!r}; use auto, best-f1, "
+                             "mean-proliv or quantile:Q")
+        src = sources.resolve(data, self.datasets, self.name)
+        root = sources.synthetic_root("leaks", n_train=256, n_proliv=16, n_test=64) \
+            if src.kind == "synthetic" else src.path
+        lk = layouts.leaks_folder(root)
+        for line in lk.bad_lines[:3]:
+            warn(f"annotation problem: {line}")
+        images, cond, bad = load_images(lk.train, cfg)
+        if not len(images):
+            raise GanctlError(f"no readable images in {root}/train")
+        order = torch.randperm(len(images), generator=torch.Generator().manual_seed(12345))
+        n_val = min(len(images) - 1, max(1, round(len(images) * cfg.val_fraction)))
+        val_i, train_i = order[:n_val], order[n_val:]
+        extra = {}
+        proliv = load_images(lk.proliv, cfg)
+        if len(proliv[0]):
+            extra["proliv"] = proliv[:2]
+        if lk.test:
+            timgs, tcond, tbad = load_images(lk.test, cfg)
+            ok = {str(p) for p in lk.test} - {b.split(":")[0] for b in tbad}
+            labels = [lab for p, lab in zip(lk.test, lk.test_labels) if str(p) in ok]
+            extra["test"] = (timgs, tcond, labels)
+        synthetic = src.kind == "synthetic"
+        info_ = sources.DataInfo("synthetic:leaks" if synthetic else src.name, cfg.channels,
+                                 (cfg.image_size, cfg.image_size), len(train_i),
+                                 sources.fingerprint_files(lk.train, root), synthetic,
+                                 bad + proliv[2])
+        return sources.TrainData(sources.ImageTensors(images[train_i], cond[train_i]), info_,
+                                 sources.ImageTensors(images[val_i], cond[val_i]), extra)
+
+    def setup(self, cfg, data, stage, device):
+        return VAERecipe(cfg, data, device)
+
+    def detector(self, weights, device):
+        """fn(list of PIL images) -> (scores, error maps at model size), plus settings."""
+        vae = nets.from_arch(weights["arch"]["vae"])
+        vae.load_state_dict(weights["nets"]["vae"])
+        vae.to(device).eval()
+        pre, meta = weights["preprocess"], weights.get("recipe_meta", {})
+        size = pre["size"][0]
+        if "threshold" not in meta:
+            raise GanctlError("these weights carry no calibrated threshold (training did not "
+                              "finish); pass --threshold")
+
+        def run(images: list[Image.Image]):
+            arr = torch.stack([torch.from_numpy(to_array(fit(img, (size, size), pre["fit"])))
+                               for img in images])
+            cond = torch.tensor([condition_vector(img.size, size) for img in images],
+                                dtype=torch.float32)
+            return score_batch(vae, arr, cond if meta.get("condition") == "aspect" else None,
+                               meta.get("score", "mse"), device)
+
+        return run, meta, pre
+
+
+def heatmap(img: Image.Image, err: torch.Tensor, fit_mode: str) -> Image.Image:
+    """The per-pixel error over the image: crop the letter-box back off, resize, colour."""
+    import matplotlib
+
+    w, h = img.size
+    m = err.numpy()
+    size = m.shape[0]
+    if fit_mode == "pad":
+        s = size / max(w, h)
+        cw, ch = max(1, round(w * s)), max(1, round(h * s))
+        x0, y0 = (size - cw) // 2, (size - ch) // 2
+        m = m[y0:y0 + ch, x0:x0 + cw]
+    m = m / max(float(m.max()), 1e-12)
+    colored = matplotlib.colormaps["inferno"](m)[..., :3]
+    overlay = Image.fromarray((colored * 255).astype(np.uint8)).resize((w, h),
+                                                                       Image.Resampling.BILINEAR)
+    return Image.blend(img.convert("RGB"), overlay, 0.55)
+
+
+def dataset_inputs(path: Path) -> tuple[list[str], Path | None]:
+    """A leaks dataset folder stands for its test images and their annotations."""
+    ann = path / "test" / "test_annotation.txt"
+    if path.is_dir() and ann.is_file() and (path / "test" / "imgs").is_dir():
+        return [str(path / "test" / "imgs")], ann
+    return [str(path)], None
+
+
+plugin = Leaks()

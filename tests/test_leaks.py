@@ -1,0 +1,125 @@
+"""Leak detection: metrics by hand, threshold rules, the VAE, training on synthetic
+normal/anomalous data, and `detect-leaks` with every output."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from ganctl import nets
+from ganctl.errors import GanctlError
+from ganctl.metrics import detection
+from ganctl.plugins.leaks import calibrate
+
+TINY = ["--set", "image_size=32", "width=8", "latent=8", "batch_size=32", "log_every=5",
+        "sample_every=20", "checkpoint_every=1000", "lr=3e-3"]
+
+
+def test_metrics_by_hand():
+    y = [0, 0, 1, 1]
+    s = [0.1, 0.4, 0.35, 0.8]
+    assert detection.roc_auc(y, s) == pytest.approx(0.75)  # 3 of 4 (normal, leak) pairs
+    # AP: thresholds 0.8 (P=1, R=.5), 0.4 (P=.5), 0.35 (P=2/3, R=1)
+    assert detection.average_precision(y, s) == pytest.approx(0.5 * 1 + 0.5 * (2 / 3))
+    assert detection.roc_auc([0, 1], [0.5, 0.5]) == pytest.approx(0.5)  # ties count half
+    rep = detection.report(y, s, 0.3)
+    assert rep["confusion"] == [[1, 1], [0, 2]]
+    assert rep["accuracy"] == 0.75
+    assert rep["classes"]["leak"] == {"precision": 2 / 3, "recall": 1.0, "f1": 0.8,
+                                      "support": 2}
+    assert rep["classes"]["normal"]["recall"] == 0.5
+    t = detection.best_f1_threshold(y, s)
+    assert 0.1 < t < 0.35  # flags both leaks and one normal: F1 0.8 is the best there is
+
+
+def test_threshold_rules():
+    normal, leak = np.array([1.0, 2, 3, 4, 5]), np.array([4.5, 9.0])
+    assert calibrate("mean-proliv", normal, leak) == (6.75, "mean-proliv")
+    assert calibrate("quantile:0.5", normal, leak) == (3.0, "quantile:0.5")
+    t, rule = calibrate("auto", normal, leak)
+    assert rule == "best-f1" and 4.0 < t < 4.5
+    assert calibrate("auto", normal, np.empty(0))[1] == "quantile:0.99"
+    with pytest.raises(GanctlError, match="needs images in proliv"):
+        calibrate("mean-proliv", normal, np.empty(0))
+
+
+def test_vae_shapes_and_conditioning():
+    vae = nets.build("vae", channels=3, size=64, latent=16, width=8, cond_dim=2).eval()
+    x = torch.rand(2, 3, 64, 64)
+    recon, mu, logvar = vae(x, torch.zeros(2, 2))
+    assert recon.shape == x.shape and mu.shape == (2, 16) and 0 <= recon.min() <= recon.max() <= 1
+    with pytest.raises(ValueError):
+        nets.build("vae", size=48)
+
+
+@pytest.fixture
+def trained(cli, tmp_path):
+    res = cli("train", "leaks", "--data", "synthetic", "--json", "--epochs", "12", *TINY)
+    assert res.code == 0, res.err
+    return json.loads(res.out), res.err
+
+
+def test_training_separates_synthetic_leaks(trained, tmp_path):
+    doc, err = trained
+    assert "threshold" in err and "test split" in err
+    run = tmp_path / doc["run"]
+    rows = [json.loads(x) for x in (run / "stats.jsonl").read_text().splitlines()]
+    losses = [r["loss"] for r in rows if "loss" in r]
+    assert losses[-1] < losses[0]
+    val = [r for r in rows if "val_auc" in r]
+    assert val and {"val_mse_normal", "val_mse_leak", "val_psnr"} <= set(val[-1])
+    assert val[-1]["val_mse_leak"] > val[-1]["val_mse_normal"]
+    w = torch.load(doc["weights"], weights_only=True)
+    meta = w["recipe_meta"]
+    assert meta["rule"] == "best-f1" and meta["threshold"] > 0
+    assert meta["test"]["roc_auc"] > 0.75
+    assert sum(map(sum, meta["test"]["confusion"])) == 64
+
+
+def test_detect_leaks_outputs(cli, trained, home, tmp_path):
+    data = home / "data" / "synthetic"
+    root = next(data.glob("leaks-*"))
+    res = cli("detect-leaks", str(root), "--json", "--csv", "s.csv", "--heatmaps", "heat",
+              "--plots", "plots")
+    assert res.code == 0, res.err
+    doc = json.loads(res.out)
+    assert doc["images"] == 64 and doc["failed"] == 0
+    m = doc["metrics"]
+    assert m["images"] == 64 and m["roc_auc"] > 0.75
+    assert {"precision", "recall", "f1"} <= set(m["classes"]["leak"])
+    assert (tmp_path / "plots" / "roc.png").is_file() and (tmp_path / "plots" / "pr.png").is_file()
+    rows = list(csv.DictReader(open(tmp_path / "s.csv")))
+    assert len(rows) == 64 and {"score", "leak", "label"} <= set(rows[0])
+    first = doc["results"][0]
+    src = Image.open(first["input"])
+    assert Image.open(first["heatmap"]).size == src.size
+    assert "leak(s) in 64 image(s)" in res.err and "ROC AUC" in res.err
+    # exit codes for scripts
+    huge = cli("detect-leaks", str(root / "test" / "imgs"), "--threshold", "1e9",
+               "--fail-on-leak")
+    assert huge.code == 0
+    zero = cli("detect-leaks", str(root / "test" / "imgs"), "--threshold", "0",
+               "--fail-on-leak")
+    assert zero.code == 3
+
+
+def test_detect_leaks_bad_files_and_missing_weights(cli, trained, tmp_path):
+    (tmp_path / "imgs").mkdir()
+    Image.new("RGB", (90, 60), (140, 140, 140)).save(tmp_path / "imgs" / "ok.png")
+    (tmp_path / "imgs" / "bad.png").write_bytes(b"")
+    res = cli("detect-leaks", str(tmp_path / "imgs"), "--json")
+    assert res.code == 1
+    doc = json.loads(res.out)
+    assert doc["images"] == 1 and doc["failed"] == 1
+    assert "empty file" in res.err
+
+
+def test_detect_without_weights_names_the_train_command(cli, tmp_path):
+    Image.new("RGB", (8, 8)).save(tmp_path / "x.png")
+    res = cli("detect-leaks", "x.png")
+    assert res.code == 1 and "ganctl train leaks" in res.err
