@@ -26,6 +26,12 @@ def sample(
                                 "(default: the weights cache)."),
     refine_weights: str = typer.Option(None, "--refine-weights", help="Weights of the "
                                        "refining stage (e.g. sneakers stage 2)."),
+    truncation: float = typer.Option(None, "--truncation", help="Redraw latent components "
+                                     "beyond +-T (quality over variety), e.g. 1.5."),
+    interpolate: tuple[int, int] = typer.Option((-1, -1), "--interpolate", help="Two seeds: "
+                                                "write a latent interpolation strip (or a "
+                                                "GIF with -o x.gif).", show_default=False),
+    steps: int = typer.Option(8, "--steps", help="Images in an --interpolate strip."),
     device: str = device_option(),
     as_json: bool = json_option(),
 ) -> None:
@@ -38,6 +44,8 @@ def sample(
       ganctl sample sneakers --seeds 0-63 -o samples/
 
       ganctl sample sneakers -n 8 --stage 1 -o - | display
+
+      ganctl sample faces --interpolate 3 17 --steps 10 -o morph.gif
     """
     from ganctl import registry
     from ganctl import weights as weights_mod
@@ -54,6 +62,11 @@ def sample(
     if as_json and out == STDIO:
         raise UsageError("--json and -o - both want stdout; pick one")
     found = registry.get(plugin)
+    if interpolate != (-1, -1):
+        return _interpolate(found, interpolate, steps, out or f"{plugin}-interp.png",
+                            weights, device, truncation, as_json)
+    if truncation is not None and truncation <= 0:
+        raise UsageError("--truncation must be > 0")
     if stage is not None:
         found.check_stage(stage)
     dev = resolve(device)
@@ -63,7 +76,8 @@ def sample(
     if wanted and (stage is not None or refine_weights or
                    weights_mod.cache_path(found.name, r_stage).is_file()):
         refine = weights_mod.load(found.name, r_stage, refine_weights, device="cpu")
-    images = found.generate(payload, seed_list, dev, refine=refine)
+    options = {"truncation": truncation} if truncation else {}
+    images = found.generate(payload, seed_list, dev, refine=refine, **options)
     if is_dir_target(out):
         Path(out).mkdir(parents=True, exist_ok=True)
         files = [save_image(to_pil(img), Path(out) / f"seed{s:05d}.png")
@@ -78,3 +92,27 @@ def sample(
         from ganctl.console import info
 
         info(f"wrote {len(seed_list)} image(s) to {files[0] if len(files) == 1 else out}")
+
+
+def _interpolate(found, seeds, steps, out, weights, device, truncation, as_json) -> None:
+    from ganctl import weights as weights_mod
+    from ganctl.device import resolve
+    from ganctl.infer.grid import grid_image, to_pil
+    from ganctl.infer.io import save_image
+
+    if not hasattr(found, "interpolate"):
+        raise UsageError(f"plugin {found.name!r} does not support --interpolate")
+    if steps < 2 or min(seeds) < 0:
+        raise UsageError("--interpolate takes two seeds >= 0 and --steps >= 2")
+    payload = weights_mod.load(found.name, 1, weights, device="cpu")
+    images = found.interpolate(payload, seeds[0], seeds[1], steps, resolve(device),
+                               truncation=truncation)
+    if str(out).lower().endswith(".gif"):
+        frames = [to_pil(img) for img in images]
+        frames += frames[-2:0:-1]  # there and back
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        frames[0].save(out, save_all=True, append_images=frames[1:], duration=120, loop=0)
+    else:
+        save_image(grid_image(images, nrow=steps), out)
+    if as_json:
+        print_json({"plugin": found.name, "seeds": list(seeds), "steps": steps, "file": out})

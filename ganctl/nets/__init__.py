@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from ganctl.nets import dcgan, mlp, patchgan, resnet_generator, srgan, unet, vae
+from ganctl.nets import dcgan, faces, mlp, patchgan, resnet_generator, srgan, unet, vae
 
 NETS: dict[str, type[nn.Module]] = {
     "dcgan_g": dcgan.Generator,
@@ -19,6 +19,10 @@ NETS: dict[str, type[nn.Module]] = {
     "patchgan": patchgan.PatchDiscriminator,
     "resnet_generator": resnet_generator.ResnetGenerator,
     "vae": vae.ConvVAE,
+    "faces_dcgan_g": faces.DCGANGenerator,
+    "faces_dcgan_d": faces.DCGANDiscriminator,
+    "faces_csp_g": faces.CSPGenerator,
+    "faces_resnet_d": faces.ResNetDiscriminator,
 }
 
 

@@ -140,7 +140,7 @@ class VAERecipe(Recipe):
                                                np.r_[normal, leak])
         return out
 
-    def finish(self, nets_):
+    def finish(self, nets_, run):
         vae = nets_["vae"]
         normal = self.scores(vae, *self.val)
         leak = self.scores(vae, *self.proliv) if self.proliv else np.empty(0)

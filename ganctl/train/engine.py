@@ -253,7 +253,7 @@ def train(req: TrainRequest) -> TrainResult:
                           stop_signal[0])
     published = None
     with eval_nets(recipe, emas) as nets:
-        recipe.finish(nets)
+        recipe.finish(nets, run)
     payload = weights_payload(plugin, stage, cfg, recipe, emas, data, step, step / bpe, run)
     checkpoint.save(payload, run / "weights.pt")
     if wb:

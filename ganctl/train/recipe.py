@@ -6,6 +6,7 @@ signals, publishing), so a recipe reads top to bottom as the algorithm it is.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -60,9 +61,10 @@ class Recipe:
         recorded in config.json and every checkpoint."""
         return {}
 
-    def finish(self, nets: dict[str, nn.Module]) -> None:
+    def finish(self, nets: dict[str, nn.Module], run: Path) -> None:
         """Called once after the last step, before the weights are written (eval mode, no
-        grad): e.g. calibrate a threshold that `meta()` then records."""
+        grad): e.g. calibrate a threshold that `meta()` then records, or write end-of-run
+        deliverables into the run folder `run`."""
 
     def end_epoch(self, epoch: int) -> None:
         """Called after every full pass over the data (LR schedules step here)."""
