@@ -58,13 +58,13 @@ def sample(
     seed_list = parse_seeds(seeds) if seeds else list(range(seed, seed + (n or 16)))
     if n is not None and n < 1:
         raise UsageError("-n must be at least 1")
-    out = out or f"{plugin}-samples.png"
     if as_json and out == STDIO:
         raise UsageError("--json and -o - both want stdout; pick one")
     found = registry.get(plugin)
     if interpolate != (-1, -1):
         return _interpolate(found, interpolate, steps, out or f"{plugin}-interp.png",
                             weights, device, truncation, as_json)
+    out = out or f"{plugin}-samples.png"
     if truncation is not None and truncation <= 0:
         raise UsageError("--truncation must be > 0")
     if stage is not None:

@@ -1,9 +1,9 @@
-"""Benchmark: pix2pix and CycleGAN training speed and translate latency.
+"""Benchmark: training speed of the default architectures, and translate latency.
 
-Times real training steps (data loading excluded: batches are drawn first) of the default
-architectures on synthetic data, and single-image translate latency at 256x256.
+Times real training steps (data loading excluded: batches are drawn first) on synthetic
+data, and single-image translate latency at 256x256 for the translators.
 
-    python bench/translate_speed.py --json docs/bench/translate-speed.json [--device cuda]
+    python bench/train_speed.py --json docs/bench/train-speed.json [--device cuda]
 """
 
 from __future__ import annotations
@@ -26,6 +26,9 @@ CASES = [
     ("pix2pix unet_256, batch 1, 256 px", "edges2shoes", {"batch_size": 1, "workers": 0}),
     ("CycleGAN res-6, batch 1, 128 px", "horse2zebra", {"image_size": 128, "workers": 0}),
     ("CycleGAN res-9, batch 1, 256 px", "horse2zebra", {"image_size": 256, "workers": 0}),
+    ("faces DCGAN G + DCGAN D, batch 64", "faces", {"batch_size": 64}),
+    ("faces CSP G + ResNet D, batch 64", "faces", {"batch_size": 64, "arch_g": "csp",
+                                                   "arch_d": "resnet"}),
 ]
 
 
@@ -84,7 +87,8 @@ def main() -> None:
     rows = []
     for label, name, sets in CASES:
         row = {"case": label, **time_steps(name, sets, device, args.steps)}
-        if "128" not in label:
+        row["images_per_s"] = round(row["steps_per_s"] * sets.get("batch_size", 1), 2)
+        if registry.get(name).task == "translate" and "128" not in label:
             row["translate_ms_256"] = time_translate(name, sets, device, 3)
         print(json.dumps(row), flush=True)
         rows.append(row)
