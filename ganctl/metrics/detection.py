@@ -5,15 +5,21 @@ from __future__ import annotations
 import numpy as np
 
 
-def roc_curve(labels, scores):
-    """(false positive rates, true positive rates, thresholds), thresholds descending;
-    ties in score move together, as they must."""
+def _ranked(labels, scores):
+    """Labels and scores sorted by descending score, the index of the last item of each
+    run of tied scores, and the true positives above each of those cut points."""
     y = np.asarray(labels, dtype=int)
     s = np.asarray(scores, dtype=float)
     order = np.argsort(-s, kind="mergesort")
     s, y = s[order], y[order]
     distinct = np.r_[np.nonzero(np.diff(s))[0], len(s) - 1]
-    tps = np.cumsum(y)[distinct]
+    return y, s, distinct, np.cumsum(y)[distinct]
+
+
+def roc_curve(labels, scores):
+    """(false positive rates, true positive rates, thresholds), thresholds descending;
+    ties in score move together, as they must."""
+    y, s, distinct, tps = _ranked(labels, scores)
     fps = (distinct + 1) - tps
     pos, neg = max(int(y.sum()), 1), max(int((1 - y).sum()), 1)
     return np.r_[0.0, fps / neg], np.r_[0.0, tps / pos], np.r_[np.inf, s[distinct]]
@@ -31,12 +37,7 @@ def roc_auc(labels, scores) -> float:
 
 def pr_curve(labels, scores):
     """(precision, recall, thresholds) over descending thresholds."""
-    y = np.asarray(labels, dtype=int)
-    s = np.asarray(scores, dtype=float)
-    order = np.argsort(-s, kind="mergesort")
-    s, y = s[order], y[order]
-    distinct = np.r_[np.nonzero(np.diff(s))[0], len(s) - 1]
-    tps = np.cumsum(y)[distinct]
+    y, s, distinct, tps = _ranked(labels, scores)
     predicted = distinct + 1
     return tps / predicted, tps / max(int(y.sum()), 1), s[distinct]
 
