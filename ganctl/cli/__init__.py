@@ -48,7 +48,8 @@ def _root(
 
 
 # Register the verbs, in the order --help lists them (each module adds its command).
-for _verb in ("train_cmd", "sample_cmd", "infer_cmd", "data_cmd", "plot_cmd", "models_cmd"):
+for _verb in ("train_cmd", "sample_cmd", "infer_cmd", "evaluate_cmd", "data_cmd", "plot_cmd",
+              "models_cmd"):
     importlib.import_module(f"ganctl.cli.{_verb}")
 
 

@@ -1,0 +1,134 @@
+"""`ganctl evaluate`: FD/KID between generated and real images in a named feature space,
+with every score labelled by how it was made, and cached reference statistics."""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from ganctl import checkpoint, paths
+from ganctl.errors import GanctlError, UsageError
+from ganctl.metrics.frechet import fd_from_features, kid
+
+INCEPTION_FILE = "inception_v3_google-0cc3c7bd.pth"  # torchvision's ImageNet weights
+RESIZE = "bicubic, antialiased, on [-1, 1] tensors"
+
+
+@dataclass
+class Extractor:
+    """Maps images in [-1, 1] (N, C, H, W) to features (N, D)."""
+
+    name: str
+    sha256: str
+    size: int
+    channels: int
+    net: torch.nn.Module
+
+    @torch.no_grad()
+    def __call__(self, images: torch.Tensor, device) -> torch.Tensor:
+        out = []
+        for i in range(0, len(images), 250):
+            x = images[i:i + 250].float().to(device)
+            if x.shape[1] != self.channels:
+                x = x.mean(1, keepdim=True) if self.channels == 1 else x.expand(-1, 3, -1, -1)
+            if x.shape[-1] != self.size or x.shape[-2] != self.size:
+                x = F.interpolate(x, size=(self.size, self.size), mode="bicubic",
+                                  align_corners=False, antialias=True).clamp(-1, 1)
+            out.append(self.net(x).flatten(1).float().cpu())
+        return torch.cat(out)
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def extractor(spec: str, device) -> Extractor:
+    """'classifier' (Fashion-MNIST CNN), 'inception' (ImageNet Inception-v3 pool features,
+    from the weights cache) or 'torchscript:PATH' (any module: [-1, 1] images -> features,
+    run at the size given as 'torchscript:PATH@SIZE', default 64)."""
+    if spec == "classifier":
+        from ganctl.data import catalog
+        from ganctl.metrics.classifier import fashion_classifier
+
+        root = catalog.locate("fashion-mnist")
+        if root is None:
+            raise GanctlError("the classifier extractor trains on Fashion-MNIST: run "
+                              "`ganctl download-data fashion-mnist` first")
+        net, meta = fashion_classifier(root, device)
+        return Extractor(f"fashion-classifier (test accuracy {meta['test_accuracy']:.4f})",
+                         meta["sha256"], 28, 1, _Features(net))
+    if spec == "inception":
+        path = paths.weights_dir() / "extractors" / INCEPTION_FILE
+        if not path.is_file():
+            raise GanctlError(f"Inception-v3 weights not found: place {INCEPTION_FILE} (from "
+                              f"https://download.pytorch.org/models/{INCEPTION_FILE}) at {path}")
+        from torchvision.models import inception_v3
+
+        net = inception_v3(weights=None, aux_logits=True, init_weights=False)
+        net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        net.fc = torch.nn.Identity()
+        return Extractor("inception-v3 pool3 (2048-d)", sha256_of(path), 299, 3,
+                         _ImageNetInput(net.eval().to(device)))
+    if spec.startswith("torchscript:"):
+        target, _, size = spec[len("torchscript:"):].partition("@")
+        path = Path(target).expanduser()
+        if not path.is_file():
+            raise UsageError(f"--extractor {spec}: no such file")
+        try:
+            with warnings.catch_warnings():  # deprecated in new torch, still the format asked
+                warnings.simplefilter("ignore", FutureWarning)
+                net = torch.jit.load(str(path), map_location=device).eval()
+        except Exception as e:  # noqa: BLE001 - any load failure is the user's file
+            raise GanctlError(f"{path} is not a TorchScript module: {type(e).__name__}") from None
+        return Extractor(f"torchscript {path.name}", sha256_of(path), int(size or 64), 3, net)
+    raise UsageError("--extractor must be classifier, inception or torchscript:PATH[@SIZE]")
+
+
+class _Features(torch.nn.Module):
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        return self.net.features(x)
+
+
+class _ImageNetInput(torch.nn.Module):
+    """[-1, 1] -> ImageNet normalisation -> the network."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
+
+    def forward(self, x):
+        return self.net(((x + 1) / 2 - self.mean.to(x.device)) / self.std.to(x.device))
+
+
+def reference_features(ext: Extractor, key: str, load_real, device) -> tuple[torch.Tensor, bool]:
+    """Features of the real set, cached by (real-set key, extractor hash); (features, hit)."""
+    name = hashlib.sha256(f"{key}|{ext.sha256}".encode()).hexdigest()[:20]
+    path = paths.cache_dir() / "refstats" / f"{name}.pt"
+    if path.is_file():
+        return checkpoint.load(path, kind="weights", plugin="refstats")["features"], True
+    feats = ext(load_real(), device)
+    checkpoint.save({"kind": "weights", "plugin": "refstats", "stage": 0, "key": key,
+                     "extractor": ext.name, "features": feats}, path)
+    return feats, False
+
+
+def score(metrics: list[str], ext: Extractor, fake_feats: torch.Tensor,
+          real_feats: torch.Tensor) -> dict:
+    out = {}
+    if "fd" in metrics:
+        out["fd"] = round(fd_from_features(fake_feats, real_feats), 4)
+    if "kid" in metrics:
+        mean, std, subset = kid(fake_feats, real_feats)
+        out.update(kid=round(mean, 6), kid_std=round(std, 6), kid_subset_size=subset)
+    return out

@@ -1,0 +1,52 @@
+"""`ganctl evaluate`: provenance, reference-statistics cache, extractors."""
+
+from __future__ import annotations
+
+import json
+
+import torch
+
+from ganctl.data import catalog, synthetic
+from tests.conftest import FAST
+
+
+def scripted_extractor(path):
+    net = torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(4), torch.nn.Flatten())
+    torch.jit.script(net).save(str(path))
+    return path
+
+
+def test_evaluate_with_torchscript_extractor_and_cache(cli, tmp_path):
+    assert cli("train", "sneakers", *FAST).code == 0
+    ext = scripted_extractor(tmp_path / "ext.pt")
+    args = ["evaluate", "sneakers", "--extractor", f"torchscript:{ext}@28", "-n", "40",
+            "--json"]
+    res = cli(*args)
+    assert res.code == 0, res.err
+    doc = json.loads(res.out)
+    assert doc["fd"] >= 0 and "kid" in doc and doc["kid_subset_size"] == 40
+    for key in ("extractor", "extractor_sha256", "resize", "extractor_input", "n_real",
+                "n_fake", "fake_seeds", "real"):
+        assert key in doc, key
+    assert doc["reference_stats_cached"] is False and doc["real"] == "synthetic:sneakers"
+    again = json.loads(cli(*args).out)
+    assert again["reference_stats_cached"] is True and again["fd"] == doc["fd"]
+
+
+def test_evaluate_with_the_classifier_extractor(cli, tmp_path, monkeypatch):
+    synthetic.write_fashion_mnist(tmp_path / "fm", n_train=600, n_test=100)
+    monkeypatch.setattr(catalog, "locate", lambda name, root=None: tmp_path / "fm")
+    assert cli("train", "sneakers", *FAST).code == 0
+    res = cli("evaluate", "sneakers", "-n", "30", "--metric", "fd", "--json")
+    assert res.code == 0, res.err
+    doc = json.loads(res.out)
+    assert doc["extractor"].startswith("fashion-classifier") and "kid" not in doc
+    assert doc["extractor_input"] == "28x28x1"
+
+
+def test_evaluate_errors(cli):
+    res = cli("evaluate", "sneakers", "--extractor", "inception")
+    assert res.code == 1 and "inception_v3_google-0cc3c7bd.pth" in res.err
+    assert cli("evaluate", "sneakers", "--metric", "is").code == 2
+    res = cli("evaluate", "edges2shoes")
+    assert res.code == 2 and "evaluate scores generators" in res.err
