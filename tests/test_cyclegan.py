@@ -11,13 +11,12 @@ from PIL import Image
 from ganctl import nets, reference
 from ganctl.config import build
 from ganctl.plugins.cyclegan import CycleGANConfig, CycleGANRecipe, ImagePool
-from tests.test_pix2pix import REFKEYS, our_keys, ref_keys
+from tests.test_pix2pix import our_keys, ref_keys
 
 TINY = ["--set", "image_size=32", "n_blocks=1", "ngf=4", "ndf=4", "workers=0", "log_every=2",
         "sample_every=4", "checkpoint_every=4", "pool_size=4"]
 
 
-@pytest.mark.skipif(not REFKEYS.is_dir(), reason="reference key lists not available")
 @pytest.mark.parametrize("name,arch", [
     ("cyclegan_resnet_9blocks", nets.arch("resnet_generator", n_blocks=9)),
     ("cyclegan_resnet_6blocks", nets.arch("resnet_generator", n_blocks=6)),
