@@ -35,8 +35,8 @@ def test_run_folder_contents(cli, tmp_path):
     assert cfg["dataset"]["synthetic"] is True
     rows = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [2, 4, 6]
-    for key in ("epoch", "time", "imgs_per_s", "lr_g", "lr_d", "loss_g", "loss_d", "d_real",
-                "d_fake"):
+    for key in ("epoch", "time", "imgs_per_s", "data_wait_frac", "lr_g", "lr_d", "loss_g",
+                "loss_d", "d_real", "d_fake"):
         assert key in rows[0], key
     assert sorted(p.name for p in (run / "samples").iterdir()) == [
         "fakes000000003.png", "fakes000000006.png"]

@@ -37,10 +37,11 @@ def test_evaluate_with_the_classifier_extractor(cli, tmp_path, monkeypatch):
     synthetic.write_fashion_mnist(tmp_path / "fm", n_train=600, n_test=100)
     monkeypatch.setattr(catalog, "locate", lambda name, root=None: tmp_path / "fm")
     assert cli("train", "sneakers", *FAST).code == 0
-    res = cli("evaluate", "sneakers", "-n", "30", "--metric", "fd", "--json")
+    res = cli("evaluate", "sneakers", "-n", "30", "--metric", "fd,pr", "--json")
     assert res.code == 0, res.err
     doc = json.loads(res.out)
     assert doc["extractor"].startswith("fashion-classifier") and "kid" not in doc
+    assert 0 <= doc["precision"] <= 1 and 0 <= doc["recall"] <= 1
     assert doc["extractor_input"] == "28x28x1"
 
 

@@ -6,7 +6,13 @@ import math
 
 import torch
 
-from ganctl.metrics.frechet import fd_from_features, frechet_distance, gaussian_stats, kid
+from ganctl.metrics.frechet import (
+    fd_from_features,
+    frechet_distance,
+    gaussian_stats,
+    kid,
+    precision_recall,
+)
 
 
 def test_frechet_closed_form_for_diagonal_gaussians():
@@ -49,3 +55,16 @@ def test_kid_hand_computed_and_behaviour():
     same, _, m = kid(a, b, subsets=20)
     shifted, _, _ = kid(a, b + 1, subsets=20)
     assert m == 300 and abs(same) < 0.1 * shifted
+
+
+def test_precision_recall_knn():
+    g = torch.Generator().manual_seed(0)
+    real = torch.randn(400, 2, generator=g)
+    same = torch.randn(400, 2, generator=g)
+    p, r = precision_recall(real, same)
+    assert p > 0.9 and r > 0.9
+    collapsed = torch.zeros(400, 2) + 0.01 * torch.randn(400, 2, generator=g)
+    p, r = precision_recall(real, collapsed)
+    assert p > 0.9 and r < 0.2  # realistic but not diverse: high precision, low recall
+    far = torch.randn(400, 2, generator=g) + 10
+    assert precision_recall(real, far) == (0.0, 0.0)

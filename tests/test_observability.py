@@ -25,7 +25,9 @@ def two_runs(cli, tmp_path):
 def test_stats_schema_is_shared(two_runs):
     rows = plots.load(two_runs[0]).rows
     for row in rows:
-        assert {"step", "epoch", "time", "imgs_per_s", "lr_g", "lr_d"} <= set(row)
+        assert {"step", "epoch", "time", "imgs_per_s", "data_wait_frac", "lr_g",
+                "lr_d"} <= set(row)
+        assert 0 <= row["data_wait_frac"] < 1
         assert all(isinstance(v, (int, float)) for v in row.values())
     assert [r["step"] for r in rows] == sorted(r["step"] for r in rows)
 

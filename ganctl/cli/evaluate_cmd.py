@@ -12,7 +12,8 @@ from ganctl.cli.common import device_option, json_option, print_json
 def evaluate(
     target: str = typer.Argument(..., help="A generating plugin (its cached weights) or a "
                                  "run folder."),
-    metric: str = typer.Option("fd,kid", "--metric", help="Comma list of fd, kid."),
+    metric: str = typer.Option("fd,kid", "--metric", help="Comma list of fd, kid, pr "
+                               "(k-NN precision and recall, k=3)."),
     extractor_spec: str = typer.Option("classifier", "--extractor", help="classifier "
                                        "(Fashion-MNIST CNN, for 28 px), inception, or "
                                        "torchscript:PATH[@SIZE]."),
@@ -43,8 +44,8 @@ def evaluate(
     from ganctl.train.recipe import to_unit
 
     metrics = [m.strip() for m in metric.split(",") if m.strip()]
-    if not metrics or set(metrics) - {"fd", "kid"}:
-        raise UsageError("--metric takes fd and/or kid")
+    if not metrics or set(metrics) - {"fd", "kid", "pr"}:
+        raise UsageError("--metric takes fd, kid and/or pr")
     if n < 2:
         raise UsageError("-n must be at least 2")
     run = Path(target)

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 from ganctl import checkpoint, paths
 from ganctl.errors import GanctlError, UsageError
-from ganctl.metrics.frechet import fd_from_features, kid
+from ganctl.metrics.frechet import fd_from_features, kid, precision_recall
 
 INCEPTION_FILE = "inception_v3_google-0cc3c7bd.pth"  # torchvision's ImageNet weights
 RESIZE = "bicubic, antialiased, on [-1, 1] tensors"
@@ -131,4 +131,7 @@ def score(metrics: list[str], ext: Extractor, fake_feats: torch.Tensor,
     if "kid" in metrics:
         mean, std, subset = kid(fake_feats, real_feats)
         out.update(kid=round(mean, 6), kid_std=round(std, 6), kid_subset_size=subset)
+    if "pr" in metrics:
+        precision, recall = precision_recall(real_feats, fake_feats, k=3)
+        out.update(precision=round(precision, 4), recall=round(recall, 4), pr_k=3)
     return out

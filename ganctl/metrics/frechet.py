@@ -60,3 +60,21 @@ def kid(a: torch.Tensor, b: torch.Tensor, subset_size: int | None = None, subset
                       + (kyy.sum() - kyy.diagonal().sum()) / off - 2 * kxy.mean())
     s = torch.stack(scores)
     return float(s.mean()), float(s.std()) if len(s) > 1 else 0.0, m
+
+
+def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = 3) -> tuple[float, float]:
+    """Improved precision and recall (Kynkaanniemi et al. 2019): each point's k-NN radius
+    within its own set defines a manifold; precision is the share of fakes inside the real
+    manifold, recall the share of reals inside the fake manifold."""
+    real, fake = real.double(), fake.double()
+    if min(len(real), len(fake)) <= k:
+        raise ValueError(f"precision/recall with k={k} needs more than {k} samples per set")
+
+    def radii(x):
+        d = torch.cdist(x, x)
+        return d.kthvalue(k + 1, dim=1).values  # +1: the point itself is at distance 0
+
+    r_real, r_fake = radii(real), radii(fake)
+    precision = (torch.cdist(fake, real) <= r_real[None, :]).any(1).double().mean()
+    recall = (torch.cdist(real, fake) <= r_fake[None, :]).any(1).double().mean()
+    return float(precision), float(recall)

@@ -179,7 +179,7 @@ def train(req: TrainRequest) -> TrainResult:
     previous = {s: signal.signal(s, lambda signum, _f: stop_signal.append(signum))
                 for s in (signal.SIGINT, signal.SIGTERM)}
     t0 = time.perf_counter()
-    t_log, imgs = t0, 0
+    t_log, imgs, waited = t0, 0, 0.0
 
     def elapsed() -> float:
         return elapsed_before + time.perf_counter() - t0
@@ -199,7 +199,9 @@ def train(req: TrainRequest) -> TrainResult:
         done = max_steps is not None and step >= max_steps
         batches = iter(stream)
         while not done:
+            t_fetch = time.perf_counter()
             batch = next(batches)
+            waited += time.perf_counter() - t_fetch
             for net in recipe.nets.values():
                 net.train()
             out = recipe.step(batch)
@@ -220,10 +222,11 @@ def train(req: TrainRequest) -> TrainResult:
                 now = time.perf_counter()
                 row = {"step": step, "epoch": round(step / bpe, 4), "time": round(elapsed(), 3),
                        "imgs_per_s": round(imgs / max(now - t_log, 1e-9), 2),
+                       "data_wait_frac": round(waited / max(now - t_log, 1e-9), 4),
                        **lrs,
                        **{k: (v / acc_n[k]).item() for k, v in acc.items()}}
                 log_row(row)
-                acc, acc_n, t_log, imgs = {}, {}, now, 0
+                acc, acc_n, t_log, imgs, waited = {}, {}, now, 0, 0.0
             if step % cfg.sample_every == 0 or done:
                 grid = write_samples(run, step, recipe, emas)
                 if wb:
