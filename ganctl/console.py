@@ -12,9 +12,19 @@ def err() -> Console:
     return Console(stderr=True, highlight=False)
 
 
+def safe(text: str) -> str:
+    """Text any terminal can take: undecodable bytes of file names (held as surrogates)
+    are shown as \\xNN escapes instead of failing the write."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def info(msg: str) -> None:
-    err().print(msg, markup=False, soft_wrap=True)
+    err().print(safe(msg), markup=False, soft_wrap=True)
 
 
 def warn(msg: str) -> None:
-    err().print(f"warning: {msg}", style="yellow", markup=False, soft_wrap=True)
+    err().print(f"warning: {safe(msg)}", style="yellow", markup=False, soft_wrap=True)
+
+
+def error(msg: str) -> None:
+    err().print(f"error: {safe(msg)}", style="red", markup=False, soft_wrap=True)

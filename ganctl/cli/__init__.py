@@ -96,6 +96,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _error_line(msg: str) -> None:
+    from ganctl.console import safe
+
     first = msg.strip().splitlines()[0] if msg.strip() else "failed"
-    sys.stderr.write(f"ganctl: error: {first}\n")
+    sys.stderr.write(f"ganctl: error: {safe(first)}\n")
     sys.stderr.flush()

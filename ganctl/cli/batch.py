@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from ganctl.cli.common import print_json
-from ganctl.console import err, info
+from ganctl.console import error, info
 from ganctl.errors import GanctlError, UsageError
 
 
@@ -52,10 +52,13 @@ def process_images(items: list[str], out: str | None, suffix: str, as_json: bool
                      f"({result.width}x{result.height})")
         except GanctlError as e:
             row["error"] = str(e)
+        except (RuntimeError, ValueError, MemoryError) as e:  # e.g. too thin for the net
+            row["error"] = f"{inp.name}: cannot process ({type(e).__name__}: " \
+                           f"{str(e).splitlines()[0][:120] if str(e) else 'no detail'})"
         results.append(row)
     failed = [r for r in results if "error" in r]
     for r in failed:
-        err().print(f"error: {r['error']}", style="red", markup=False, soft_wrap=True)
+        error(r["error"])
     if as_json:
         print_json({"processed": len(results) - len(failed), "failed": len(failed),
                     "results": results})

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ganctl.cli.common import print_json
-from ganctl.console import err, info
+from ganctl.console import err, error, info, safe, warn
 from ganctl.errors import GanctlError, UsageError
 
 LEAKS_FOUND = 3
@@ -62,8 +62,7 @@ def run_detection(items, weights, threshold, csv_out, heatmaps, annotations, plo
     if annotations:
         labels_by_name, bad = read_annotations(Path(annotations))
         for line in bad[:3]:
-            err().print(f"warning: skipped annotation line {line}", style="yellow",
-                        markup=False, soft_wrap=True)
+            warn(f"skipped annotation line {line}")
     metrics = None
     if labels_by_name:
         pairs = [(labels_by_name[Path(r["input"]).name], r["score"]) for r in scored
@@ -101,13 +100,13 @@ def summarize(scored, leaks, failed, t, metrics) -> None:
     from rich.table import Table
 
     for r in failed:
-        err().print(f"error: {r['error']}", style="red", markup=False, soft_wrap=True)
+        error(r["error"])
     table = Table(title=f"{len(leaks)} leak(s) in {len(scored)} image(s) (threshold {t:.4g})",
                   box=None)
     for col in ("image", "score", "verdict"):
         table.add_column(col)
     for r in sorted(scored, key=lambda r: -r["score"])[:15]:
-        table.add_row(Path(r["input"]).name, f"{r['score']:.5g}",
+        table.add_row(safe(Path(r["input"]).name), f"{r['score']:.5g}",
                       "[red]leak[/red]" if r["leak"] else "normal")
     if len(scored) > 15:
         table.caption = f"highest 15 of {len(scored)} scores shown; --csv/--json for all"

@@ -103,7 +103,7 @@ def fingerprint_files(files: list[Path], root: Path | None = None) -> str:
     h = hashlib.sha256()
     for p in files:
         rel = p.relative_to(root) if root else p.name
-        h.update(f"{rel}:{p.stat().st_size}\n".encode())
+        h.update(f"{rel}:{p.stat().st_size}\n".encode("utf-8", "surrogateescape"))
     return h.hexdigest()[:16]
 
 

@@ -46,9 +46,16 @@ def per_image_batch_norm(net: torch.nn.Module):
             m.momentum = momentum
 
 
-def _pad_to(x: torch.Tensor, multiple: int) -> torch.Tensor:
+def _pad_to(x: torch.Tensor, multiple: int, minimum: int = 16) -> torch.Tensor:
+    """Pad bottom/right up to a multiple of `multiple` and at least `minimum` (a 1-px or
+    3-px-high image still passes the net's own reflection padding); reflect where the
+    image is big enough, else replicate edge pixels."""
     h, w = x.shape[-2:]
-    ph, pw = (-h) % multiple, (-w) % multiple
+
+    def target(n: int) -> int:
+        return max(-(-n // multiple) * multiple, -(-minimum // multiple) * multiple)
+
+    ph, pw = target(h) - h, target(w) - w
     if not (ph or pw):
         return x
     mode = "reflect" if ph < h and pw < w else "replicate"
