@@ -22,9 +22,12 @@ ARGS = ["train", "sneakers", "--steps", "100000", "--set", "batch_size=8", "log_
         "checkpoint_every=1", "keep_checkpoints=2", "sample_every=100000"]
 
 
-def test_kill_9_at_random_moments_then_resume_auto(tmp_path):
-    rng = random.Random(0)
-    for attempt in range(3):
+def kill_loop(tmp_path, kills: int, seed: int) -> int:
+    """Kill -9 a training run `kills` times at random moments, resuming each time; check
+    after every kill that a whole checkpoint exists and stats.jsonl parses. Returns the
+    newest checkpoint's step."""
+    rng = random.Random(seed)
+    for attempt in range(kills):
         cmd = [sys.executable, "-m", "ganctl", *ARGS] + (["--resume", "auto"] if attempt else [])
         proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
         for line in proc.stderr:  # wait until it is stepping, then a random extra moment
@@ -42,7 +45,17 @@ def test_kill_9_at_random_moments_then_resume_auto(tmp_path):
         lines = (runs[0] / "stats.jsonl").read_text().splitlines()
         parsed = [json.loads(x) for x in lines[:-1]]  # only the last line may be torn
         assert [r["step"] for r in parsed] == list(range(1, len(parsed) + 1))
-    step = torch.load(engine.newest_loadable(runs[0]), weights_only=True)["step"]
+    return torch.load(engine.newest_loadable(runs[0]), weights_only=True)["step"]
+
+
+@pytest.mark.faults
+def test_kill_9_twenty_times(tmp_path):
+    assert kill_loop(tmp_path, 20, seed=1) > 20
+
+
+def test_kill_9_at_random_moments_then_resume_auto(tmp_path):
+    step = kill_loop(tmp_path, 3, seed=0)
+    runs = list((tmp_path / "runs" / "sneakers-stage1").iterdir())
     done = engine.train(engine.TrainRequest("sneakers", overrides={"steps": step + 1},
                                             device="cpu", resume="auto"))
     assert done.step == step + 1 and done.run.resolve() == runs[0].resolve()
@@ -116,3 +129,27 @@ def test_concurrent_publishing_never_exposes_a_torn_file():
     for t in threads:
         t.join()
     assert errors == []
+
+
+def test_disk_full_while_writing_an_output_keeps_the_batch_going(cli, monkeypatch, tmp_path):
+    from PIL import Image
+
+    from ganctl.infer import io as infer_io
+
+    assert cli("train", "sneakers", "--stage", "2", "--steps", "1", "--set", "batch_size=2",
+               "n_blocks=1", "width=8", "content=pixel").code == 0
+    (tmp_path / "in").mkdir()
+    for name in ("a", "b", "c"):
+        Image.new("RGB", (8, 8), (10, 20, 30)).save(tmp_path / "in" / f"{name}.png")
+    real = infer_io.atomic_write
+
+    def full_on_b(path, write):
+        if path.name.startswith("b"):
+            raise OSError(28, "No space left on device")
+        return real(path, write)
+
+    monkeypatch.setattr(infer_io, "atomic_write", full_on_b)
+    res = cli("upscale", str(tmp_path / "in"), "-o", "out/")
+    assert res.code == 1 and "No space left on device" in res.err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a-x4.png", "c-x4.png"]
+    assert not list((tmp_path / "out").glob(".*"))  # no temp file left

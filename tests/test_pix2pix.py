@@ -174,3 +174,13 @@ def test_import_refuses_wrong_keys_and_pickles(cli, tmp_path):
     torch.save({"net": Evil()}, tmp_path / "pickle.pth")
     res = cli("models", "import", str(tmp_path / "pickle.pth"), "--as", "edges2shoes")
     assert res.code == 1 and "cannot load" in res.err
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            import os
+            return (os.system, (f"touch {marker}",))
+
+    torch.save({"model.model.0.weight": Payload()}, tmp_path / "evil.pth")
+    res = cli("models", "import", str(tmp_path / "evil.pth"), "--as", "edges2shoes")
+    assert res.code == 1 and "cannot load" in res.err and not marker.exists()
