@@ -79,6 +79,15 @@ def load(plugin: str, stage: int, explicit: str | None = None, device="cpu") -> 
     return out
 
 
+def build_net(payload: dict[str, Any], name: str, device):
+    """Net `name` of a weights payload, rebuilt from its arch record, in eval mode."""
+    from ganctl import nets
+
+    net = nets.from_arch(payload["arch"][name])
+    net.load_state_dict(payload["nets"][name])
+    return net.to(device).eval()
+
+
 def cached(plugin: str | None = None) -> list[dict[str, Any]]:
     """Metadata of every published weights file (optionally of one plugin)."""
     root = paths.weights_dir()

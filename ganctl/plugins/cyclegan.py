@@ -26,6 +26,7 @@ from ganctl.errors import GanctlError, UsageError
 from ganctl.infer.translate import translate_image
 from ganctl.registry import Plugin
 from ganctl.train.recipe import LinearDecay, Recipe, random_crop_flip, to_unit
+from ganctl.weights import build_net
 
 
 @dataclass
@@ -278,15 +279,9 @@ class CycleGAN(Plugin):
 
     def translator(self, weights, device, size: int | None = None, direction=None):
         direction = direction or self.direction
-        g_nets = weights["nets"]
-        if "g" in g_nets:  # an imported one-way generator
-            key, arch = "g", weights["arch"]["g"]
-        else:
-            key = "g_a" if direction == "AtoB" else "g_b"
-            arch = weights["arch"][key]
-        g = nets.from_arch(arch)
-        g.load_state_dict(g_nets[key])
-        g.to(device).eval()
+        # an imported generator is one-way ("g"); a trained run has both
+        key = "g" if "g" in weights["nets"] else ("g_a" if direction == "AtoB" else "g_b")
+        g = build_net(weights, key, device)
 
         def run(img):
             return translate_image(img, g, device, channels=3, multiple=g.multiple,

@@ -18,6 +18,7 @@ from ganctl.errors import GanctlError
 from ganctl.registry import Plugin
 from ganctl.train import losses
 from ganctl.train.recipe import Recipe, fixed_noise, to_unit
+from ganctl.weights import build_net
 
 G_ARCHS = {"dcgan": "faces_dcgan_g", "csp": "faces_csp_g"}
 D_ARCHS = {"dcgan": "faces_dcgan_d", "resnet": "faces_resnet_d"}
@@ -224,14 +225,9 @@ class Faces(Plugin):
     def setup(self, cfg, data, stage, device):
         return FacesRecipe(cfg, data, device)
 
-    def _generator(self, weights, device):
-        g = nets.from_arch(weights["arch"]["g"])
-        g.load_state_dict(weights["nets"]["g"])
-        return g.to(device).eval()
-
     @torch.inference_mode()
     def generate(self, weights, seeds, device, truncation=None, **_):
-        g = self._generator(weights, device)
+        g = build_net(weights, "g", device)
         nz = weights["arch"]["g"]["kwargs"]["nz"]
         z = torch.stack([truncated_noise(s, nz, truncation) for s in seeds])
         return torch.cat([g(z[i:i + 256].to(device)).cpu() for i in range(0, len(z), 256)])
@@ -239,7 +235,7 @@ class Faces(Plugin):
     @torch.inference_mode()
     def interpolate(self, weights, seed_a, seed_b, steps, device, truncation=None):
         """Images along the great circle between two seeds' latents (slerp)."""
-        g = self._generator(weights, device)
+        g = build_net(weights, "g", device)
         nz = weights["arch"]["g"]["kwargs"]["nz"]
         a, b = (truncated_noise(s, nz, truncation) for s in (seed_a, seed_b))
         ts = [i / max(steps - 1, 1) for i in range(steps)]

@@ -22,6 +22,7 @@ from ganctl.metrics import detection
 from ganctl.metrics.image import psnr
 from ganctl.registry import Plugin
 from ganctl.train.recipe import Recipe
+from ganctl.weights import build_net
 
 RULES = re.compile(r"^(auto|best-f1|mean-proliv|quantile:(0(\.\d+)?|1(\.0+)?))$")
 
@@ -251,9 +252,7 @@ class Leaks(Plugin):
 
     def detector(self, weights, device):
         """fn(list of PIL images) -> (scores, error maps at model size), plus settings."""
-        vae = nets.from_arch(weights["arch"]["vae"])
-        vae.load_state_dict(weights["nets"]["vae"])
-        vae.to(device).eval()
+        vae = build_net(weights, "vae", device)
         pre, meta = weights["preprocess"], weights.get("recipe_meta", {})
         size = pre["size"][0]
         if "threshold" not in meta:

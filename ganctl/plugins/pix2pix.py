@@ -25,6 +25,7 @@ from ganctl.infer.translate import translate_image
 from ganctl.metrics.image import psnr, ssim
 from ganctl.registry import Plugin
 from ganctl.train.recipe import LinearDecay, Recipe, random_crop_flip, to_unit
+from ganctl.weights import build_net
 
 
 @dataclass
@@ -224,9 +225,7 @@ class Pix2Pix(Plugin):
                                         reference.PIX2PIX_MODELS.format(self.pretrained_model)))
 
     def translator(self, weights, device, size: int | None = None, direction=None):
-        g = nets.from_arch(weights["arch"]["g"])
-        g.load_state_dict(weights["nets"]["g"])
-        g.to(device).eval()
+        g = build_net(weights, "g", device)
         pre = weights["preprocess"]
         multiple = g.multiple
         work = pre["size"][0]

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import torch
 
-from ganctl import nets
 from ganctl.data import layouts, sources
 from ganctl.data.images import decode_all
 from ganctl.errors import GanctlError
 from ganctl.plugins.sneakers.stage1 import DCGANRecipe, Stage1Config
 from ganctl.plugins.sneakers.stage2 import SRGANRecipe, Stage2Config
 from ganctl.registry import Plugin
+from ganctl.weights import build_net
 
 
 class Sneakers(Plugin):
@@ -65,9 +65,9 @@ class Sneakers(Plugin):
     @torch.inference_mode()
     def generate(self, weights, seeds, device, batch: int = 256, refine=None, tile: int = 0,
                  **_):
-        g = load_net(weights, "g", device)
+        g = build_net(weights, "g", device)
         z_dim = weights["arch"]["g"]["kwargs"]["z_dim"]
-        sr = load_net(refine, "g", device) if refine else None
+        sr = build_net(refine, "g", device) if refine else None
         out = []
         for i in range(0, len(seeds), batch):
             z = torch.stack([seed_noise(s, z_dim) for s in seeds[i:i + batch]]).to(device)
@@ -80,13 +80,7 @@ class Sneakers(Plugin):
     def upscaler(self, weights, device):
         """(net, scale, channels) of the stage-2 generator, ready for inference."""
         kw = weights["arch"]["g"]["kwargs"]
-        return load_net(weights, "g", device), kw["scale"], kw["channels"]
-
-
-def load_net(weights, name: str, device) -> torch.nn.Module:
-    net = nets.from_arch(weights["arch"][name])
-    net.load_state_dict(weights["nets"][name])
-    return net.to(device).eval()
+        return build_net(weights, "g", device), kw["scale"], kw["channels"]
 
 
 def match_channels(x: torch.Tensor, channels: int) -> torch.Tensor:
