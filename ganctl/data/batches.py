@@ -65,8 +65,9 @@ class BatchStream:
         if hasattr(self.dataset, "set_epoch"):  # e.g. unpaired data re-pairs every epoch
             self.dataset.set_epoch(self.epoch)
         if isinstance(self.dataset, ImageTensors):
-            for idx in chunks:
-                yield self.dataset.get_batch(idx)
+            for idx in chunks:  # a dataset too big for the GPU stays on the host: copy over
+                yield tuple(t.to(self.device, non_blocking=True)
+                            for t in self.dataset.get_batch(idx))
             return
         cuda = self.device.type == "cuda"
         loader = DataLoader(self.dataset, batch_sampler=[c.tolist() for c in chunks],
