@@ -12,8 +12,3 @@ class UsageError(GanctlError):
 
     exit_code = 2
 
-
-class NotYetAvailable(GanctlError):
-    """A verb or feature whose plugin work has not landed yet."""
-
-    exit_code = 1

@@ -24,7 +24,7 @@ from functools import cache
 from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ganctl.errors import GanctlError, NotYetAvailable, UsageError
+from ganctl.errors import GanctlError, UsageError
 
 if TYPE_CHECKING:
     import torch
@@ -47,7 +47,7 @@ class Plugin:
 
     name: ClassVar[str] = ""
     task: ClassVar[str] = "generate"
-    #: every task the plugin serves (its main `task` first), e.g. ("generate", "upscale")
+    #: further tasks the plugin serves besides `task`, e.g. ("upscale",)
     tasks: ClassVar[tuple[str, ...]] = ()
     #: a later stage that refines this plugin's generated images (sample runs it too)
     refine_stage: ClassVar[int | None] = None
@@ -73,7 +73,10 @@ class Plugin:
     def generate(self, weights: dict[str, Any], seeds: list[int], device: torch.device,
                  **options) -> torch.Tensor:
         """Images in [-1, 1], shape (len(seeds), C, H, W); image i depends only on seeds[i]."""
-        raise NotYetAvailable(f"plugin {self.name!r} does not generate images from noise")
+        raise UsageError(f"plugin {self.name!r} does not generate images from noise")
+
+    def does(self, task: str) -> bool:
+        return task == self.task or task in self.tasks
 
     def check_stage(self, stage: int) -> int:
         if stage not in self.stages:
@@ -136,5 +139,5 @@ def get(name: str) -> Plugin:
 
 def for_task(task: str) -> list[str]:
     """Names of plugins that do `task` (imports them)."""
-    return [n for n in names() if task in (getattr(get(n), "tasks", ()) or (get(n).task,))]
+    return [n for n in names() if get(n).does(task)]
 

@@ -15,7 +15,7 @@ def _plugin_with(task: str, name: str):
     from ganctl import registry
 
     found = registry.get(name)
-    if task not in getattr(found, "tasks", (found.task,)):
+    if not found.does(task):
         raise UsageError(f"plugin {name!r} does not {task}; plugins that do: "
                          f"{', '.join(registry.for_task(task)) or 'none'}")
     return found

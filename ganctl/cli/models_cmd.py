@@ -163,7 +163,7 @@ def import_cmd(
     from ganctl.errors import UsageError
 
     found = registry.get(name)
-    if "translate" not in getattr(found, "tasks", (found.task,)):
+    if not found.does("translate"):
         raise UsageError(f"{name} is not a translation plugin")
     owner = found.name  # a one-way import belongs to the name it translates for
     payload = reference.to_payload(path, owner, direction=direction, source=str(path))

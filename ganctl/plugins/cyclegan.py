@@ -224,7 +224,6 @@ PRETRAINED = {"horse2zebra": "horse2zebra", "zebra2horse": "zebra2horse",
 
 class CycleGAN(Plugin):
     task = "translate"
-    tasks = ("translate",)
     summary = "unpaired translation both ways (ResNet G + PatchGAN, LSGAN, cycle loss)"
 
     def __init__(self, name: str, data: str, direction: str = "AtoB",

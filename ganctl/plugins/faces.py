@@ -192,7 +192,6 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
 class Faces(Plugin):
     name = "faces"
     task = "generate"
-    tasks = ("generate",)
     summary = "64x64 faces: DCGAN or CSP-up-block generator; DCGAN or residual D"
     default_data = {1: "celeba"}
     datasets = ("celeba", "synthetic")

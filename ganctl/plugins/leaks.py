@@ -203,7 +203,6 @@ def score_batch(vae, images: torch.Tensor, cond, score: str, device, batch: int 
 class Leaks(Plugin):
     name = "leaks"
     task = "detect"
-    tasks = ("detect",)
     summary = "leak detection: a convolutional VAE scores images; calibrated threshold"
     default_data = {1: "leaks"}
     datasets = ("leaks", "synthetic")

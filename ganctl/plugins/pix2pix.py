@@ -176,7 +176,6 @@ def warn_overlap(train, val) -> None:
 
 class Pix2Pix(Plugin):
     task = "translate"
-    tasks = ("translate",)
     summary = "paired translation (U-Net + PatchGAN): edges -> shoes, labels -> facades, ..."
     datasets = ("edges2shoes", "edges2handbags", "facades", "maps", "night2day", "synthetic")
 

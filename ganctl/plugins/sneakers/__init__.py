@@ -22,7 +22,7 @@ from ganctl.weights import build_net
 class Sneakers(Plugin):
     name = "sneakers"
     task = "generate"
-    tasks = ("generate", "upscale")
+    tasks = ("upscale",)
     summary = "28x28 sneakers from noise (DCGAN; MLP baseline), SRGAN x4 to 112x112"
     stages = (1, 2)
     refine_stage = 2
