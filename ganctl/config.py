@@ -48,6 +48,14 @@ class TrainConfig:
                      minimum=0.0)
     workers: int = opt(2, "data loader worker processes for datasets read from disk",
                        minimum=0)
+    precision: str = opt("fp32", "fp32, bf16 (autocast; CPU or recent GPUs) or fp16 "
+                         "(autocast + loss scaling; CUDA only)", choices=("fp32", "bf16", "fp16"))
+    channels_last: bool = opt(False, "channels-last memory format for nets and batches "
+                              "(faster convolutions on recent GPUs)")
+    compile: bool = opt(False, "torch.compile the nets (falls back to eager with a warning "
+                        "when unavailable)")
+    sync_bn: bool = opt(False, "distributed runs: batch-norm statistics over all processes "
+                        "(SyncBatchNorm; CUDA only)")
 
 
 def fields(cfg_cls) -> dict[str, dataclasses.Field]:

@@ -6,6 +6,9 @@ from functools import cache
 
 from rich.console import Console
 
+#: Set on ranks other than 0 of a distributed run: info and warnings are dropped.
+QUIET = False
+
 
 @cache
 def err() -> Console:
@@ -19,10 +22,14 @@ def safe(text: str) -> str:
 
 
 def info(msg: str) -> None:
+    if QUIET:
+        return
     err().print(safe(msg), markup=False, soft_wrap=True)
 
 
 def warn(msg: str) -> None:
+    if QUIET:
+        return
     err().print(f"warning: {safe(msg)}", style="yellow", markup=False, soft_wrap=True)
 
 

@@ -28,6 +28,12 @@ def train(
     batch_size: int = typer.Option(None, "--batch-size", help="Images per step."),
     lr: float = typer.Option(None, "--lr", help="Learning rate."),
     seed: int = typer.Option(None, "--seed", help="Seed of every RNG in the run."),
+    precision: str = typer.Option(None, "--precision", help="fp32 (default), bf16 (CPU or "
+                                  "recent GPUs) or fp16 (CUDA, with loss scaling)."),
+    channels_last: bool = typer.Option(False, "--channels-last",
+                                       help="Channels-last memory format (faster on GPUs)."),
+    compile_nets: bool = typer.Option(False, "--compile", help="torch.compile the nets "
+                                      "(warns and runs eager where unavailable)."),
     sets: list[str] = typer.Option([], "--set", help="Any config field: key=value "
                                    "(repeatable; see --dry-run for the keys)."),
     config_file: Path = typer.Option(None, "--config", help="TOML or JSON file of config keys."),
@@ -62,6 +68,10 @@ def train(
       ganctl train sneakers --dry-run --set arch=mlp
 
       ganctl train sneakers --wandb --wandb-mode offline
+
+      ganctl train faces --precision bf16 --channels-last --compile
+
+      torchrun --nproc-per-node 4 -m ganctl train faces --data celeba
     """
     import os
 
@@ -83,7 +93,8 @@ def train(
     if config_file:
         layers.update(config.read_config_file(config_file))
     flags = {"epochs": epochs, "steps": steps, "minutes": minutes, "batch_size": batch_size,
-             "lr": lr, "seed": seed}
+             "lr": lr, "seed": seed, "precision": precision,
+             "channels_last": channels_last or None, "compile": compile_nets or None}
     layers.update({k: v for k, v in flags.items() if v is not None})
     layers.update(dict(config.parse_sets(sets)))
     req = engine.TrainRequest(plugin=plugin, stage=stage, overrides=layers, data=data,
@@ -110,6 +121,8 @@ def train(
             Console().print(table)
         return
     result = engine.train(req)
+    if result.checkpoint is None:
+        return  # a rank other than 0 of a distributed run: rank 0 reports
     summary = {"run": str(result.run), "step": result.step, "epoch": round(result.epoch, 4),
                "checkpoint": str(result.checkpoint),
                "weights": str(result.weights) if result.weights else None}

@@ -63,15 +63,20 @@ class UnpairedImages(Dataset):
     """Item i is (A[i mod |A|], B[perm_epoch(i) mod |B|]): B partners change every epoch,
     deterministically, so a resumed run sees the same pairs."""
 
+    epoch_keys = True  # items are looked up by (epoch, index)
+
     def __init__(self, files_a, files_b, size: int):
         self.a, self.b, self.size = files_a, files_b, size
-        self.partner = torch.arange(len(files_b))
+        self.epoch, self.partner = None, torch.arange(len(files_b))
 
     def __len__(self):
         return max(len(self.a), len(self.b))
 
-    def set_epoch(self, epoch: int) -> None:
-        self.partner = torch.randperm(len(self.b), generator=torch.Generator().manual_seed(epoch))
+    def partners(self, epoch: int) -> torch.Tensor:
+        if epoch != self.epoch:
+            g = torch.Generator().manual_seed(epoch)
+            self.epoch, self.partner = epoch, torch.randperm(len(self.b), generator=g)
+        return self.partner
 
     def _load(self, files, i):
         for k in range(len(files)):
@@ -83,9 +88,10 @@ class UnpairedImages(Dataset):
                 warn(f"skipping unreadable training image: {e}")
         raise BadImage("no readable image in the domain")
 
-    def __getitem__(self, i):
+    def __getitem__(self, key):
+        epoch, i = key
         return self._load(self.a, i % len(self.a)), self._load(
-            self.b, int(self.partner[i % len(self.b)]))
+            self.b, int(self.partners(epoch)[i % len(self.b)]))
 
 
 class ImagePool:
@@ -170,18 +176,14 @@ class CycleGANRecipe(Recipe):
         loss_cycle_a = F.l1_loss(rec_a, real_a) * lam
         loss_cycle_b = F.l1_loss(rec_b, real_b) * lam
         loss_g = loss_g_a + loss_g_b + loss_cycle_a + loss_cycle_b + loss_idt_a + loss_idt_b
-        self.optimizers["g"].zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.optimizers["g"].step()
+        self.update(loss_g, "g")
 
         for d in (n["d_a"], n["d_b"]):
             d.requires_grad_(True)
         past_b, past_a = self.pool_b.query(fake_b), self.pool_a.query(fake_a)
         loss_d_a = 0.5 * (lsgan(n["d_a"](real_b), True) + lsgan(n["d_a"](past_b), False))
         loss_d_b = 0.5 * (lsgan(n["d_b"](real_a), True) + lsgan(n["d_b"](past_a), False))
-        self.optimizers["d"].zero_grad(set_to_none=True)
-        (loss_d_a + loss_d_b).backward()
-        self.optimizers["d"].step()
+        self.update(loss_d_a + loss_d_b, "d")
         out = {"loss_g": loss_g, "loss_d_a": loss_d_a, "loss_g_a": loss_g_a,
                "loss_cycle_a": loss_cycle_a, "loss_idt_a": loss_idt_a, "loss_d_b": loss_d_b,
                "loss_g_b": loss_g_b, "loss_cycle_b": loss_cycle_b, "loss_idt_b": loss_idt_b}

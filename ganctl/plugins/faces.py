@@ -102,17 +102,11 @@ class FacesRecipe(Recipe):
 
         real_logits, fake_logits = d(real), d(fake.detach())
         loss_d = losses.d_loss("bce", real_logits, fake_logits)
-        self.optimizers["d"].zero_grad(set_to_none=True)
-        loss_d.backward()
-        grad_d = grad_norm(d)
-        self.optimizers["d"].step()
+        grad_d = self.update(loss_d, "d", lambda: grad_norm(d))
 
         after = d(fake)  # D(G(z)) again, after the D step: the seed's second reading
         loss_g = losses.g_loss("bce", after)
-        self.optimizers["g"].zero_grad(set_to_none=True)
-        loss_g.backward()
-        grad_g = grad_norm(g)
-        self.optimizers["g"].step()
+        grad_g = self.update(loss_g, "g", lambda: grad_norm(g))
         return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
                 "d_real": losses.d_score("bce", real_logits),
                 "d_fake_before": losses.d_score("bce", fake_logits),

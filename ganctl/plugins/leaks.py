@@ -108,9 +108,7 @@ class VAERecipe(Recipe):
         rec = (recon - x).pow(2).flatten(1).sum(1).mean()
         kl = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)).mean()
         loss = rec + self.cfg.beta * kl
-        self.optimizers["vae"].zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizers["vae"].step()
+        self.update(loss, "vae")
         return {"loss": loss.detach(), "loss_rec": rec.detach(), "loss_kl": kl.detach()}
 
     def scores(self, vae, images, cond) -> np.ndarray:

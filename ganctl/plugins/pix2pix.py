@@ -119,16 +119,12 @@ class Pix2PixRecipe(Recipe):
         pred_fake = d(torch.cat([real_a, fake_b.detach()], 1))
         loss_d_real, loss_d_fake = F.softplus(-pred_real).mean(), F.softplus(pred_fake).mean()
         loss_d = 0.5 * (loss_d_real + loss_d_fake)
-        self.optimizers["d"].zero_grad(set_to_none=True)
-        loss_d.backward()
-        self.optimizers["d"].step()
+        self.update(loss_d, "d")
 
         loss_g_gan = F.softplus(-d(torch.cat([real_a, fake_b], 1))).mean()
         loss_g_l1 = F.l1_loss(fake_b, real_b)
         loss_g = loss_g_gan + cfg.lambda_l1 * loss_g_l1
-        self.optimizers["g"].zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.optimizers["g"].step()
+        self.update(loss_g, "g")
         return {"loss_g": loss_g.detach(), "loss_d": loss_d.detach(),
                 "loss_g_gan": loss_g_gan.detach(), "loss_g_l1": loss_g_l1.detach(),
                 "loss_d_real": loss_d_real.detach(), "loss_d_fake": loss_d_fake.detach()}

@@ -22,10 +22,10 @@ import torch
 from ganctl import checkpoint, config, registry, weights
 from ganctl.console import info, warn
 from ganctl.data.batches import BatchStream
-from ganctl.device import describe, resolve
+from ganctl.device import describe
 from ganctl.errors import GanctlError, UsageError
 from ganctl.infer.grid import grid_image
-from ganctl.train import rng, rundir
+from ganctl.train import accel, dist, rng, rundir
 from ganctl.train.ema import EMA
 from ganctl.train.progress import Reporter
 from ganctl.train.stats import StatsWriter
@@ -33,7 +33,8 @@ from ganctl.train.wandb_log import WandbLogger, WandbOptions
 
 # Keys that may differ between a checkpoint's config and a resumed run's.
 RESUMABLE_CHANGES = {"epochs", "steps", "minutes", "log_every", "sample_every",
-                     "checkpoint_every", "keep_checkpoints", "workers"}
+                     "checkpoint_every", "keep_checkpoints", "workers", "compile",
+                     "channels_last"}
 
 
 class Interrupted(GanctlError):
@@ -63,7 +64,7 @@ class TrainResult:
     run: Path
     step: int
     epoch: float
-    checkpoint: Path
+    checkpoint: Path | None  # None on ranks other than 0 of a distributed run
     weights: Path | None
 
 
@@ -125,25 +126,50 @@ def newest_loadable(run: Path) -> Path:
 
 def train(req: TrainRequest) -> TrainResult:
     plugin, cfg, ckpt_path, data_spec = resolve_config(req)
+    ddp, device = dist.start(req.device)
+    try:
+        with quiet_unless(ddp.main):
+            return _train(req, plugin, cfg, ckpt_path, data_spec, ddp, device)
+    finally:
+        ddp.close()
+
+
+def _train(req, plugin, cfg, ckpt_path, data_spec, ddp, device) -> TrainResult:
     stage = req.stage
-    device = resolve(req.device)
+    accel.check_precision(cfg.precision, device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed input sizes: pick the fastest kernels
     rng.seed_all(cfg.seed)
+    if not ddp.main:
+        ddp.barrier()  # rank 0 decodes (and caches) the data first; the others then reuse it
     data = plugin.load_data(cfg, data_spec, stage)
+    if ddp.main:
+        ddp.barrier()
     if data.info.skipped:
         warn(f"skipped {len(data.info.skipped)} unreadable image(s); first: "
              f"{data.info.skipped[0]}")
     recipe = plugin.setup(cfg, data, stage, device)
+    if ddp.on:
+        if cfg.sync_bn:
+            dist.use_sync_bn(recipe.nets, device)
+        dist.broadcast_state(recipe.nets.values())
+        recipe.grad_sync = dist.GradSync(ddp.world)
+        rng.seed_all(dist.rank_seed(cfg.seed, ddp.rank))  # own noise and augmentation
     emas = {n: EMA(recipe.nets[n], cfg.ema) for n in recipe.ema_nets if cfg.ema > 0}
-    stream = BatchStream(data.train, cfg.batch_size, cfg.seed, device, cfg.workers)
+    if cfg.channels_last:
+        accel.channels_last([*recipe.nets.values(), *(e.net for e in emas.values())])
+    if cfg.compile:
+        accel.compile_nets(recipe.nets, device)
+    recipe.scalers = accel.grad_scalers(cfg.precision, recipe.optimizers)
+    stream = BatchStream(data.train, cfg.batch_size, cfg.seed, device, cfg.workers,
+                         ddp.rank, ddp.world)
     if stream.batch_size < cfg.batch_size:
         warn(f"dataset has {stream.n} images; batch size lowered to {stream.batch_size}")
 
     step, elapsed_before, acc, acc_n, wandb_id = 0, 0.0, {}, {}, None
     if ckpt_path is not None:
         state = checkpoint.load(ckpt_path, map_location=device, kind="training")
-        restore(state, recipe, emas, stream)
+        restore(state, recipe, emas, stream, ddp)
         step, elapsed_before = state["step"], state["elapsed"]
         acc = {k: torch.tensor(v, device=device) for k, v in state["log_acc"].items()}
         acc_n = dict(state["log_n"])
@@ -151,26 +177,34 @@ def train(req: TrainRequest) -> TrainResult:
         run = ckpt_path.parent.parent
         info(f"resuming {run} from step {step}")
     else:
-        group = rundir.group_dir(req.runs_dir, plugin.name, stage, len(plugin.stages))
-        run = rundir.new_run(group, req.desc or describe_run(cfg, data))
-    write_config(run, plugin, stage, cfg, data, data_spec, device, recipe)
+        run = None
+        if ddp.main:
+            group = rundir.group_dir(req.runs_dir, plugin.name, stage, len(plugin.stages))
+            run = rundir.new_run(group, req.desc or describe_run(cfg, data))
+        run = ddp.broadcast(run)
+    if ddp.main:
+        write_config(run, plugin, stage, cfg, data, data_spec, device, recipe, ddp)
 
     bpe = stream.batches_per_epoch
     limits = [s for s in (cfg.steps, math.ceil(cfg.epochs * bpe) if cfg.epochs else 0) if s]
     max_steps = min(limits) if limits else None
     if max_steps is None and not cfg.minutes:
         info("no stopping rule (--epochs/--steps/--minutes): training until Ctrl-C")
+    where = f"{ddp.world} processes on {device.type}" if ddp.on else describe(device)
     info(f"training {plugin.name} stage {stage} on {data.info.name} "
          f"({data.info.count} images{', synthetic' if data.info.synthetic else ''}) "
-         f"on {describe(device)}; run folder {run}")
+         f"on {where}; run folder {run}")
 
-    stats = StatsWriter(run / "stats.jsonl", resume_step=step if ckpt_path else None)
-    reporter = Reporter(max_steps, step, f"{plugin.name}")
+    # Rank 0 alone writes logs; the other ranks only train.
+    stats = StatsWriter(run / "stats.jsonl", resume_step=step if ckpt_path else None) \
+        if ddp.main else None
+    reporter = Reporter(max_steps if ddp.main else 0, step, f"{plugin.name}", ddp.main)
     wb = WandbLogger.start(req.wandb, run, run.name, json.loads(
-        (run / "config.json").read_text()), wandb_id) if req.wandb else None
+        (run / "config.json").read_text()), wandb_id) if req.wandb and ddp.main else None
 
     def log_row(row: dict) -> None:
-        stats.write(row)
+        if stats:
+            stats.write(row)
         reporter.logged(row)
         if wb:
             wb.log(row)
@@ -184,11 +218,17 @@ def train(req: TrainRequest) -> TrainResult:
     def elapsed() -> float:
         return elapsed_before + time.perf_counter() - t0
 
-    def save() -> Path:
+    def save() -> Path | None:
+        rng_ranks = ddp.gather(rng.get_state())  # collective: every rank calls save()
+        if not ddp.main:
+            return None
         path = run / "checkpoints" / f"ckpt-{step:09d}.pt"
         payload = training_payload(plugin, stage, cfg, recipe, emas, stream, data, data_spec,
                                    step, elapsed(), acc, acc_n)
         payload["wandb_id"] = wb.id if wb else wandb_id
+        payload["world_size"] = ddp.world
+        if ddp.on:
+            payload["rng_ranks"] = rng_ranks
         checkpoint.save(payload, path)
         for old in rundir.checkpoints(run)[cfg.keep_checkpoints:]:
             old.unlink(missing_ok=True)
@@ -202,9 +242,16 @@ def train(req: TrainRequest) -> TrainResult:
             t_fetch = time.perf_counter()
             batch = next(batches)
             waited += time.perf_counter() - t_fetch
+            if cfg.channels_last:
+                batch = accel.to_channels_last(batch)
             for net in recipe.nets.values():
                 net.train()
-            out = recipe.step(batch)
+            if ddp.on and not cfg.sync_bn:
+                dist.broadcast_state(recipe.nets.values(), buffers_only=True)
+            with accel.autocast(device, cfg.precision):
+                out = recipe.step(batch)
+            if not recipe.updates:
+                check_updates(recipe, cfg, ddp)
             lrs = recipe.learning_rates()  # the rates this step used (before any schedule)
             step += 1
             imgs += len(batch[0])
@@ -215,19 +262,20 @@ def train(req: TrainRequest) -> TrainResult:
                 acc_n[k] = acc_n.get(k, 0) + 1
             if stream.batch == bpe:
                 recipe.end_epoch(stream.epoch)
-            done = (max_steps is not None and step >= max_steps) or (
-                cfg.minutes and elapsed() >= cfg.minutes * 60) or bool(stop_signal)
+            # Time limits and signals may reach ranks at different steps: stop together.
+            done = (max_steps is not None and step >= max_steps) or ddp.any(bool(
+                cfg.minutes and elapsed() >= cfg.minutes * 60) or bool(stop_signal))
             reporter.step(step, step / bpe)
             if step % cfg.log_every == 0 or done:
                 now = time.perf_counter()
+                means = dist.average({k: v / acc_n[k] for k, v in acc.items()}, ddp.world)
                 row = {"step": step, "epoch": round(step / bpe, 4), "time": round(elapsed(), 3),
-                       "imgs_per_s": round(imgs / max(now - t_log, 1e-9), 2),
+                       "imgs_per_s": round(imgs * ddp.world / max(now - t_log, 1e-9), 2),
                        "data_wait_frac": round(waited / max(now - t_log, 1e-9), 4),
-                       **lrs,
-                       **{k: (v / acc_n[k]).item() for k, v in acc.items()}}
+                       **lrs, **{k: v.item() for k, v in means.items()}}
                 log_row(row)
                 acc, acc_n, t_log, imgs, waited = {}, {}, now, 0, 0.0
-            if step % cfg.sample_every == 0 or done:
+            if ddp.main and (step % cfg.sample_every == 0 or done):
                 grid = write_samples(run, step, recipe, emas)
                 if wb:
                     wb.image(grid, step)
@@ -245,7 +293,8 @@ def train(req: TrainRequest) -> TrainResult:
         for s, handler in previous.items():
             signal.signal(s, handler)
         reporter.close()
-        stats.close()
+        if stats:
+            stats.close()
 
     if stop_signal:
         if wb:
@@ -255,9 +304,20 @@ def train(req: TrainRequest) -> TrainResult:
                           f"with `ganctl train {plugin.name} --stage {stage} --resume auto`",
                           stop_signal[0])
     published = None
+    final = {**recipe.nets, **{f"ema_{n}": e.net for n, e in emas.items()}}
+    if ddp.on:  # batch-norm statistics follow rank 0, as during training
+        dist.broadcast_state(final.values(), buffers_only=True)
+    sums = ddp.gather(dist.checksum(final))
+    if len(set(sums)) > 1:
+        raise GanctlError(f"processes ended with different weights ({sums}); not publishing")
+    if not ddp.main:
+        return TrainResult(run, step, step / bpe, None, None)
     with eval_nets(recipe, emas) as nets:
         recipe.finish(nets, run)
     payload = weights_payload(plugin, stage, cfg, recipe, emas, data, step, step / bpe, run)
+    if ddp.on:
+        payload["distributed"] = {"world_size": ddp.world, "backend": ddp.backend,
+                                  "checksums": sums}
     checkpoint.save(payload, run / "weights.pt")
     if wb:
         wb.artifact(run / "weights.pt", f"{plugin.name}-stage{stage}",
@@ -275,9 +335,10 @@ def describe_run(cfg, data) -> str:
 
 
 def write_config(run: Path, plugin, stage: int, cfg, data, data_spec: str, device,
-                 recipe) -> None:
+                 recipe, ddp) -> None:
     doc = {"plugin": plugin.name, "stage": stage, "data": data_spec,
-           "dataset": data.info.as_dict(), "device": str(device), "recipe": recipe.meta(),
+           "dataset": data.info.as_dict(), "device": str(device), "world_size": ddp.world,
+           "recipe": recipe.meta(),
            "config": config.to_dict(cfg), "versions": checkpoint.versions()}
     checkpoint.atomic_write(run / "config.json",
                             lambda f: f.write(json.dumps(doc, indent=2).encode()))
@@ -328,23 +389,54 @@ def training_payload(plugin, stage, cfg, recipe, emas, stream, data, data_spec, 
         "ema": {n: e.state_dict() for n, e in emas.items()},
         "optimizers": {n: o.state_dict() for n, o in recipe.optimizers.items()},
         "schedulers": {n: s.state_dict() for n, s in recipe.schedulers.items()},
+        "scalers": {n: s.state_dict() for n, s in recipe.scalers.items()},
         "recipe": recipe.state_dict(), "stream": stream.state_dict(), "rng": rng.get_state(),
         "log_acc": {k: v.item() for k, v in acc.items()}, "log_n": dict(acc_n),
     }
 
 
-def restore(state: dict, recipe, emas: dict, stream: BatchStream) -> None:
+def restore(state: dict, recipe, emas: dict, stream: BatchStream, ddp) -> None:
+    saved_world = state.get("world_size", 1)
+    if saved_world != ddp.world:
+        raise UsageError(f"the checkpoint was written by {saved_world} process(es); resume "
+                         f"it with the same number (this run has {ddp.world})")
     for n, net in recipe.nets.items():
         net.load_state_dict(state["nets"][n])
     for n, opt in recipe.optimizers.items():
         opt.load_state_dict(state["optimizers"][n])
     for n, sched in recipe.schedulers.items():
         sched.load_state_dict(state["schedulers"][n])
+    for n, scaler in recipe.scalers.items():
+        if n in state.get("scalers", {}):
+            scaler.load_state_dict(state["scalers"][n])
     for n, ema in emas.items():
         ema.load_state_dict(state["ema"][n])
     recipe.load_state_dict(state["recipe"])
     stream.load_state_dict(state["stream"])
-    rng.set_state(state["rng"])
+    rng.set_state(state["rng_ranks"][ddp.rank] if ddp.on else state["rng"])
+
+
+def check_updates(recipe, cfg, ddp) -> None:
+    """Multi-process and fp16 training need the recipe's updates to go through
+    `Recipe.update` (gradient averaging, loss scaling); a recipe doing its own backward
+    would silently train wrong, so it is stopped after its first step."""
+    if recipe.updates == 0 and (ddp.on or cfg.precision == "fp16"):
+        what = "distributed training" if ddp.on else "--precision fp16"
+        raise GanctlError(f"{what} needs the plugin's recipe to step its optimisers with "
+                          "Recipe.update(loss, name); this one does its own backward()")
+
+
+@contextmanager
+def quiet_unless(main: bool):
+    """Ranks other than 0 print errors only."""
+    from ganctl import console
+
+    before = console.QUIET
+    console.QUIET = before or not main
+    try:
+        yield
+    finally:
+        console.QUIET = before
 
 
 def weights_payload(plugin, stage, cfg, recipe, emas, data, step, epoch, run) -> dict:

@@ -15,9 +15,10 @@ def format_row(row: dict) -> str:
 
 
 class Reporter:
-    def __init__(self, total: int | None, start_step: int, title: str):
+    def __init__(self, total: int | None, start_step: int, title: str, enabled: bool = True):
         self.total = total
-        self.tty = err().is_terminal
+        self.enabled = enabled
+        self.tty = enabled and err().is_terminal
         self.progress = None
         if self.tty:
             self.progress = Progress(
@@ -35,6 +36,8 @@ class Reporter:
             self.progress.update(self.task, completed=step, ep=f"epoch {epoch:.2f}")
 
     def logged(self, row: dict) -> None:
+        if not self.enabled:
+            return
         text = format_row(row)
         if self.progress is not None:
             self.progress.update(self.task, losses=text)

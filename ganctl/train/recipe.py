@@ -28,6 +28,11 @@ class Recipe:
         self.nets: dict[str, nn.Module] = {}
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
         self.schedulers: dict[str, Any] = {}
+        # Set by the engine: fp16 loss scalers and the gradient averaging of
+        # distributed runs, both applied by `update`.
+        self.scalers: dict[str, torch.amp.GradScaler] = {}
+        self.grad_sync = None
+        self.updates = 0
 
     def arch(self) -> dict[str, dict[str, Any]]:
         """{net name: {"name": registered net name, "kwargs": {...}}} for rebuilding."""
@@ -45,6 +50,27 @@ class Recipe:
         over the logging interval without forcing a device sync every step.
         """
         raise NotImplementedError
+
+    def update(self, loss: torch.Tensor, name: str, inspect=None):
+        """Backpropagate `loss` and step optimiser `name`: zero grads, backward (fp16 loss
+        scaling when on), average gradients across processes (distributed runs), unscale,
+        then `inspect()` (e.g. a gradient norm; its value is returned) and the step."""
+        opt, scaler = self.optimizers[name], self.scalers.get(name)
+        opt.zero_grad(set_to_none=True)
+        with torch.autocast(self.device.type, enabled=False):
+            (scaler.scale(loss) if scaler else loss).backward()
+            if self.grad_sync is not None:
+                self.grad_sync(opt)
+            if scaler:
+                scaler.unscale_(opt)
+            out = inspect() if inspect else None
+            if scaler:
+                scaler.step(opt)
+                scaler.update()
+            else:
+                opt.step()
+        self.updates += 1
+        return out
 
     def samples(self, nets: dict[str, nn.Module]) -> torch.Tensor:
         """A fixed grid of images in [-1, 1] (N, C, H, W) for samples/, from `nets`

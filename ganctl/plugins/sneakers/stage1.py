@@ -69,14 +69,10 @@ class DCGANRecipe(Recipe):
 
         real_logits, fake_logits = d(real), d(fake.detach())
         loss_d = losses.d_loss(kind, real_logits, fake_logits)
-        self.optimizers["d"].zero_grad(set_to_none=True)
-        loss_d.backward()
-        self.optimizers["d"].step()
+        self.update(loss_d, "d")
 
         loss_g = losses.g_loss(kind, d(fake))
-        self.optimizers["g"].zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.optimizers["g"].step()
+        self.update(loss_g, "g")
         return {"loss_g": loss_g.detach(), "loss_d": loss_d.detach(),
                 "d_real": losses.d_score(kind, real_logits),
                 "d_fake": losses.d_score(kind, fake_logits)}

@@ -96,23 +96,17 @@ class SRGANRecipe(Recipe):
         self.steps += 1
         if self.steps <= self.cfg.warmup_steps:
             loss_g = F.mse_loss(sr, hr)
-            self.optimizers["g"].zero_grad(set_to_none=True)
-            loss_g.backward()
-            self.optimizers["g"].step()
+            self.update(loss_g, "g")
             return {"loss_g": loss_g.detach(), "loss_mse": loss_g.detach()}
 
         real_logits, fake_logits = d(hr), d(sr.detach())
         loss_d = losses.d_loss("bce", real_logits, fake_logits)
-        self.optimizers["d"].zero_grad(set_to_none=True)
-        loss_d.backward()
-        self.optimizers["d"].step()
+        self.update(loss_d, "d")
 
         loss_content = self.content(sr, hr)
         loss_adv = losses.g_loss("bce", d(sr))
         loss_g = loss_content + self.cfg.adv_weight * loss_adv
-        self.optimizers["g"].zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.optimizers["g"].step()
+        self.update(loss_g, "g")
         with torch.no_grad():
             mse = F.mse_loss(sr, hr)
         return {"loss_g": loss_g.detach(), "loss_d": loss_d.detach(),

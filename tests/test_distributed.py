@@ -1,0 +1,72 @@
+"""Two-process data-parallel training with torchrun and the gloo backend on CPU."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from tests.conftest import run_ganctl
+
+ARGS = ["train", "sneakers", "--data", "synthetic", "--set", "batch_size=8", "log_every=2",
+        "sample_every=100", "checkpoint_every=2", "keep_checkpoints=5", "--json"]
+
+
+def torchrun(*args: str, nproc: int = 2) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                           "--nproc-per-node", str(nproc), "-m", "ganctl", *args],
+                          capture_output=True, text=True, env=env, timeout=300)
+
+
+def files_under(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+
+
+def test_two_ranks_hold_identical_weights_and_only_rank_0_writes(tmp_path, home):
+    res = torchrun(*ARGS, "--steps", "6")
+    assert res.returncode == 0, res.stderr[-3000:]
+    summary = json.loads(res.stdout)  # one JSON document: rank 1 printed nothing
+    assert summary["step"] == 6
+    assert res.stderr.count("published weights") == 1
+
+    runs = list((tmp_path / "runs" / "sneakers-stage1").iterdir())
+    assert len(runs) == 1  # one run folder, numbered once
+    run = runs[0]
+    assert files_under(run) == {
+        "config.json", "stats.jsonl", "weights.pt", "samples/fakes000000006.png",
+        *(f"checkpoints/ckpt-00000000{s}.pt" for s in (2, 4, 6))}
+    assert json.loads((run / "config.json").read_text())["world_size"] == 2
+    assert files_under(home / "weights") == {"sneakers/stage1.pt", "sneakers/stage1.json"}
+
+    weights = torch.load(run / "weights.pt", weights_only=True)
+    sums = weights["distributed"]["checksums"]
+    assert len(sums) == 2 and sums[0] == sums[1]  # both ranks ended bit-identical
+    rows = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [2, 4, 6]
+    # each rank takes its own slice of a batch: 2 x 8 images per step
+    assert summary["epoch"] == round(6 / (512 // 16), 4)
+
+
+def test_distributed_resume_equals_uninterrupted_run(tmp_path):
+    straight = torchrun(*ARGS, "--steps", "6", "--no-publish")
+    assert straight.returncode == 0, straight.stderr[-3000:]
+    run_a = Path(json.loads(straight.stdout)["run"])
+    part = torchrun(*ARGS, "--steps", "4", "--no-publish")
+    run_b = Path(json.loads(part.stdout)["run"])
+    resumed = torchrun(*ARGS, "--steps", "6", "--no-publish", "--resume", str(run_b))
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    a = torch.load(run_a / "checkpoints" / "ckpt-000000006.pt", weights_only=True)
+    b = torch.load(run_b / "checkpoints" / "ckpt-000000006.pt", weights_only=True)
+    for net in ("g", "d"):
+        for k, v in a["nets"][net].items():
+            assert torch.equal(v, b["nets"][net][k]), (net, k)
+    assert len(b["rng_ranks"]) == 2
+
+    alone = run_ganctl(*ARGS, "--steps", "8", "--no-publish", "--resume", run_b)
+    assert alone.returncode == 2  # a plain run cannot continue a 2-process run's state
+    assert b"written by 2 process(es)" in alone.stderr and b"Traceback" not in alone.stderr
