@@ -1,0 +1,90 @@
+"""Speed options: mixed precision, channels-last, torch.compile's fallback, loss scaling."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+
+from ganctl import registry
+from ganctl.errors import GanctlError
+from ganctl.train import accel, dist, engine
+
+
+def train(steps: int, resume=None, **sets):
+    overrides = {"batch_size": 16, "log_every": 1, "sample_every": 100, "steps": steps,
+                 **sets}
+    return engine.train(engine.TrainRequest("sneakers", overrides=overrides, device="cpu",
+                                            resume=resume, publish=False))
+
+
+def rows(run):
+    return [json.loads(x) for x in (run / "stats.jsonl").read_text().splitlines()]
+
+
+def test_bf16_trains_on_cpu_and_keeps_fp32_weights():
+    res = train(3, precision="bf16")
+    losses = [r["loss_g"] for r in rows(res.run)]
+    assert len(losses) == 3 and all(math.isfinite(v) for v in losses)
+    state = torch.load(res.checkpoint, weights_only=True)
+    assert all(v.dtype in (torch.float32, torch.int64) for v in state["nets"]["g"].values())
+    fp32 = rows(train(1).run)[0]
+    # same init, data and noise: bf16 is close to fp32, not equal
+    assert rows(res.run)[0]["loss_d"] == pytest.approx(fp32["loss_d"], rel=0.05)
+    assert rows(res.run)[0]["loss_d"] != fp32["loss_d"]
+
+
+def test_fp16_is_refused_off_cuda(cli):
+    res = cli("train", "sneakers", "--steps", "1", "--precision", "fp16")
+    assert res.code == 2
+    assert "fp16 needs a CUDA GPU" in res.err and "Traceback" not in res.err
+    bad = cli("train", "sneakers", "--steps", "1", "--precision", "fp8")
+    assert bad.code == 2 and "not one of fp32, bf16, fp16" in bad.err
+
+
+def test_channels_last_matches_contiguous_and_resumes_either_way():
+    plain = train(2)
+    last = train(2, channels_last=True)
+    for a, b in zip(rows(plain.run), rows(last.run)):
+        assert b["loss_d"] == pytest.approx(a["loss_d"], rel=1e-4)
+        assert b["loss_g"] == pytest.approx(a["loss_g"], rel=1e-4)
+    more = train(4, resume=str(last.run), channels_last=False)
+    assert more.step == 4
+
+
+def test_compile_falls_back_with_a_warning(cli, monkeypatch):
+    monkeypatch.setattr(accel, "compile_problem", lambda device: "RuntimeError: no compiler")
+    res = cli("train", "sneakers", "--steps", "2", "--compile", "--set", "batch_size=8")
+    assert res.code == 0, res.err
+    assert "torch.compile does not work here (RuntimeError: no compiler)" in res.err
+    assert "training without it" in res.err
+
+
+def test_loss_scaler_skips_an_overflowing_update_and_backs_off():
+    plugin = registry.get("sneakers")
+    cfg = plugin.config_class(1)(batch_size=8)
+    data = plugin.load_data(cfg, "synthetic", 1)
+    recipe = plugin.setup(cfg, data, 1, torch.device("cpu"))
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0**16)
+    recipe.scalers = {"g": scaler}
+    g = recipe.nets["g"]
+    before = [p.detach().clone() for p in g.parameters()]
+    loss = g(torch.randn(4, cfg.z_dim)).mean()
+    recipe.update(loss * float("inf"), "g")
+    assert all(torch.equal(a, b) for a, b in zip(before, g.parameters()))  # skipped
+    assert scaler.get_scale() == 2.0**15
+    recipe.update(g(torch.randn(4, cfg.z_dim)).mean(), "g")
+    assert any(not torch.equal(a, b) for a, b in zip(before, g.parameters()))
+
+
+def test_a_recipe_with_its_own_backward_is_stopped_when_it_matters():
+    cfg = registry.get("sneakers").config_class(1)()
+
+    class OwnBackward:
+        updates = 0
+
+    engine.check_updates(OwnBackward(), cfg, dist.Dist())  # plain fp32: fine
+    with pytest.raises(GanctlError, match="distributed training needs"):
+        engine.check_updates(OwnBackward(), cfg, dist.Dist(rank=0, world=2))
