@@ -12,8 +12,7 @@ import torch.nn.functional as F
 from ganctl import nets
 from ganctl.config import TrainConfig, opt
 from ganctl.console import warn
-from ganctl.data import layouts, sources
-from ganctl.data.images import decode_all
+from ganctl.data import cache, layouts, sources
 from ganctl.errors import GanctlError
 from ganctl.registry import Plugin
 from ganctl.train import losses
@@ -207,7 +206,7 @@ class Faces(Plugin):
         else:
             root, name = src.path, src.name
             files = layouts.image_folder(root)
-        decoded = decode_all(files, (64, 64), 3, mode="crop", threads=8)
+        decoded = cache.decode_all(files, (64, 64), 3, mode="crop", threads=8)
         if not len(decoded.paths):
             raise GanctlError(f"no readable images in {root}")
         info_ = sources.DataInfo(name, 3, (64, 64), len(decoded.paths),

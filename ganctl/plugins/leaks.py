@@ -15,7 +15,7 @@ from PIL import Image
 from ganctl import nets
 from ganctl.config import TrainConfig, opt
 from ganctl.console import info, warn
-from ganctl.data import layouts, sources
+from ganctl.data import cache, layouts, sources
 from ganctl.data.images import fit, open_image, to_array
 from ganctl.errors import GanctlError, UsageError
 from ganctl.metrics import detection
@@ -57,7 +57,20 @@ def condition_vector(size: tuple[int, int], model_size: int) -> list[float]:
 
 
 def load_images(files, cfg) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
-    """uint8 images at the model size, their condition vectors, and the unreadable ones."""
+    """uint8 images at the model size, their condition vectors, and the unreadable ones
+    (decoded once, then mapped from the tensor cache)."""
+    key = {"what": "leaks", "files": cache.stamp(files), "channels": cfg.channels,
+           "size": cfg.image_size, "fit": cfg.fit}
+
+    def build():
+        images, conds, bad = decode_images(files, cfg)
+        return {"images": images.numpy(), "cond": conds.numpy()}, {"bad": bad}
+
+    data, meta = cache.arrays(key, build)
+    return torch.from_numpy(data["images"]), torch.from_numpy(data["cond"]), meta["bad"]
+
+
+def decode_images(files, cfg) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
     images, conds, bad = [], [], []
     for p in files:
         try:

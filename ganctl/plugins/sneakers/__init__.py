@@ -10,8 +10,7 @@ from pathlib import Path
 
 import torch
 
-from ganctl.data import layouts, sources
-from ganctl.data.images import decode_all
+from ganctl.data import cache, layouts, sources
 from ganctl.errors import GanctlError
 from ganctl.plugins.sneakers.stage1 import DCGANRecipe, Stage1Config
 from ganctl.plugins.sneakers.stage2 import SRGANRecipe, Stage2Config
@@ -117,7 +116,7 @@ def folder_data(root: Path, size: int, channels: int, name: str,
                 synthetic: bool = False) -> sources.TrainData:
     """Every image under `root`, letter-boxed on white to a square of `size`."""
     files = layouts.image_folder(root)
-    decoded = decode_all(files, (size, size), channels or 3, mode="pad")
+    decoded = cache.decode_all(files, (size, size), channels or 3, mode="pad")
     if len(decoded.paths) == 0:
         raise GanctlError(f"no readable images in {root} ({len(decoded.bad)} unreadable; "
                           f"first: {decoded.bad[0]})")
