@@ -103,6 +103,41 @@ def to_array(img: Image.Image) -> np.ndarray:
     return arr[None] if arr.ndim == 2 else np.ascontiguousarray(arr.transpose(2, 0, 1))
 
 
+def read_tensor(path: Path, channels: int):
+    """An image file as a (C, H, W) uint8 torch tensor. Plain RGB/gray JPEG and PNG files
+    decode through torchvision.io (faster than PIL here, see docs/performance.md); any
+    other file, and any file torchvision refuses, goes through `open_image` with all its
+    checks, which raises BadImage saying what is wrong."""
+    import torch
+
+    if Path(path).suffix.lower() in (".jpg", ".jpeg", ".png"):
+        try:
+            with Image.open(path) as im:  # reads the header only
+                plain = (im.mode in ("RGB", "L") and "transparency" not in im.info
+                         and im.width * im.height <= Image.MAX_IMAGE_PIXELS)
+            if plain:
+                with warnings.catch_warnings():  # deprecated for torchcodec since 0.29;
+                    warnings.simplefilter("ignore", DeprecationWarning)  # PIL if removed
+                    from torchvision.io import ImageReadMode, decode_image, read_file
+
+                    mode = ImageReadMode.RGB if channels == 3 else ImageReadMode.GRAY
+                    t = decode_image(read_file(str(path)), mode=mode,
+                                     apply_exif_orientation=True)
+                if t.dtype == torch.uint8:
+                    return t
+        except Exception:  # noqa: BLE001 - the PIL path below names the problem
+            pass
+    return torch.from_numpy(to_array(open_image(path, channels)))
+
+
+def resize_tensor(t, size: int):
+    """Antialiased bicubic resize of a uint8 (C, H, W) tensor to size x size."""
+    from torchvision.transforms import InterpolationMode
+    from torchvision.transforms.v2 import functional as tvf
+
+    return tvf.resize(t, [size, size], interpolation=InterpolationMode.BICUBIC, antialias=True)
+
+
 @dataclass
 class Decoded:
     """Images decoded to one uint8 array, plus the files that could not be read."""

@@ -65,10 +65,9 @@ def paired_folder(root: Path) -> Paired:
 
 
 def split_pair(img, direction: str = "AtoB"):
-    """(input, target) halves of an A|B image; A is the left half."""
-    w, h = img.size
-    half = w // 2
-    a, b = img.crop((0, 0, half, h)), img.crop((half, 0, 2 * half, h))
+    """(input, target) halves of an A|B image tensor (C, H, W); A is the left half."""
+    half = img.shape[-1] // 2
+    a, b = img[..., :half], img[..., half:2 * half]
     return (a, b) if direction == "AtoB" else (b, a)
 
 

@@ -14,14 +14,13 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from PIL import Image
 from torch.utils.data import Dataset
 
 from ganctl import nets, reference
 from ganctl.config import TrainConfig, opt
 from ganctl.console import warn
 from ganctl.data import layouts, sources
-from ganctl.data.images import BadImage, open_image, to_array
+from ganctl.data.images import BadImage, read_tensor, resize_tensor
 from ganctl.errors import GanctlError, UsageError
 from ganctl.infer.translate import translate_image
 from ganctl.registry import Plugin
@@ -81,9 +80,7 @@ class UnpairedImages(Dataset):
     def _load(self, files, i):
         for k in range(len(files)):
             try:
-                img = open_image(files[(i + k) % len(files)], 3)
-                img = img.resize((self.size, self.size), Image.Resampling.BICUBIC)
-                return torch.from_numpy(to_array(img))
+                return resize_tensor(read_tensor(files[(i + k) % len(files)], 3), self.size)
             except BadImage as e:
                 warn(f"skipping unreadable training image: {e}")
         raise BadImage("no readable image in the domain")

@@ -12,14 +12,13 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from PIL import Image
 from torch.utils.data import Dataset
 
 from ganctl import nets, reference
 from ganctl.config import TrainConfig, opt
 from ganctl.console import warn
 from ganctl.data import layouts, sources
-from ganctl.data.images import BadImage, open_image, to_array
+from ganctl.data.images import BadImage, read_tensor, resize_tensor
 from ganctl.errors import GanctlError, UsageError
 from ganctl.infer.translate import translate_image
 from ganctl.metrics.image import psnr, ssim
@@ -65,11 +64,8 @@ class PairedImages(Dataset):
         return len(self.files)
 
     def load(self, i: int):
-        img = open_image(self.files[i], 3)
-        a, b = layouts.split_pair(img, self.direction)
-        s = (self.size, self.size)
-        return (torch.from_numpy(to_array(a.resize(s, Image.Resampling.BICUBIC))),
-                torch.from_numpy(to_array(b.resize(s, Image.Resampling.BICUBIC))))
+        a, b = layouts.split_pair(read_tensor(self.files[i], 3), self.direction)
+        return resize_tensor(a, self.size), resize_tensor(b, self.size)
 
     def __getitem__(self, i):
         for k in range(len(self.files)):
