@@ -1,7 +1,8 @@
-"""Benchmark: training speed of the default architectures, and translate latency.
+"""Benchmark: compute-only training step time of the larger architectures.
 
-Times real training steps (data loading excluded: batches are drawn first) on synthetic
-data, and single-image translate latency at 256x256 for the translators.
+Times real training steps with data loading excluded (batches are drawn first) on
+synthetic data. `vs_reference.py` measures whole training loops, data included;
+`inference.py` measures translate latency.
 
     python bench/train_speed.py --json docs/bench/train-speed.json [--device cuda]
 """
@@ -15,12 +16,10 @@ import time
 from pathlib import Path
 
 import torch
-from PIL import Image
 
 from ganctl import config, registry
 from ganctl.data.batches import BatchStream
 from ganctl.device import resolve
-from ganctl.train import engine
 
 CASES = [
     ("pix2pix unet_256, batch 1, 256 px", "edges2shoes", {"batch_size": 1, "workers": 0}),
@@ -58,24 +57,6 @@ def time_steps(name: str, sets: dict, device, steps: int) -> dict:
             "generator_params": params}
 
 
-def time_translate(name: str, sets: dict, device, repeats: int) -> float:
-    """Latency of one 256x256 translate through the plugin's translator (fresh weights)."""
-    plugin = registry.get(name)
-    cfg = config.build(plugin.config_class(1), sets)
-    data = plugin.load_data(cfg, "synthetic", 1)
-    recipe = plugin.setup(cfg, data, 1, device)
-    payload = engine.weights_payload(plugin, 1, cfg, recipe, {}, data, 0, 0.0, Path("."))
-    fn = plugin.translator(payload, device)
-    img = Image.new("RGB", (256, 256), (200, 180, 160))
-    fn(img)
-    sync(device)
-    t0 = time.perf_counter()
-    for _ in range(repeats):
-        fn(img)
-    sync(device)
-    return round((time.perf_counter() - t0) / repeats * 1000, 1)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=5)
@@ -88,8 +69,6 @@ def main() -> None:
     for label, name, sets in CASES:
         row = {"case": label, **time_steps(name, sets, device, args.steps)}
         row["images_per_s"] = round(row["steps_per_s"] * sets.get("batch_size", 1), 2)
-        if registry.get(name).task == "translate" and "128" not in label:
-            row["translate_ms_256"] = time_translate(name, sets, device, 3)
         print(json.dumps(row), flush=True)
         rows.append(row)
     doc = {"date": time.strftime("%Y-%m-%d"), "device": str(device),

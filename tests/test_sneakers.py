@@ -103,14 +103,16 @@ def test_tiles_bound_the_input_size_seen_by_the_net():
 
     class Recorder(torch.nn.Module):
         def forward(self, x):
-            seen.append(tuple(x.shape[-2:]))
+            seen.append(tuple(x.shape))
             return torch.nn.functional.interpolate(x, scale_factor=4)
 
-    x = torch.zeros(1, 3, 500, 300)
-    out = run_tiled(Recorder(), x, 4, 128, 8, torch.device("cpu"))
+    x = torch.rand(1, 3, 500, 300)
+    out = run_tiled(Recorder(), x, 4, 128, 8, torch.device("cpu"), batch=2)
     assert out.shape == (3, 2000, 1200)
-    assert max(h * w for h, w in seen) <= (128 + 16) ** 2
-    assert len(seen) == 4 * 3
+    assert max(h * w for _, _, h, w in seen) <= (128 + 16) ** 2
+    assert sum(n for n, *_ in seen) == 4 * 3 and max(n for n, *_ in seen) == 2  # batched
+    one_by_one = run_tiled(Recorder(), x, 4, 128, 8, torch.device("cpu"), batch=1)
+    assert torch.equal(out, one_by_one)
 
 
 def test_out_of_memory_backs_off_to_smaller_tiles(monkeypatch):

@@ -14,22 +14,31 @@ MIN_TILE = 16
 
 
 def run_tiled(net, x: torch.Tensor, scale: int, tile: int, pad: int,
-              device: torch.device) -> torch.Tensor:
+              device: torch.device, batch: int = 8) -> torch.Tensor:
     """Apply `net` to (1, C, H, W) `x` in [-1, 1] tile by tile; returns float (C, sH, sW)
     on the CPU. Each tile sees `pad` extra input pixels on every side that exist in the
-    image, so with pad >= the net's receptive radius the result equals one full pass."""
+    image, so with pad >= the net's receptive radius the result equals one full pass.
+    Tiles of the same padded shape (all interior ones) run `batch` at a time."""
     _, c, h, w = x.shape
     tile = tile if tile > 0 else max(h, w)
     out = torch.empty(c, h * scale, w * scale)
+    groups: dict[tuple[int, int], list] = {}
     for y0 in range(0, h, tile):
         for x0 in range(0, w, tile):
             y1, x1 = min(y0 + tile, h), min(x0 + tile, w)
             py0, px0, py1, px1 = max(y0 - pad, 0), max(x0 - pad, 0), min(y1 + pad, h), \
                 min(x1 + pad, w)
-            res = net(x[..., py0:py1, px0:px1].to(device)).float().clamp(-1, 1).cpu()[0]
-            oy, ox = (y0 - py0) * scale, (x0 - px0) * scale
-            out[:, y0 * scale:y1 * scale, x0 * scale:x1 * scale] = \
-                res[:, oy:oy + (y1 - y0) * scale, ox:ox + (x1 - x0) * scale]
+            groups.setdefault((py1 - py0, px1 - px0), []).append(
+                (y0, x0, y1, x1, py0, px0, py1, px1))
+    for specs in groups.values():
+        for k in range(0, len(specs), batch):
+            part = specs[k:k + batch]
+            crops = torch.cat([x[..., py0:py1, px0:px1] for *_, py0, px0, py1, px1 in part])
+            res = net(crops.to(device)).float().clamp(-1, 1).cpu()
+            for r, (y0, x0, y1, x1, py0, px0, _, _) in zip(res, part):
+                oy, ox = (y0 - py0) * scale, (x0 - px0) * scale
+                out[:, y0 * scale:y1 * scale, x0 * scale:x1 * scale] = \
+                    r[:, oy:oy + (y1 - y0) * scale, ox:ox + (x1 - x0) * scale]
     return out
 
 

@@ -125,10 +125,14 @@ def newest_loadable(run: Path) -> Path:
 
 
 def train(req: TrainRequest) -> TrainResult:
-    plugin, cfg, ckpt_path, data_spec = resolve_config(req)
     ddp, device = dist.start(req.device)
     try:
         with quiet_unless(ddp.main):
+            plugin, cfg, ckpt_path, data_spec = resolve_config(req)
+            resumed = ddp.broadcast(ckpt_path)
+            if resumed != ckpt_path:
+                raise GanctlError(f"rank {ddp.rank} cannot see {resumed}, which rank 0 resumes "
+                                  "from: put --runs-dir on storage every machine shares")
             return _train(req, plugin, cfg, ckpt_path, data_spec, ddp, device)
     finally:
         ddp.close()

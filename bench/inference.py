@@ -1,0 +1,171 @@
+"""Benchmark: inference verbs and start-up.
+
+Trains each model for one step (speed does not depend on the weights' quality) into a
+private GANCTL_HOME, then measures:
+
+- `sample`: images/s of stage 1 alone and of stage 1 + the stage-2 upscaler;
+- `upscale`: a 1000x1000 RGB input (-> 4000x4000): megapixels/s and peak memory;
+- `translate`: latency of one 256x256 image (pix2pix unet_256, CycleGAN res-9);
+- `ganctl --help` and `ganctl train --help` wall time.
+
+Each verb is timed twice: the whole command as a user runs it (a fresh process:
+start-up, loading weights, reading and writing files; peak RSS from the kernel), and the
+steady-state model call inside one process (after a warm-up call).
+
+    python bench/inference.py --json docs/bench/inference.json            # CPU, as here
+    python bench/inference.py --device cuda --json inference-gpu.json     # on a GPU
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ganctl import registry, weights
+from ganctl.device import resolve
+from ganctl.infer.upscale import upscale_image
+
+
+def cli(*args, check=True) -> dict:
+    """Run `ganctl ARGS` in a fresh process: wall seconds and peak RSS (MB)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "ganctl", *map(str, args)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    err = proc.stderr.read().decode(errors="replace")
+    proc.stderr.close()
+    if check and os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"ganctl {' '.join(map(str, args))} failed:\n{err}")
+    return {"wall_s": round(wall, 3), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def timed(fn, device, repeats: int) -> float:
+    """Median seconds of `fn()` after one warm-up call."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        sync(device)
+        t0 = time.perf_counter()
+        fn()
+        sync(device)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def prepare(device: str) -> None:
+    """One training step per model, published to the private weights cache."""
+    for args in (["sneakers"], ["sneakers", "--stage", "2", "--set", "channels=3"],
+                 ["edges2shoes", "--data", "synthetic"],
+                 ["horse2zebra", "--data", "synthetic", "--set", "workers=0"]):
+        cli("train", *args, "--steps", "1", "--set", "batch_size=1", "--device", device,
+            "--runs-dir", Path(os.environ["GANCTL_HOME"]) / "runs")
+
+
+def bench_sample(device, n: int) -> dict:
+    plugin = registry.get("sneakers")
+    g = weights.load("sneakers", 1, device="cpu")
+    sr = weights.load("sneakers", 2, device="cpu")
+    seeds = list(range(n))
+    s1 = timed(lambda: plugin.generate(g, seeds, device), device, 3)
+    both = timed(lambda: plugin.generate(g, seeds[:100], device, refine=sr), device, 3)
+    return {"n": n, "stage1_images_per_s": round(n / s1, 1),
+            "stage1+2_images_per_s": round(100 / both, 1),
+            "cli_stage1": cli("sample", "sneakers", "--stage", "1", "-n", n, "-o",
+                              Path(tempfile.mkdtemp()) / "grid.png", "--device", device),
+            "cli_stage1+2_100": cli("sample", "sneakers", "-n", 100, "-o",
+                                    f"{tempfile.mkdtemp()}/out/", "--device", device)}
+
+
+def bench_upscale(device, work: Path, tile: int) -> dict:
+    rng = np.random.default_rng(0)
+    small = rng.integers(0, 255, (125, 125, 3), dtype=np.uint8)
+    big = Image.fromarray(small).resize((1000, 1000), Image.Resampling.BICUBIC)
+    src = work / "in-1000.png"
+    big.save(src)
+    plugin = registry.get("sneakers")
+    net, scale, channels = plugin.upscaler(weights.load("sneakers", 2, device="cpu"), device)
+    pad = net.receptive_radius
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    seconds = timed(lambda: upscale_image(big, net, scale, channels, device, tile, pad),
+                    device, 2)
+    row = {"input": "1000x1000 RGB", "output": "4000x4000", "tile": tile,
+           "seconds": round(seconds, 3), "input_mp_per_s": round(1.0 / seconds, 3),
+           "output_mp_per_s": round(16.0 / seconds, 2),
+           "cli": cli("upscale", src, "-o", work / "out.png", "--tile", tile, "--device",
+                      device)}
+    if device.type == "cuda":
+        row["peak_cuda_mb"] = round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
+    return row
+
+
+def bench_translate(device, work: Path) -> dict:
+    img = Image.fromarray(np.random.default_rng(1).integers(0, 255, (256, 256, 3),
+                                                              dtype=np.uint8))
+    src = work / "in-256.png"
+    img.save(src)
+    out = {}
+    for name in ("edges2shoes", "horse2zebra"):
+        plugin = registry.get(name)
+        owner = getattr(plugin, "weights_name", name)
+        fn = plugin.translator(weights.load(owner, 1, device="cpu"), device)
+        out[name] = {"latency_ms": round(timed(lambda fn=fn: fn(img), device, 5) * 1000, 1),
+                     "cli": cli("translate", name, src, "-o", work / f"{name}.png",
+                                "--device", device)}
+    return out
+
+
+def bench_help(repeats: int = 10) -> dict:
+    rows = {}
+    for args in (["--help"], ["train", "--help"]):
+        walls = [cli(*args)["wall_s"] for _ in range(repeats)]
+        rows["ganctl " + " ".join(args)] = round(statistics.mean(walls), 3)
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("-n", type=int, default=1000, help="images for the sample benchmark")
+    ap.add_argument("--tile", type=int, default=256, help="upscale tile (the default)")
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    device = resolve(args.device)
+    work = Path(tempfile.mkdtemp(prefix="ganctl-bench-"))
+    os.environ["GANCTL_HOME"] = str(work / "home")
+    prepare(args.device)
+    doc = {"date": time.strftime("%Y-%m-%d"), "device": str(device),
+           "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads",
+           "torch": torch.__version__,
+           "sample": bench_sample(device, args.n),
+           "upscale": bench_upscale(device, work, args.tile),
+           "translate": bench_translate(device, work),
+           "help_wall_s": bench_help()}
+    shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps(doc, indent=2))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(doc, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
