@@ -38,19 +38,29 @@ from ganctl import registry, weights
 from ganctl.device import resolve
 from ganctl.infer.upscale import upscale_image
 
+# Runs ganctl as the child of a small process: Linux carries a process's peak RSS across
+# fork and exec, so a child forked straight from this (large) benchmark process would
+# report this process's peak instead of its own.
+LAUNCHER = """
+import json, os, sys, time
+t0 = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.executable, [sys.executable, "-m", "ganctl", *sys.argv[1:]])
+_, status, usage = os.wait4(pid, 0)
+print(json.dumps({"code": os.waitstatus_to_exitcode(status), "wall_s": time.perf_counter() - t0,
+                  "peak_rss_mb": usage.ru_maxrss / 1024}), file=sys.stderr)
+"""
 
-def cli(*args, check=True) -> dict:
+
+def cli(*args) -> dict:
     """Run `ganctl ARGS` in a fresh process: wall seconds and peak RSS (MB)."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "ganctl", *map(str, args)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    err = proc.stderr.read().decode(errors="replace")
-    proc.stderr.close()
-    if check and os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"ganctl {' '.join(map(str, args))} failed:\n{err}")
-    return {"wall_s": round(wall, 3), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
+    proc = subprocess.run([sys.executable, "-c", LAUNCHER, *map(str, args)],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    result = json.loads(proc.stderr.strip().splitlines()[-1])
+    if result["code"] != 0:
+        raise SystemExit(f"ganctl {' '.join(map(str, args))} failed:\n{proc.stderr}")
+    return {"wall_s": round(result["wall_s"], 3), "peak_rss_mb": round(result["peak_rss_mb"], 1)}
 
 
 def sync(device):
@@ -76,7 +86,7 @@ def prepare(device: str) -> None:
     for args in (["sneakers"], ["sneakers", "--stage", "2", "--set", "channels=3"],
                  ["edges2shoes", "--data", "synthetic"],
                  ["horse2zebra", "--data", "synthetic", "--set", "workers=0"]):
-        cli("train", *args, "--steps", "1", "--set", "batch_size=1", "--device", device,
+        cli("train", *args, "--steps", "1", "--set", "batch_size=2", "--device", device,
             "--runs-dir", Path(os.environ["GANCTL_HOME"]) / "runs")
 
 

@@ -107,11 +107,11 @@ def test_tiles_bound_the_input_size_seen_by_the_net():
             return torch.nn.functional.interpolate(x, scale_factor=4)
 
     x = torch.rand(1, 3, 500, 300)
-    out = run_tiled(Recorder(), x, 4, 128, 8, torch.device("cpu"), batch=2)
+    out = run_tiled(Recorder(), x, 4, 128, 8, torch.device("cpu"), batch_pixels=2 * 144**2)
     assert out.shape == (3, 2000, 1200)
     assert max(h * w for _, _, h, w in seen) <= (128 + 16) ** 2
     assert sum(n for n, *_ in seen) == 4 * 3 and max(n for n, *_ in seen) == 2  # batched
-    one_by_one = run_tiled(Recorder(), x, 4, 128, 8, torch.device("cpu"), batch=1)
+    one_by_one = run_tiled(Recorder(), x, 4, 128, 8, torch.device("cpu"), batch_pixels=1)
     assert torch.equal(out, one_by_one)
 
 
@@ -204,3 +204,9 @@ def test_fashion_data_at_112_is_refused_with_advice(cli, monkeypatch, tmp_path):
     synthetic.write_fashion_mnist(tmp_path / "fm", n_train=30, n_test=10)
     res = cli("train", "sneakers", "--stage", "2", "--data", str(tmp_path / "fm"))
     assert res.code == 1 and "hr_size=28" in res.err
+
+
+def test_stage1_refuses_a_batch_of_one_with_a_clear_message(cli):
+    res = cli("train", "sneakers", "--steps", "1", "--set", "batch_size=1")
+    assert res.code == 2 and "at least 2 images per batch" in res.err
+    assert "internal error" not in res.err

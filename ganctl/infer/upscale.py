@@ -13,12 +13,18 @@ from ganctl.errors import GanctlError
 MIN_TILE = 16
 
 
+# Tiles of one shape run together up to this many input pixels per forward pass, so
+# small tiles keep a GPU busy while memory stays bounded by about two default tiles.
+BATCH_PIXELS = 256 * 1024
+
+
 def run_tiled(net, x: torch.Tensor, scale: int, tile: int, pad: int,
-              device: torch.device, batch: int = 8) -> torch.Tensor:
+              device: torch.device, batch_pixels: int = BATCH_PIXELS) -> torch.Tensor:
     """Apply `net` to (1, C, H, W) `x` in [-1, 1] tile by tile; returns float (C, sH, sW)
     on the CPU. Each tile sees `pad` extra input pixels on every side that exist in the
     image, so with pad >= the net's receptive radius the result equals one full pass.
-    Tiles of the same padded shape (all interior ones) run `batch` at a time."""
+    Tiles of the same padded shape (all interior ones) run several at a time, up to
+    `batch_pixels` input pixels per pass."""
     _, c, h, w = x.shape
     tile = tile if tile > 0 else max(h, w)
     out = torch.empty(c, h * scale, w * scale)
@@ -30,7 +36,8 @@ def run_tiled(net, x: torch.Tensor, scale: int, tile: int, pad: int,
                 min(x1 + pad, w)
             groups.setdefault((py1 - py0, px1 - px0), []).append(
                 (y0, x0, y1, x1, py0, px0, py1, px1))
-    for specs in groups.values():
+    for (ph, pw), specs in groups.items():
+        batch = max(1, batch_pixels // (ph * pw))
         for k in range(0, len(specs), batch):
             part = specs[k:k + batch]
             crops = torch.cat([x[..., py0:py1, px0:px1] for *_, py0, px0, py1, px1 in part])

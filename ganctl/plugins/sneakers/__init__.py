@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from ganctl.data import cache, layouts, sources
-from ganctl.errors import GanctlError
+from ganctl.errors import GanctlError, UsageError
 from ganctl.plugins.sneakers.stage1 import DCGANRecipe, Stage1Config
 from ganctl.plugins.sneakers.stage2 import SRGANRecipe, Stage2Config
 from ganctl.registry import Plugin
@@ -56,6 +56,9 @@ class Sneakers(Plugin):
         if stage == 1:
             if cfg.size % 4:
                 raise GanctlError(f"size must be divisible by 4, got {cfg.size}")
+            if min(cfg.batch_size, len(data.train)) < 2:
+                raise UsageError("stage 1 needs at least 2 images per batch: its generator "
+                                 "uses batch norm")
             return DCGANRecipe(cfg, data, device)
         if cfg.hr_size % 4:
             raise GanctlError(f"hr_size must be divisible by 4, got {cfg.hr_size}")
