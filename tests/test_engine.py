@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -130,6 +131,23 @@ def test_sigint_writes_checkpoint_and_resume_continues(tmp_path):
     resumed = engine.train(engine.TrainRequest("sneakers", overrides={"steps": step + 2},
                                                device="cpu", resume="auto"))
     assert resumed.step == step + 2
+
+
+def test_ctrl_c_to_the_process_group_with_loader_workers_still_checkpoints(tmp_path):
+    """A terminal's Ctrl-C reaches every process of the group, DataLoader workers too."""
+    cmd = [sys.executable, "-m", "ganctl", "train", "edges2shoes", "--data", "synthetic",
+           "--steps", "100000", "--set", "net_g=unet_64", "load_size=72", "crop_size=64",
+           "workers=2", "log_every=1", "checkpoint_every=100000", "val_images=0"]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.time() + 120
+    for line in proc.stderr:
+        if line.startswith("step 3") or time.time() > deadline:
+            break
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "SIGINT at step" in err and "Traceback" not in err
+    assert list((tmp_path / "runs").glob("*/*/checkpoints/ckpt-*.pt"))
 
 
 def test_unsafe_and_foreign_checkpoints_are_refused(tmp_path):
