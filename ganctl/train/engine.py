@@ -238,7 +238,7 @@ def _train(req, plugin, cfg, ckpt_path, data_spec, ddp, device) -> TrainResult:
             old.unlink(missing_ok=True)
         return path
 
-    last_ckpt = None
+    last_ckpt, start_step = None, step
     try:
         done = max_steps is not None and step >= max_steps
         batches = iter(stream)
@@ -304,18 +304,17 @@ def _train(req, plugin, cfg, ckpt_path, data_spec, ddp, device) -> TrainResult:
         if wb:
             wb.finish()
         name = signal.Signals(stop_signal[0]).name
-        raise Interrupted(f"{name} at step {step}: checkpoint saved to {last_ckpt}; continue "
+        where = last_ckpt if ddp.main else "rank 0's run folder"
+        raise Interrupted(f"{name} at step {step}: checkpoint saved to {where}; continue "
                           f"with `ganctl train {plugin.name} --stage {stage} --resume auto`",
                           stop_signal[0])
     published = None
-    final = {**recipe.nets, **{f"ema_{n}": e.net for n, e in emas.items()}}
-    if ddp.on:  # batch-norm statistics follow rank 0, as during training
-        dist.broadcast_state(final.values(), buffers_only=True)
-    sums = ddp.gather(dist.checksum(final))
-    if len(set(sums)) > 1:
-        raise GanctlError(f"processes ended with different weights ({sums}); not publishing")
-    if not ddp.main:
-        return TrainResult(run, step, step / bpe, None, None)
+    if step == start_step:  # resumed at its end: no step ran, so no checkpoint was written
+        last_ckpt = save()
+    if ddp.on:
+        sums = check_in_sync(recipe, emas, ddp)
+        if not ddp.main:
+            return TrainResult(run, step, step / bpe, None, None)
     with eval_nets(recipe, emas) as nets:
         recipe.finish(nets, run)
     payload = weights_payload(plugin, stage, cfg, recipe, emas, data, step, step / bpe, run)
@@ -330,7 +329,7 @@ def _train(req, plugin, cfg, ckpt_path, data_spec, ddp, device) -> TrainResult:
     if req.publish:
         published = weights.publish(payload, plugin.name, stage)
         info(f"published weights to {published}")
-    return TrainResult(run, step, step / bpe, last_ckpt or save(), published)
+    return TrainResult(run, step, step / bpe, last_ckpt, published)
 
 
 def describe_run(cfg, data) -> str:
@@ -418,6 +417,16 @@ def restore(state: dict, recipe, emas: dict, stream: BatchStream, ddp) -> None:
     recipe.load_state_dict(state["recipe"])
     stream.load_state_dict(state["stream"])
     rng.set_state(state["rng_ranks"][ddp.rank] if ddp.on else state["rng"])
+
+
+def check_in_sync(recipe, emas: dict, ddp) -> list[str]:
+    """Every rank's digest of its final weights; stop if any differ."""
+    final = {**recipe.nets, **{f"ema_{n}": e.net for n, e in emas.items()}}
+    dist.broadcast_state(final.values(), buffers_only=True)  # batch norm follows rank 0
+    sums = ddp.gather(dist.checksum(final))
+    if len(set(sums)) > 1:
+        raise GanctlError(f"processes ended with different weights ({sums}); not publishing")
+    return sums
 
 
 def check_updates(recipe, cfg, ddp) -> None:
