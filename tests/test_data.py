@@ -179,3 +179,36 @@ def test_batch_stream_is_resumable_and_covers_an_epoch():
     assert [next(it2)[0].flatten().tolist() for _ in range(3)] == first[2:]
     with pytest.raises(UsageError):
         sources.resolve("does-not-exist", ("sneakers",), "sneakers")
+
+
+def test_ranks_take_disjoint_slices_of_each_global_batch():
+    data = sources.ImageTensors(torch.arange(20, dtype=torch.uint8).view(20, 1, 1, 1))
+    cpu = torch.device("cpu")
+    plain = iter(BatchStream(data, 6, seed=3, device=cpu))
+    ranks = [iter(BatchStream(data, 3, seed=3, device=cpu, rank=r, world=2)) for r in (0, 1)]
+    assert BatchStream(data, 3, seed=3, device=cpu, world=2).batches_per_epoch == 3
+    for _ in range(3):  # one epoch: rank 0 + rank 1 = the one-process batch of 6
+        parts = [next(it)[0].flatten().tolist() for it in ranks]
+        assert not set(parts[0]) & set(parts[1])
+        assert parts[0] + parts[1] == next(plain)[0].flatten().tolist()
+
+
+def test_file_datasets_stream_through_persistent_workers(tmp_path):
+    synthetic.write_unpaired(tmp_path, n_train=4, n_test=1, size=32)
+    from ganctl.plugins.cyclegan import UnpairedImages
+
+    pairs = layouts.unpaired_folders(tmp_path)
+    data = UnpairedImages(pairs.train_a, pairs.train_b, 32)
+    stream = BatchStream(data, 2, seed=0, device=torch.device("cpu"), workers=2)
+    it = iter(stream)
+    batches = [next(it) for _ in range(6)]  # three epochs of two batches
+    assert all(b[0].shape == (2, 3, 32, 32) and b[0].dtype == torch.uint8 for b in batches)
+    assert stream.loader is not None and stream.loader.persistent_workers
+    # B partners are re-drawn every epoch, in the workers too
+    def partners(epoch_batches):
+        return {a.sum().item(): b.sum().item() for batch in epoch_batches
+                for a, b in zip(*batch)}
+
+    epochs = [partners(batches[i:i + 2]) for i in (0, 2, 4)]
+    assert all(len(p) == 4 for p in epochs)
+    assert epochs[0] != epochs[1] or epochs[1] != epochs[2]
