@@ -94,11 +94,15 @@ def upscale_image(img: Image.Image, net, scale: int, net_channels: int, device,
     else:  # colour net, gray image
         y = run_with_backoff(net, x.expand(-1, 3, -1, -1), scale, tile, pad, device)
         y = y.mean(0, keepdim=True)
-    unit = y.add(1).div(2).clamp(0, 1).permute(1, 2, 0).numpy()
+    with torch.inference_mode():  # in place: the output is the big array here
+        unit = y.add_(1).mul_(0.5).clamp_(0, 1)
+        if sixteen:
+            arr16 = unit[0].mul_(65535).add_(0.5).numpy().astype(np.uint16)
+        else:
+            arr8 = unit.mul_(255).add_(0.5).to(torch.uint8).permute(1, 2, 0).contiguous().numpy()
     if sixteen:
-        out = Image.fromarray((unit[..., 0] * 65535 + 0.5).astype(np.uint16))
+        out = Image.fromarray(arr16)
     else:
-        arr8 = (unit * 255 + 0.5).astype(np.uint8)
         out = Image.fromarray(arr8[..., 0], "L") if arr8.shape[2] == 1 else \
             Image.fromarray(arr8, "RGB")
     if alpha is not None:
