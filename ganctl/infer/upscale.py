@@ -14,8 +14,9 @@ MIN_TILE = 16
 
 
 # Tiles of one shape run together up to this many input pixels per forward pass, so
-# small tiles keep a GPU busy while memory stays bounded by about two default tiles.
-BATCH_PIXELS = 256 * 1024
+# small tiles keep a GPU busy while memory stays bounded by about one default tile
+# (256 px plus context: one at a time).
+BATCH_PIXELS = 128 * 1024
 
 
 def run_tiled(net, x: torch.Tensor, scale: int, tile: int, pad: int,
