@@ -189,7 +189,7 @@ def calibrate(rule: str, normal: np.ndarray, leak: np.ndarray) -> tuple[float, s
     return t, rule
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def score_batch(vae, images: torch.Tensor, cond, score: str, device, batch: int = 256):
     """Per-image scores (numpy) and per-pixel squared-error maps (N, H, W), eval mode."""
     vae.eval()
