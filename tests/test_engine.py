@@ -183,6 +183,12 @@ def test_unsafe_and_foreign_checkpoints_are_refused(tmp_path):
         checkpoint.load(other, plugin="sneakers")
 
 
+def test_atomic_write_gives_files_the_usual_permissions(tmp_path):
+    path = tmp_path / "out.png"
+    checkpoint.atomic_write(path, lambda f: f.write(b"x"))
+    assert path.stat().st_mode & 0o777 == 0o666 & ~checkpoint.UMASK
+
+
 def test_atomic_write_keeps_the_old_file_on_failure(tmp_path):
     path = tmp_path / "out" / "ckpt.pt"
     checkpoint.save({"kind": "weights", "plugin": "p", "v": 1}, path)
