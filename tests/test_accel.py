@@ -88,3 +88,22 @@ def test_a_recipe_with_its_own_backward_is_stopped_when_it_matters():
     engine.check_updates(OwnBackward(), cfg, dist.Dist())  # plain fp32: fine
     with pytest.raises(GanctlError, match="distributed training needs"):
         engine.check_updates(OwnBackward(), cfg, dist.Dist(rank=0, world=2))
+
+
+def test_distributed_device_choices_are_checked_before_joining(monkeypatch):
+    from ganctl.errors import UsageError
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "0")
+    with pytest.raises(UsageError, match="cuda:LOCAL_RANK"):
+        dist.start("cuda:1")
+    with pytest.raises(UsageError, match="runs on cuda or cpu"):
+        dist.start("mps")
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    assert dist.start("cpu")[0].world == 1  # a plain run never joins a group
+
+
+def test_sync_bn_alone_is_ignored_with_a_warning(cli):
+    res = cli("train", "sneakers", "--steps", "1", "--set", "batch_size=8", "sync_bn=true",
+              "--no-publish")
+    assert res.code == 0 and "sync_bn only matters for several processes" in res.err

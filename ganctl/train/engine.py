@@ -153,6 +153,8 @@ def _train(req, plugin, cfg, ckpt_path, data_spec, ddp, device) -> TrainResult:
         warn(f"skipped {len(data.info.skipped)} unreadable image(s); first: "
              f"{data.info.skipped[0]}")
     recipe = plugin.setup(cfg, data, stage, device)
+    if cfg.sync_bn and not ddp.on:
+        warn("sync_bn only matters for several processes (torchrun); ignored")
     if ddp.on:
         if cfg.sync_bn:
             dist.use_sync_bn(recipe.nets, device)
