@@ -225,7 +225,9 @@ def _train(req, plugin, cfg, ckpt_path, data_spec, ddp, device) -> TrainResult:
         return elapsed_before + time.perf_counter() - t0
 
     def save() -> Path | None:
-        rng_ranks = ddp.gather(rng.get_state())  # collective: every rank calls save()
+        # Per-rank state (RNGs, recipe extras such as CycleGAN's image pools) is gathered
+        # to rank 0: a collective, so every rank calls save().
+        ranks = ddp.gather({"rng": rng.get_state(), "recipe": recipe.state_dict()})
         if not ddp.main:
             return None
         path = run / "checkpoints" / f"ckpt-{step:09d}.pt"
@@ -234,7 +236,7 @@ def _train(req, plugin, cfg, ckpt_path, data_spec, ddp, device) -> TrainResult:
         payload["wandb_id"] = wb.id if wb else wandb_id
         payload["world_size"] = ddp.world
         if ddp.on:
-            payload["rng_ranks"] = rng_ranks
+            payload["ranks"] = ranks
         checkpoint.save(payload, path)
         for old in rundir.checkpoints(run)[cfg.keep_checkpoints:]:
             old.unlink(missing_ok=True)
@@ -416,9 +418,10 @@ def restore(state: dict, recipe, emas: dict, stream: BatchStream, ddp) -> None:
             scaler.load_state_dict(state["scalers"][n])
     for n, ema in emas.items():
         ema.load_state_dict(state["ema"][n])
-    recipe.load_state_dict(state["recipe"])
+    own = state["ranks"][ddp.rank] if ddp.on else state
+    recipe.load_state_dict(own["recipe"])
     stream.load_state_dict(state["stream"])
-    rng.set_state(state["rng_ranks"][ddp.rank] if ddp.on else state["rng"])
+    rng.set_state(own["rng"])
 
 
 def check_in_sync(recipe, emas: dict, ddp) -> list[str]:
