@@ -36,7 +36,7 @@ def stamp(files: list[Path]) -> str:
     h = hashlib.sha256()
     for p in files:
         st = os.stat(p)
-        h.update(f"{Path(p).resolve()}:{st.st_size}:{st.st_mtime_ns}\n".encode(
+        h.update(f"{os.path.abspath(p)}:{st.st_size}:{st.st_mtime_ns}\n".encode(
             "utf-8", "surrogateescape"))
     return h.hexdigest()
 
