@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import torch
+from common import write_json
 from PIL import Image
 
 from ganctl.data import images, layouts, sources
@@ -80,8 +81,7 @@ def main() -> None:
         print(json.dumps(rows[-1]), flush=True)
     doc = {"date": time.strftime("%Y-%m-%d"), "threads": 1, "torch": torch.__version__,
            "results": rows}
-    if args.json:
-        args.json.write_text(json.dumps(doc, indent=2) + "\n")
+    write_json(doc, args.json)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -32,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from common import provenance, sync, write_json
 from PIL import Image
 
 from ganctl import registry, weights
@@ -61,11 +61,6 @@ def cli(*args) -> dict:
     if result["code"] != 0:
         raise SystemExit(f"ganctl {' '.join(map(str, args))} failed:\n{proc.stderr}")
     return {"wall_s": round(result["wall_s"], 3), "peak_rss_mb": round(result["peak_rss_mb"], 1)}
-
-
-def sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize()
 
 
 def timed(fn, device, repeats: int) -> float:
@@ -163,18 +158,14 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="ganctl-bench-"))
     os.environ["GANCTL_HOME"] = str(work / "home")
     prepare(args.device)
-    doc = {"date": time.strftime("%Y-%m-%d"), "device": str(device),
-           "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads",
-           "torch": torch.__version__,
+    doc = {**provenance(device),
            "sample": bench_sample(device, args.n),
            "upscale": bench_upscale(device, work, args.tile),
            "translate": bench_translate(device, work),
            "help_wall_s": bench_help()}
     shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(doc, indent=2))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(doc, indent=2) + "\n")
+    write_json(doc, args.json)
 
 
 if __name__ == "__main__":

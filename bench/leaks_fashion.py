@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from common import write_json
 from PIL import Image
 
 from ganctl import checkpoint, weights
@@ -93,9 +94,7 @@ def main() -> None:
             print(json.dumps({score: row}), flush=True)
             out["scores"][score] = row
     print(json.dumps(out, indent=2))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(out, indent=2) + "\n")
+    write_json(out, args.json)
 
 
 if __name__ == "__main__":

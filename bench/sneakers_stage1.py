@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import torch
+from common import write_json
 
 from ganctl import checkpoint, weights
 from ganctl.data import catalog, layouts
@@ -100,9 +101,7 @@ def main() -> None:
         old = json.loads(args.json.read_text())
         ran = {r["recipe"] for r in results}
         doc["results"] = [r for r in old["results"] if r["recipe"] not in ran] + results
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(doc, indent=2) + "\n")
+    write_json(doc, args.json)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import torch
+from common import write_json
 
 from ganctl.train import engine
 from ganctl.train.stats import read
@@ -58,9 +59,7 @@ def main() -> None:
            "generator": {"n_blocks": args.blocks, "width": args.width},
            "content_loss": "pixel (no ImageNet VGG19 weights offline)", "results": results}
     print(json.dumps(doc, indent=2))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(doc, indent=2) + "\n")
+    write_json(doc, args.json)
 
 
 if __name__ == "__main__":

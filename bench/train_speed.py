@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from pathlib import Path
 
 import torch
+from common import provenance, sync, write_json
 
 from ganctl import config, registry
 from ganctl.data.batches import BatchStream
@@ -29,11 +29,6 @@ CASES = [
     ("faces CSP G + ResNet D, batch 64", "faces", {"batch_size": 64, "arch_g": "csp",
                                                    "arch_d": "resnet"}),
 ]
-
-
-def sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize()
 
 
 def time_steps(name: str, sets: dict, device, steps: int) -> dict:
@@ -71,13 +66,9 @@ def main() -> None:
         row["images_per_s"] = round(row["steps_per_s"] * sets.get("batch_size", 1), 2)
         print(json.dumps(row), flush=True)
         rows.append(row)
-    doc = {"date": time.strftime("%Y-%m-%d"), "device": str(device),
-           "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads",
-           "torch": torch.__version__, "timed_steps": args.steps, "results": rows}
+    doc = {**provenance(device), "timed_steps": args.steps, "results": rows}
     print(json.dumps(doc, indent=2))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(doc, indent=2) + "\n")
+    write_json(doc, args.json)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ import argparse
 import gzip
 import json
 import os
-import platform
 import random
 import shutil
 import tempfile
@@ -33,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from common import provenance, sync, write_json
 from PIL import Image, ImageOps
 from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms.functional import pil_to_tensor
@@ -170,11 +170,6 @@ def cases(root: Path):
     ]
 
 
-def sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
 def reference(plugin, stage, sets, folder, dataset, warm, timed, device, workers) -> dict:
     """The plain loop: same recipe (nets, losses, optimisers), plain data path."""
     torch.manual_seed(0)
@@ -273,12 +268,8 @@ def main() -> None:
         print(json.dumps(row), flush=True)
         rows.append(row)
     shutil.rmtree(work, ignore_errors=True)
-    doc = {"date": time.strftime("%Y-%m-%d"), "device": str(device),
-           "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads",
-           "torch": torch.__version__, "reference_workers": args.workers, "results": rows}
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(doc, indent=2) + "\n")
+    doc = {**provenance(device), "reference_workers": args.workers, "results": rows}
+    write_json(doc, args.json)
 
 
 if __name__ == "__main__":
