@@ -48,8 +48,10 @@ class TrainConfig:
                      minimum=0.0)
     workers: int = opt(2, "data loader worker processes for datasets read from disk",
                        minimum=0)
-    precision: str = opt("fp32", "fp32, bf16 (autocast; CPU or recent GPUs) or fp16 "
-                         "(autocast + loss scaling; CUDA only)", choices=("fp32", "bf16", "fp16"))
+    precision: str = opt("fp32", "fp32, bf16 (autocast; CPU or recent GPUs), fp16 "
+                         "(autocast + loss scaling; CUDA only), or auto (bf16 where the "
+                         "hardware has it natively, else fp32)",
+                         choices=("fp32", "bf16", "fp16", "auto"))
     channels_last: bool = opt(False, "channels-last memory format for nets and batches "
                               "(faster convolutions on recent GPUs)")
     compile: bool = opt(False, "torch.compile the nets (falls back to eager with a warning "

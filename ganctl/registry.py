@@ -75,6 +75,11 @@ class Plugin:
         """Images in [-1, 1], shape (len(seeds), C, H, W); image i depends only on seeds[i]."""
         raise UsageError(f"plugin {self.name!r} does not generate images from noise")
 
+    def weights_warning(self, weights: dict[str, Any]) -> str | None:
+        """Why these inference weights should not be applied by default (e.g. an upscaler
+        that scored below bicubic on its own validation set), or None."""
+        return None
+
     def does(self, task: str) -> bool:
         return task == self.task or task in self.tasks
 

@@ -62,6 +62,11 @@ def upscale(
         raise UsageError("--outscale must be in (0, 16]")
     dev = resolve(device)
     payload = weights_mod.load(found.name, found.refine_stage, weights, device="cpu")
+    problem = found.weights_warning(payload)
+    if problem:
+        from ganctl.console import warn
+
+        warn(f"{problem}; the output may look worse than a plain bicubic resize")
     net, scale, channels = found.upscaler(payload, dev)
     if tile_pad is None:
         tile_pad = getattr(net, "receptive_radius", 16)

@@ -49,6 +49,7 @@ def sample(
     """
     from ganctl import registry
     from ganctl import weights as weights_mod
+    from ganctl.console import warn
     from ganctl.device import resolve
     from ganctl.infer.grid import grid_image, to_pil
     from ganctl.infer.io import STDIO, is_dir_target, save_image
@@ -76,6 +77,13 @@ def sample(
     if wanted and (stage is not None or refine_weights or
                    weights_mod.cache_path(found.name, r_stage).is_file()):
         refine = weights_mod.load(found.name, r_stage, refine_weights, device="cpu")
+        problem = found.weights_warning(refine)
+        if problem and stage is None and not refine_weights:
+            warn(f"not applying stage {r_stage}: {problem}; pass --stage {r_stage} to apply "
+                 "it anyway")
+            refine = None
+        elif problem:
+            warn(problem)
     options = {"truncation": truncation} if truncation else {}
     images = found.generate(payload, seed_list, dev, refine=refine, **options)
     if is_dir_target(out):

@@ -15,6 +15,7 @@ NETS: dict[str, type[nn.Module]] = {
     "mlp_d": mlp.Discriminator,
     "srgan_g": srgan.Generator,
     "srgan_d": srgan.Discriminator,
+    "sr_compact_g": srgan.CompactGenerator,
     "unet": unet.UnetGenerator,
     "patchgan": patchgan.PatchDiscriminator,
     "resnet_generator": resnet_generator.ResnetGenerator,

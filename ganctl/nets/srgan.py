@@ -1,12 +1,26 @@
-"""SRGAN (Ledig et al. 2017): SRResNet generator with sub-pixel up-sampling, and a
-VGG-style discriminator ending in global pooling (not the seed's 118 M-parameter Linear)."""
+"""Super-resolution nets: SRGAN's (Ledig et al. 2017) SRResNet generator and VGG-style
+discriminator (global pooling instead of the seed's 118 M-parameter Linear), and a compact
+generator for CPUs. Both generators can predict a residual over bicubic up-sampling with a
+zero-initialised last layer, so an untrained net is exactly bicubic."""
 
 from __future__ import annotations
 
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+
+
+def bicubic(x: torch.Tensor, scale: int) -> torch.Tensor:
+    """Bicubic up-sampling in fp32 even under autocast: the residual rides on it."""
+    with torch.autocast(x.device.type, enabled=False):
+        return F.interpolate(x.float(), scale_factor=scale, mode="bicubic",
+                             align_corners=False)
+
+
+# Input pixels on each side that bicubic up-sampling reads (its kernel spans 4 taps).
+BICUBIC_RADIUS = 2
 
 
 class ResidualBlock(nn.Module):
@@ -25,7 +39,8 @@ class Generator(nn.Module):
     [conv3 to 4x width, PixelShuffle(2), PReLU], conv9 to the image. Output in [-1, 1]
     space, unclamped (clamp at inference)."""
 
-    def __init__(self, channels: int = 3, scale: int = 4, n_blocks: int = 16, width: int = 64):
+    def __init__(self, channels: int = 3, scale: int = 4, n_blocks: int = 16, width: int = 64,
+                 residual: bool = False):
         super().__init__()
         if scale not in (2, 4, 8):
             raise ValueError(f"scale must be 2, 4 or 8, got {scale}")
@@ -38,19 +53,64 @@ class Generator(nn.Module):
             ups += [nn.Conv2d(width, width * 4, 3, 1, 1), nn.PixelShuffle(2), nn.PReLU(width)]
         self.up = nn.Sequential(*ups)
         self.tail = nn.Conv2d(width, channels, 9, 1, 4)
+        self.residual = residual
+        if residual:
+            nn.init.zeros_(self.tail.weight)
+            nn.init.zeros_(self.tail.bias)
 
     @property
     def receptive_radius(self) -> int:
         """Input pixels on each side that can affect an output pixel: tiles padded by
         this much give exactly the untiled result."""
         n_up = int(math.log2(self.scale))
-        return math.ceil(4 + 2 * len(self.blocks) + 1 + sum(0.5**i for i in range(n_up))
-                         + 4 / self.scale)
+        radius = math.ceil(4 + 2 * len(self.blocks) + 1 + sum(0.5**i for i in range(n_up))
+                           + 4 / self.scale)
+        return max(radius, BICUBIC_RADIUS) if self.residual else radius
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.head(x)
         h = h + self.fuse(self.blocks(h))
-        return self.tail(self.up(h))
+        out = self.tail(self.up(h))
+        return out + bicubic(x, self.scale) if self.residual else out
+
+
+class PlainBlock(nn.Module):
+    """conv3, PReLU, conv3 and a skip: EDSR's block (no batch norm, which hurts SR)."""
+
+    def __init__(self, width: int):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(width, width, 3, 1, 1), nn.PReLU(width),
+                                  nn.Conv2d(width, width, 3, 1, 1))
+
+    def forward(self, x):
+        return x + self.body(x)
+
+
+class CompactGenerator(nn.Module):
+    """Bicubic up-sampling plus a learned residual computed at the input's resolution:
+    conv3 + PReLU, `n_blocks` EDSR blocks with a long skip, conv3 to channels x scale^2
+    and one PixelShuffle. The last conv starts at zero (the net starts as bicubic), and
+    every convolution runs on the small image, so CPUs train it in minutes."""
+
+    def __init__(self, channels: int = 3, scale: int = 4, n_blocks: int = 4, width: int = 48):
+        super().__init__()
+        self.scale = scale
+        self.head = nn.Sequential(nn.Conv2d(channels, width, 3, 1, 1), nn.PReLU(width))
+        self.blocks = nn.Sequential(*[PlainBlock(width) for _ in range(n_blocks)])
+        self.fuse = nn.Conv2d(width, width, 3, 1, 1)
+        self.tail = nn.Conv2d(width, channels * scale * scale, 3, 1, 1)
+        self.shuffle = nn.PixelShuffle(scale)
+        nn.init.zeros_(self.tail.weight)
+        nn.init.zeros_(self.tail.bias)
+
+    @property
+    def receptive_radius(self) -> int:
+        return max(3 + 2 * len(self.blocks), BICUBIC_RADIUS)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.head(x)
+        h = h + self.fuse(self.blocks(h))
+        return bicubic(x, self.scale) + self.shuffle(self.tail(h))
 
 
 class Discriminator(nn.Module):

@@ -112,6 +112,9 @@ class FacesRecipe(Recipe):
                 "d_fake_after": losses.d_score("bce", after), "grad_norm_g": grad_g,
                 "grad_norm_d": grad_d}
 
+    def ema_inputs(self, name, index):
+        return fixed_noise(128, self.cfg.nz, 7919 + index, self.device)
+
     def samples(self, nets_):
         return nets_["g"](self.noise)
 

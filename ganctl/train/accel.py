@@ -1,13 +1,15 @@
 """Speed options of a training run: mixed precision, channels-last memory, torch.compile.
 
-All three are opt-in (`--precision`, `--channels-last`, `--compile`) and apply to every
-plugin, because recipes do their forward passes inside `autocast()` (the engine wraps
-`Recipe.step`) and their updates through `Recipe.update`.
+They apply to every plugin, because recipes do their forward passes inside `autocast()`
+(the engine wraps `Recipe.step`) and their updates through `Recipe.update`.
+`--precision auto` picks bf16 where the hardware computes it natively and fp32 elsewhere.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -15,8 +17,31 @@ from torch import nn
 from ganctl.console import warn
 from ganctl.errors import UsageError
 
-PRECISIONS = ("fp32", "bf16", "fp16")
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+@functools.cache
+def cpu_has_native_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """x86 CPUs with AVX512-BF16 or AMX-BF16 (Linux's CPU flags; False where unknown).
+    oneDNN emulates bf16 on other AVX-512 CPUs, which is slower than fp32."""
+    try:
+        flags = next((line for line in cpuinfo.read_text().splitlines()
+                      if line.startswith("flags")), "").split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """The precision a run uses: `auto` becomes bf16 on CPUs with native bf16 and CUDA
+    devices of compute capability 8.0 or newer, fp32 everywhere else."""
+    if precision != "auto":
+        return precision
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.get_device_capability(device)[0] >= 8 else "fp32"
+    if device.type == "cpu":
+        return "bf16" if cpu_has_native_bf16() else "fp32"
+    return "fp32"
 
 
 def check_precision(precision: str, device: torch.device) -> None:

@@ -26,15 +26,16 @@ from ganctl.device import describe
 from ganctl.errors import GanctlError, UsageError
 from ganctl.infer.grid import grid_image
 from ganctl.train import accel, dist, rng, rundir
-from ganctl.train.ema import EMA
+from ganctl.train.ema import EMA, recalibrate
 from ganctl.train.progress import Reporter
 from ganctl.train.stats import StatsWriter
 from ganctl.train.wandb_log import WandbLogger, WandbOptions
 
-# Keys that may differ between a checkpoint's config and a resumed run's.
+# Keys that may differ between a checkpoint's config and a resumed run's (warmup_steps:
+# a super-resolution run may start its adversarial phase earlier or later than planned).
 RESUMABLE_CHANGES = {"epochs", "steps", "minutes", "log_every", "sample_every",
                      "checkpoint_every", "keep_checkpoints", "workers", "compile",
-                     "channels_last"}
+                     "channels_last", "warmup_steps"}
 
 
 class Interrupted(GanctlError):
@@ -140,7 +141,8 @@ def train(req: TrainRequest) -> TrainResult:
 
 def _train(req, plugin, cfg, ckpt_path, data_spec, ddp, device) -> TrainResult:
     stage = req.stage
-    accel.check_precision(cfg.precision, device)
+    precision = accel.resolve_precision(cfg.precision, device)
+    accel.check_precision(precision, device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed input sizes: pick the fastest kernels
     rng.seed_all(cfg.seed)
@@ -166,7 +168,8 @@ def _train(req, plugin, cfg, ckpt_path, data_spec, ddp, device) -> TrainResult:
         accel.channels_last([*recipe.nets.values(), *(e.net for e in emas.values())])
     if cfg.compile:
         accel.compile_nets(recipe.nets, device)
-    recipe.scalers = accel.grad_scalers(cfg.precision, recipe.optimizers)
+    recipe.precision = precision
+    recipe.scalers = accel.grad_scalers(precision, recipe.optimizers)
     stream = BatchStream(data.train, cfg.batch_size, cfg.seed, device, cfg.workers,
                          ddp.rank, ddp.world)
     if stream.batch_size < cfg.batch_size:
@@ -256,7 +259,7 @@ def _train(req, plugin, cfg, ckpt_path, data_spec, ddp, device) -> TrainResult:
                 net.train()
             if ddp.on and not cfg.sync_bn:
                 dist.broadcast_state(recipe.nets.values(), buffers_only=True)
-            with accel.autocast(device, cfg.precision):
+            with accel.autocast(device, precision):
                 out = recipe.step(batch)
             if not recipe.updates:
                 check_updates(recipe, cfg, ddp)
@@ -264,7 +267,7 @@ def _train(req, plugin, cfg, ckpt_path, data_spec, ddp, device) -> TrainResult:
             step += 1
             imgs += len(batch[0])
             for n, ema in emas.items():
-                ema.update(recipe.nets[n])
+                ema.update(recipe.nets[n], step)
             for k, v in out.items():  # summed on the device: no sync until we log
                 acc[k] = acc[k] + v.detach() if k in acc else v.detach().clone()
                 acc_n[k] = acc_n.get(k, 0) + 1
@@ -345,6 +348,7 @@ def write_config(run: Path, plugin, stage: int, cfg, data, data_spec: str, devic
                  recipe, ddp) -> None:
     doc = {"plugin": plugin.name, "stage": stage, "data": data_spec,
            "dataset": data.info.as_dict(), "device": str(device), "world_size": ddp.world,
+           "precision": recipe.precision,
            "recipe": recipe.meta(),
            "config": config.to_dict(cfg), "versions": checkpoint.versions()}
     checkpoint.atomic_write(run / "config.json",
@@ -353,7 +357,10 @@ def write_config(run: Path, plugin, stage: int, cfg, data, data_spec: str, devic
 
 @contextmanager
 def eval_nets(recipe, emas: dict):
-    """The nets to sample or validate with (EMA copies preferred), in eval mode, no grad."""
+    """The nets to sample or validate with (EMA copies preferred, their batch-norm
+    statistics recomputed), in eval mode, no grad."""
+    for n, e in emas.items():
+        recalibrate(e.net, lambda i, n=n: recipe.ema_inputs(n, i))
     nets = {**recipe.nets, **{n: e.net for n, e in emas.items()}}
     modes = {n: net.training for n, net in nets.items()}
     for net in nets.values():
@@ -383,6 +390,7 @@ def common_meta(plugin, stage: int, cfg, recipe, data, step: int) -> dict[str, A
     return {"plugin": plugin.name, "stage": stage, "arch": recipe.arch(),
             "preprocess": recipe.preprocess(), "config": config.to_dict(cfg),
             "dataset": data.info.as_dict(), "step": step, "versions": checkpoint.versions(),
+            "precision": recipe.precision,
             "recipe_meta": recipe.meta(),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
@@ -438,7 +446,7 @@ def check_updates(recipe, cfg, ddp) -> None:
     """Multi-process and fp16 training need the recipe's updates to go through
     `Recipe.update` (gradient averaging, loss scaling); a recipe doing its own backward
     would silently train wrong, so it is stopped after its first step."""
-    if recipe.updates == 0 and (ddp.on or cfg.precision == "fp16"):
+    if recipe.updates == 0 and (ddp.on or cfg.precision == "fp16"):  # auto is never fp16
         what = "distributed training" if ddp.on else "--precision fp16"
         raise GanctlError(f"{what} needs the plugin's recipe to step its optimisers with "
                           "Recipe.update(loss, name); this one does its own backward()")

@@ -32,6 +32,7 @@ class Recipe:
         # distributed runs, both applied by `update`.
         self.scalers: dict[str, torch.amp.GradScaler] = {}
         self.grad_sync = None
+        self.precision = "fp32"  # what the run computes in (`--precision auto` resolved)
         self.updates = 0
 
     def arch(self) -> dict[str, dict[str, Any]]:
@@ -76,6 +77,12 @@ class Recipe:
         """A fixed grid of images in [-1, 1] (N, C, H, W) for samples/, from `nets`
         (the EMA copies when EMA is on). Must not change any RNG state."""
         raise NotImplementedError
+
+    def ema_inputs(self, name: str, index: int) -> torch.Tensor | None:
+        """Input batch `index` for net `name`'s EMA copy to recompute its batch-norm
+        statistics on (drawn from its own seeded generator: no RNG state may move), or
+        None when the net has no batch norm or takes no generated input."""
+        return None
 
     def validate(self, nets: dict[str, nn.Module]) -> dict[str, float]:
         """Scores on held-out data, logged as their own stats.jsonl row at each sample

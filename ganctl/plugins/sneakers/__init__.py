@@ -79,6 +79,16 @@ class Sneakers(Plugin):
             out.append(x.clamp(-1, 1).float().cpu())
         return torch.cat(out)
 
+    def weights_warning(self, weights):
+        val = (weights.get("recipe_meta") or {}).get("validation")
+        if weights.get("stage") != 2 or not val:
+            return None
+        if val["val_psnr"] >= val["val_psnr_bicubic"]:
+            return None
+        return (f"these stage-2 weights scored {val['val_psnr']:.2f} dB PSNR on their "
+                f"{val.get('images', '?')} validation images, below plain bicubic's "
+                f"{val['val_psnr_bicubic']:.2f} dB (train longer)")
+
     def upscaler(self, weights, device):
         """(net, scale, channels) of the stage-2 generator, ready for inference."""
         kw = weights["arch"]["g"]["kwargs"]

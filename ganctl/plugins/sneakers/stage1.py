@@ -8,6 +8,7 @@ import torch
 
 from ganctl import nets
 from ganctl.config import TrainConfig, opt
+from ganctl.errors import UsageError
 from ganctl.train import losses
 from ganctl.train.recipe import Recipe, fixed_noise, to_unit
 
@@ -17,12 +18,23 @@ ARCHS = {"dcgan": ("dcgan_g", "dcgan_d"), "original": ("dcgan_original_g", "dcga
 
 @dataclass
 class Stage1Config(TrainConfig):
-    arch: str = opt("dcgan", "dcgan (stronger default), original (the seed's), or mlp "
-                    "(the simple GAN baseline)", choices=tuple(ARCHS))
+    arch: str = opt("dcgan", "dcgan (the default: nets sized for 28 px), original (the "
+                    "seed's nets; with loss=lsgan_sigmoid lr=2e-4 ema=0 the seed's recipe), "
+                    "or mlp (the simple GAN baseline)", choices=tuple(ARCHS))
     loss: str = opt("bce", "adversarial loss on logits: non-saturating bce, lsgan, hinge, "
                     "or lsgan_sigmoid (the seed's least squares on sigmoid outputs)",
                     choices=losses.KINDS)
     z_dim: int = opt(100, "latent size", minimum=1)
+    width: int = opt(32, "base channel width of the dcgan nets", minimum=8)
+    lr: float = opt(5e-4, "learning rate of the generator (and of D unless lr_d is set)",
+                    minimum=0.0)
+    ema: float = opt(0.99, "decay of the generator's exponential moving average (0 = off; "
+                     "warmed up over the first steps, batch-norm statistics recomputed)",
+                     minimum=0.0)
+    precision: str = opt("auto", "fp32, bf16, fp16 (CUDA only), or auto (bf16 where the "
+                         "hardware has it natively, else fp32)",
+                         choices=("fp32", "bf16", "fp16", "auto"))
+    channels_last: bool = opt(True, "channels-last memory format for nets and batches")
     size: int = opt(28, "image side in pixels (divisible by 4)", minimum=8)
     channels: int = opt(0, "image channels: 0 follows the data, 1 gray, 3 RGB",
                         choices=(0, 1, 3))
@@ -45,7 +57,10 @@ class DCGANRecipe(Recipe):
         c, s = data.info.channels, cfg.size
         g_kw = {"z_dim": cfg.z_dim, "channels": c, "size": s}
         d_kw = {"channels": c, "size": s}
+        if cfg.arch != "dcgan" and (cfg.width != Stage1Config.width or cfg.spectral_norm):
+            raise UsageError(f"width and spectral_norm apply to arch=dcgan, not {cfg.arch}")
         if cfg.arch == "dcgan":
+            g_kw["width"] = d_kw["width"] = cfg.width
             d_kw["spectral_norm"] = cfg.spectral_norm
         self._arch = {"g": nets.arch(g_name, **g_kw), "d": nets.arch(d_name, **d_kw)}
         g, d = nets.from_arch(self._arch["g"]), nets.from_arch(self._arch["d"])
@@ -76,6 +91,9 @@ class DCGANRecipe(Recipe):
         return {"loss_g": loss_g.detach(), "loss_d": loss_d.detach(),
                 "d_real": losses.d_score(kind, real_logits),
                 "d_fake": losses.d_score(kind, fake_logits)}
+
+    def ema_inputs(self, name, index):
+        return fixed_noise(256, self.cfg.z_dim, 7919 + index, self.device)
 
     def samples(self, nets_):
         return nets_["g"](self.noise)

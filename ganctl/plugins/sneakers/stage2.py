@@ -1,10 +1,16 @@
 """sneakers stage 2: SRGAN x4 (28 -> 112) trained on (real downscaled, real) pairs.
 
-The paper's recipe: an SRResNet generator pre-trained on MSE for `warmup_steps`, then
-adversarial training with a content loss (VGG19 features when ImageNet weights can be
-had, else pixel + gradient L1) plus `adv_weight` x the non-saturating GAN loss. The
-discriminator outputs logits and the loss applies the sigmoid once (the seed applied
-it twice, which pinned its D loss at ln 2).
+The generator predicts a residual over bicubic up-sampling, its last layer zero at the
+start, so step 0 is exactly bicubic and training can only start from there. The default
+is a compact net computed at the input's resolution (hundreds of steps in a few CPU
+minutes); `arch=srresnet` is the paper's 16-block, 64-wide SRResNet.
+
+The recipe is the paper's in two phases: `warmup_steps` of a pixel loss (L1 by default)
+at `lr`, then adversarial training at `lr_adv` with a content loss (VGG19 features when
+ImageNet weights can be had, else pixel + gradient L1) plus `adv_weight` x the
+non-saturating GAN loss. The discriminator outputs logits and the loss applies the
+sigmoid once (the seed applied it twice, which pinned its D loss at ln 2). The final
+validation PSNR/SSIM, and bicubic's on the same images, are stored with the weights.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from ganctl.train.content import content_loss
 from ganctl.train.recipe import Recipe, to_unit
 
 SCALE = 4
+ARCHS = {"compact": ("sr_compact_g", 3, 48), "srresnet": ("srgan_g", 16, 64)}
 
 
 @dataclass
@@ -31,16 +38,26 @@ class Stage2Config(TrainConfig):
                        minimum=8)
     channels: int = opt(0, "image channels: 0 follows the data, 1 gray, 3 RGB",
                         choices=(0, 1, 3))
-    n_blocks: int = opt(16, "residual blocks in the generator", minimum=1)
-    width: int = opt(64, "generator and discriminator base width", minimum=8)
+    arch: str = opt("compact", "generator: compact (a residual over bicubic computed at "
+                    "the input size, 3 blocks x 48 wide) or srresnet (the paper's SRResNet, "
+                    "16 blocks x 64, also over bicubic)", choices=tuple(ARCHS))
+    n_blocks: int = opt(0, "residual blocks in the generator (0 = the arch's default)",
+                        minimum=0)
+    width: int = opt(0, "generator width (0 = the arch's default)", minimum=0)
+    d_width: int = opt(16, "discriminator base width", minimum=8)
+    pixel_loss: str = opt("l1", "warm-up loss: l1 or mse", choices=("l1", "mse"))
+    flip: bool = opt(True, "random horizontal flips of the training pairs")
     content: str = opt("auto", "content loss: vgg (VGG19 relu5_4 features), pixel (L1 + "
                        "gradient L1), auto (vgg when ImageNet VGG19 weights are cached or "
                        "downloadable, else pixel)", choices=("auto", "vgg", "pixel"))
-    adv_weight: float = opt(1e-3, "weight of the adversarial term in the generator loss",
+    adv_weight: float = opt(5e-3, "weight of the adversarial term in the generator loss",
                             minimum=0.0)
-    warmup_steps: int = opt(1000, "MSE-only generator steps (SRResNet pre-training) before "
-                            "the adversarial phase", minimum=0)
-    lr: float = opt(1e-4, "generator learning rate", minimum=0.0)
+    warmup_steps: int = opt(2000, "pixel-loss-only generator steps (SRResNet pre-training) "
+                            "before the adversarial phase; may be lowered when resuming",
+                            minimum=0)
+    lr: float = opt(1e-3, "generator learning rate in the warm-up", minimum=0.0)
+    lr_adv: float = opt(1e-4, "generator learning rate in the adversarial phase",
+                        minimum=0.0)
     lr_d: float = opt(1e-4, "discriminator learning rate", minimum=0.0)
     beta1: float = opt(0.9, "Adam beta1 (the paper's 0.9)")
     val_fraction: float = opt(0.05, "share of the images held out for validation",
@@ -67,9 +84,13 @@ class SRGANRecipe(Recipe):
     def __init__(self, cfg: Stage2Config, data, device):
         super().__init__(cfg, data, device)
         c = data.info.channels
-        self._arch = {"g": nets.arch("srgan_g", channels=c, scale=SCALE,
-                                     n_blocks=cfg.n_blocks, width=cfg.width),
-                      "d": nets.arch("srgan_d", channels=c, width=cfg.width)}
+        name, blocks, width = ARCHS[cfg.arch]
+        g_kw = {"channels": c, "scale": SCALE, "n_blocks": cfg.n_blocks or blocks,
+                "width": cfg.width or width}
+        if cfg.arch == "srresnet":
+            g_kw["residual"] = True
+        self._arch = {"g": nets.arch(name, **g_kw),
+                      "d": nets.arch("srgan_d", channels=c, width=cfg.d_width)}
         g, d = nets.from_arch(self._arch["g"]), nets.from_arch(self._arch["d"])
         self.nets = {"g": g.to(device), "d": d.to(device)}
         self.optimizers = {
@@ -78,7 +99,9 @@ class SRGANRecipe(Recipe):
         self.content, self.content_kind, why = content_loss(cfg.content)
         self.content.to(device)
         info(f"stage 2 content loss: {self.content_kind} ({why})")
+        self.pixel = F.l1_loss if cfg.pixel_loss == "l1" else F.mse_loss
         self.steps = 0
+        self._meta = {"content_loss": self.content_kind, "scale": SCALE}
         val = data.val.tensors[0] if data.val is not None else data.train.tensors[0][:8]
         self.val_hr = to_unit(val.to(device))
         self.grid_hr = self.val_hr[:8]
@@ -87,28 +110,37 @@ class SRGANRecipe(Recipe):
         return self._arch
 
     def meta(self):
-        return {"content_loss": self.content_kind, "scale": SCALE}
+        return self._meta
 
     def step(self, batch):
         g, d = self.nets["g"], self.nets["d"]
         hr = to_unit(batch[0])
+        if self.cfg.flip:  # drawn from the global RNG: part of the resumable state
+            flip = torch.rand(len(hr), device=hr.device) < 0.5
+            hr = torch.where(flip[:, None, None, None], hr.flip(-1), hr)
         sr = g(downscale(hr))
         self.steps += 1
-        if self.steps <= self.cfg.warmup_steps:
-            loss_g = F.mse_loss(sr, hr)
+        warm = self.steps <= self.cfg.warmup_steps
+        for group in self.optimizers["g"].param_groups:
+            group["lr"] = self.cfg.lr if warm else self.cfg.lr_adv
+        if warm:
+            loss_g = self.pixel(sr.float(), hr)
             self.update(loss_g, "g")
-            return {"loss_g": loss_g.detach(), "loss_mse": loss_g.detach()}
+            with torch.no_grad():
+                mse = F.mse_loss(sr.float(), hr)
+            return {"loss_g": loss_g.detach(), f"loss_{self.cfg.pixel_loss}": loss_g.detach(),
+                    "loss_mse": mse}
 
         real_logits, fake_logits = d(hr), d(sr.detach())
         loss_d = losses.d_loss("bce", real_logits, fake_logits)
         self.update(loss_d, "d")
 
-        loss_content = self.content(sr, hr)
+        loss_content = self.content(sr.float(), hr)
         loss_adv = losses.g_loss("bce", d(sr))
         loss_g = loss_content + self.cfg.adv_weight * loss_adv
         self.update(loss_g, "g")
         with torch.no_grad():
-            mse = F.mse_loss(sr, hr)
+            mse = F.mse_loss(sr.float(), hr)
         return {"loss_g": loss_g.detach(), "loss_d": loss_d.detach(),
                 "loss_content": loss_content.detach(), "loss_adv": loss_adv.detach(),
                 "loss_mse": mse, "d_real": losses.d_score("bce", real_logits),
@@ -134,6 +166,14 @@ class SRGANRecipe(Recipe):
         return {"val_psnr": torch.cat(sr_psnr).mean(), "val_ssim": torch.cat(sr_ssim).mean(),
                 "val_psnr_bicubic": torch.cat(bi_psnr).mean(),
                 "val_ssim_bicubic": torch.cat(bi_ssim).mean()}
+
+    def finish(self, nets_, run):
+        scores = {k: round(float(v), 4) for k, v in self.validate(nets_).items()}
+        self._meta["validation"] = {**scores, "images": len(self.val_hr)}
+        verdict = "above" if scores["val_psnr"] >= scores["val_psnr_bicubic"] else "BELOW"
+        info(f"validation: PSNR {scores['val_psnr']:.2f} dB ({verdict} bicubic's "
+             f"{scores['val_psnr_bicubic']:.2f}), SSIM {scores['val_ssim']:.3f} "
+             f"(bicubic {scores['val_ssim_bicubic']:.3f}) on {len(self.val_hr)} held-out images")
 
     def state_dict(self):
         return {"steps": self.steps}

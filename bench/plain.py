@@ -1,0 +1,130 @@
+"""The plain references the quality bench compares ganctl against: what a competent user
+writes in 60 lines (data as a tensor in memory, no per-step syncs), exactly as specified in
+the issue "Results worth training for".
+
+- Stage 1: a three-layer DCGAN, non-saturating BCE on logits, Adam 2e-4 (0.5, 0.999),
+  batch 128, N(0, 0.02) init, samples with batch norm in eval mode.
+- Stage 2: a residual over bicubic (conv3 3->48, six [conv3 48->48 + PReLU] with a skip,
+  conv3 48->48 into PixelShuffle(4), last conv zero-initialised), L1, Adam 1e-3, batch 16
+  of random pairs with horizontal flips.
+
+Each `train_*` function trains for `seconds` of its own wall-clock time and hands a copy
+of the generator to `snapshot(budget, net, steps, seconds)` as each budget is reached.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def dcgan_nets(z_dim: int = 100) -> tuple[nn.Module, nn.Module]:
+    g = nn.Sequential(
+        nn.ConvTranspose2d(z_dim, 256, 7, 1, 0, bias=False), nn.BatchNorm2d(256), nn.ReLU(True),
+        nn.ConvTranspose2d(256, 128, 4, 2, 1, bias=False), nn.BatchNorm2d(128), nn.ReLU(True),
+        nn.ConvTranspose2d(128, 1, 4, 2, 1), nn.Tanh())
+    d = nn.Sequential(
+        nn.Conv2d(1, 64, 4, 2, 1), nn.LeakyReLU(0.2, True),
+        nn.Conv2d(64, 128, 4, 2, 1, bias=False), nn.BatchNorm2d(128), nn.LeakyReLU(0.2, True),
+        nn.Conv2d(128, 1, 7, 1, 0))
+    for m in [*g.modules(), *d.modules()]:
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+    return g, d
+
+
+class PlainGenerator(nn.Module):
+    """The DCGAN generator taking flat latents (N, z_dim), as ganctl's do."""
+
+    def __init__(self, g: nn.Module):
+        super().__init__()
+        self.g = g
+
+    def forward(self, z):
+        return self.g(z[:, :, None, None])
+
+
+def train_dcgan(images: torch.Tensor, budgets: list[float], snapshot, seed: int = 0,
+                batch: int = 128, z_dim: int = 100) -> None:
+    """`images`: uint8 (N, 1, 28, 28). Trains until the last budget (seconds)."""
+    torch.manual_seed(seed)
+    data = images.float().div(127.5).sub(1)
+    g, d = dcgan_nets(z_dim)
+    opt_g = torch.optim.Adam(g.parameters(), 2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(d.parameters(), 2e-4, betas=(0.5, 0.999))
+    bce = nn.BCEWithLogitsLoss()
+    steps, spent, todo = 0, 0.0, sorted(budgets)
+    while todo:
+        order = torch.randperm(len(data))
+        for i in range(len(data) // batch):
+            t0 = time.perf_counter()
+            real = data[order[i * batch:(i + 1) * batch]]
+            fake = g(torch.randn(batch, z_dim, 1, 1))
+            real_out, fake_out = d(real).view(-1), d(fake.detach()).view(-1)
+            loss_d = bce(real_out, torch.ones_like(real_out)) + \
+                bce(fake_out, torch.zeros_like(fake_out))
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+            out = d(fake).view(-1)
+            loss_g = bce(out, torch.ones_like(out))
+            opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            opt_g.step()
+            steps += 1
+            spent += time.perf_counter() - t0
+            if spent >= todo[0]:
+                snapshot(todo.pop(0), PlainGenerator(copy.deepcopy(g)).eval(), steps, spent)
+                if not todo:
+                    return
+
+
+class PlainSR(nn.Module):
+    def __init__(self, channels: int = 3, width: int = 48, n_convs: int = 6, scale: int = 4):
+        super().__init__()
+        self.scale = scale
+        self.head = nn.Conv2d(channels, width, 3, 1, 1)
+        self.body = nn.Sequential(*[m for _ in range(n_convs) for m in
+                                    (nn.Conv2d(width, width, 3, 1, 1), nn.PReLU(width))])
+        self.tail = nn.Conv2d(width, channels * scale * scale, 3, 1, 1)
+        nn.init.zeros_(self.tail.weight)
+        nn.init.zeros_(self.tail.bias)
+
+    def forward(self, x):
+        h = self.head(x)
+        h = h + self.body(h)
+        up = F.interpolate(x, scale_factor=self.scale, mode="bicubic", align_corners=False)
+        return up + F.pixel_shuffle(self.tail(h), self.scale)
+
+
+def train_sr(hr: torch.Tensor, downscale, budgets: list[float], snapshot, seed: int = 0,
+             batch: int = 16) -> None:
+    """`hr`: uint8 (N, C, H, W) high-resolution images; `downscale` makes the input."""
+    torch.manual_seed(seed)
+    data = hr.float().div(127.5).sub(1)
+    net = PlainSR(channels=hr.shape[1])
+    opt = torch.optim.Adam(net.parameters(), 1e-3)
+    steps, spent, todo = 0, 0.0, sorted(budgets)
+    while todo:
+        t0 = time.perf_counter()
+        idx = torch.randint(0, len(data), (batch,))
+        y = data[idx]
+        flip = torch.rand(batch) < 0.5
+        y = torch.where(flip[:, None, None, None], y.flip(-1), y)
+        loss = F.l1_loss(net(downscale(y)), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        steps += 1
+        spent += time.perf_counter() - t0
+        if spent >= todo[0]:
+            snapshot(todo.pop(0), copy.deepcopy(net).eval(), steps, spent)

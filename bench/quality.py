@@ -1,0 +1,346 @@
+"""Quality bench: ganctl's defaults against the plain references of bench/plain.py,
+trained side by side (two processes at the same time, one torch thread each, so machine
+noise hits both alike), on real data.
+
+- stage1: sneakers stage 1 on Fashion-MNIST sneakers (class 7). Both sides train for
+  the longest budget and are snapshotted at every budget of their own training time.
+  FD and KID in the features of ganctl's Fashion-MNIST classifier, 1,000 samples vs the
+  1,000 test sneakers, with the real-vs-real floor beside them.
+- stage2: x4 super-resolution from 28 px on photographs bundled with scikit-image
+  (bench/photos.py: 100 training patches of 112 px, 20 test patches of unseen photos),
+  and Fashion-MNIST sneakers 7 -> 28 as a second set. ganctl's default (warm-up phase)
+  and the plain reference train side by side; then ganctl resumes into its adversarial
+  phase. PSNR / SSIM / gradient sharpness against bicubic, the reference, and the paper's
+  SRResNet (ganctl's `arch=srresnet`) trained the same way.
+- leaks: the leaks VAE on Fashion-MNIST, sneakers normal, sandals and ankle boots the
+  leaks, trained for a fixed budget; ROC AUC.
+
+    python bench/quality.py --json docs/bench/quality.json --grids docs/img
+    python bench/quality.py --only stage2 --sr-minutes 1     # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from common import provenance, write_json
+
+HERE = Path(__file__).resolve().parent
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def spawn(args: list[str], log: Path) -> subprocess.Popen:
+    """Run `args` with one torch thread: stderr to `log`, stdout to `log`.out."""
+    env = {**os.environ, **ONE_THREAD, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen(args, stdout=log.with_suffix(".out").open("w"),
+                            stderr=log.open("w"), env=env)
+
+
+def result(log: Path) -> dict:
+    """The `--json` document a `ganctl train` child printed."""
+    return json.loads(log.with_suffix(".out").read_text())
+
+
+def wait_all(procs: dict[str, tuple[subprocess.Popen, Path]]) -> None:
+    for name, (p, log) in procs.items():
+        if p.wait() != 0:
+            sys.exit(f"{name} failed (exit {p.returncode}):\n{log.read_text()[-3000:]}")
+
+
+def ganctl_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "ganctl", *args]
+
+
+def load_weights(path: Path):
+    from ganctl import checkpoint, weights
+
+    return weights.inference_payload(checkpoint.load(path, kind="weights"))
+
+
+# ---------------------------------------------------------------- stage 1 ----------
+
+def stage1(args, tmp: Path) -> dict:
+    from ganctl.data import catalog, layouts
+    from ganctl.infer.grid import grid_image
+    from ganctl.metrics.classifier import embed, fashion_classifier
+    from ganctl.metrics.frechet import fd_from_features, kid
+    from ganctl.plugins.sneakers import plugin
+
+    root = catalog.DEBIAN_FASHION_MNIST
+    net, meta = fashion_classifier(root)  # trained once and cached before timing starts
+    train_x, _ = layouts.fashion_mnist(root, "train", classes=(7,))
+    test_x, _ = layouts.fashion_mnist(root, "test", classes=(7,))
+    test_f = embed(net, torch.from_numpy(test_x))
+    pick = torch.randperm(len(train_x), generator=torch.Generator().manual_seed(0))[:1000]
+    floor_f = embed(net, torch.from_numpy(train_x)[pick])
+    floor = {"fd": fd_from_features(floor_f, test_f), "kid": kid(floor_f, test_f)}
+
+    budgets = sorted(args.budgets)
+    runs = tmp / "runs"
+    ref_dir = tmp / "ref1"
+    procs = {
+        "reference": (spawn([sys.executable, str(HERE / "quality.py"), "_ref1", str(ref_dir),
+                             *map(str, budgets)], tmp / "ref1.log"), tmp / "ref1.log"),
+        "ganctl": (spawn([sys.executable, str(HERE / "quality.py"), "_ganctl1", str(runs),
+                          *map(str, budgets)], tmp / "ganctl1.log"), tmp / "ganctl1.log")}
+    wait_all(procs)
+
+    seeds = list(range(args.samples))
+    rows = []
+    for b in budgets:
+        for side in ("ganctl", "reference"):
+            if side == "ganctl":
+                w = load_weights(runs / f"weights-{b:g}.pt")
+                fakes = plugin.generate(w, seeds, torch.device("cpu"))
+                info = json.loads((runs / f"weights-{b:g}.json").read_text())
+            else:
+                g = torch.load(ref_dir / f"g-{b:g}.pt", weights_only=False)
+                with torch.no_grad():
+                    from ganctl.plugins.sneakers import seed_noise
+
+                    fakes = g(torch.stack([seed_noise(s, 100) for s in seeds])).clamp(-1, 1)
+                info = json.loads((ref_dir / f"g-{b:g}.json").read_text())
+            feats = embed(net, fakes)
+            row = {"budget_s": b, "side": side, "steps": info["steps"],
+                   "train_s": round(info["seconds"], 1),
+                   "img_per_s": round(info["steps"] * 128 / info["seconds"], 1),
+                   "fd": round(fd_from_features(feats, test_f), 3),
+                   "kid": round(kid(feats, test_f), 5)}
+            print(json.dumps(row), flush=True)
+            rows.append(row)
+            if args.grids:
+                args.grids.mkdir(parents=True, exist_ok=True)
+                grid_image(fakes[:64], 8).save(args.grids / f"quality-stage1-{side}-{b:g}s.png")
+    by = {(r["budget_s"], r["side"]): r for r in rows}
+    summary = [{"budget_s": b, "fd_ganctl": by[b, "ganctl"]["fd"],
+                "fd_reference": by[b, "reference"]["fd"],
+                "fd_ratio": round(by[b, "ganctl"]["fd"] / by[b, "reference"]["fd"], 3),
+                "img_per_s_ratio": round(by[b, "ganctl"]["img_per_s"]
+                                         / by[b, "reference"]["img_per_s"], 2)}
+               for b in budgets]
+    for s in summary:
+        print(f"stage 1 at {s['budget_s']:g} s: FD ganctl {s['fd_ganctl']:.2f} vs plain "
+              f"{s['fd_reference']:.2f}, ratio {s['fd_ratio']:.3f} (goal <= 0.25); "
+              f"img/s ratio {s['img_per_s_ratio']:.2f} (goal >= 1)", flush=True)
+    return {"floor": {k: round(v, 4) for k, v in floor.items()},
+            "extractor": {"name": "fashion-classifier",
+                          **{k: meta[k] for k in ("test_accuracy", "sha256")}},
+            "samples": args.samples, "rows": rows, "summary": summary}
+
+
+def ganctl_stage1(runs: Path, budgets: list[float]) -> None:
+    """Child process: train ganctl's default for the longest budget, publishing weights
+    at each one (`--minutes` counts training time only; resume is exact)."""
+    for i, b in enumerate(budgets):
+        cmd = ["train", "sneakers", "--data", "fashion-sneakers", "--minutes", str(b / 60),
+               "--runs-dir", str(runs), "--no-publish", "--json"]
+        cmd += ["--resume", "auto"] if i else ["--set", "epochs=0", "sample_every=100000",
+                                               "checkpoint_every=100000"]
+        out = subprocess.run(ganctl_cmd(*cmd), capture_output=True, text=True)
+        if out.returncode:
+            sys.exit(out.stderr)
+        res = json.loads(out.stdout)
+        run = Path(res["run"])
+        stats = [json.loads(x) for x in (run / "stats.jsonl").read_text().splitlines()]
+        (runs / f"weights-{b:g}.pt").write_bytes((run / "weights.pt").read_bytes())
+        (runs / f"weights-{b:g}.json").write_text(json.dumps(
+            {"steps": res["step"], "seconds": stats[-1]["time"]}))
+
+
+def ref_stage1(out: Path, budgets: list[float]) -> None:
+    sys.path.insert(0, str(HERE))
+    import plain
+
+    from ganctl.data import catalog, layouts
+
+    out.mkdir(parents=True, exist_ok=True)
+    train_x, _ = layouts.fashion_mnist(catalog.DEBIAN_FASHION_MNIST, "train", classes=(7,))
+
+    def snapshot(b, g, steps, seconds):
+        torch.save(g, out / f"g-{b:g}.pt")
+        (out / f"g-{b:g}.json").write_text(json.dumps({"steps": steps, "seconds": seconds}))
+
+    plain.train_dcgan(torch.from_numpy(train_x), budgets, snapshot)
+
+
+# ---------------------------------------------------------------- stage 2 ----------
+
+def sharpness(x: torch.Tensor) -> torch.Tensor:
+    """Mean absolute horizontal + vertical difference per image (in [0, 1] units)."""
+    return (x[..., 1:, :] - x[..., :-1, :]).abs().mean((1, 2, 3)) + \
+        (x[..., :, 1:] - x[..., :, :-1]).abs().mean((1, 2, 3))
+
+
+def sr_scores(sr: torch.Tensor, hr: torch.Tensor) -> dict:
+    from ganctl.metrics.image import psnr, ssim
+
+    a, b = (sr.clamp(-1, 1) + 1) / 2, (hr + 1) / 2
+    return {"psnr": round(float(psnr(a, b).mean()), 3), "ssim": round(float(ssim(a, b).mean()), 4),
+            "sharpness": round(float((sharpness(a) / sharpness(b)).mean()), 4)}
+
+
+def sr_set(name: str, tmp: Path):
+    """(training folder or dataset name, extra --set flags, uint8 test HR tensor)."""
+    if name == "photos":
+        sys.path.insert(0, str(HERE))
+        import photos
+
+        folder = photos.write_folder(photos.patches(photos.TRAIN_PHOTOS, limit=100),
+                                     tmp / "photos-train")
+        test = photos.patches(photos.TEST_PHOTOS, limit=20)
+        hr = torch.from_numpy(np.stack([np.asarray(p) for p in test])).permute(0, 3, 1, 2)
+        return str(folder), [], hr
+    from ganctl.data import catalog, layouts
+
+    test_x, _ = layouts.fashion_mnist(catalog.DEBIAN_FASHION_MNIST, "test", classes=(7,))
+    return "fashion-sneakers", ["hr_size=28", "channels=1"], torch.from_numpy(test_x[:200])
+
+
+def stage2(args, tmp: Path) -> dict:
+    from ganctl.infer.grid import grid_image
+    from ganctl.plugins.sneakers import plugin
+    from ganctl.plugins.sneakers.stage2 import bicubic_up, downscale
+
+    out = {}
+    for set_name in args.sr_sets:
+        data, sets, test_hr = sr_set(set_name, tmp)
+        hr = test_hr.float().div(127.5).sub(1)
+        lr = downscale(hr)
+        secs = args.sr_minutes * 60
+        base = ["train", "sneakers", "--stage", "2", "--data", data, "--no-publish", "--json"]
+        runs = {arch: tmp / f"sr-{set_name}-{arch}" for arch in ("compact", "srresnet")}
+
+        def train(arch, minutes, extra=(), resume=False):
+            cmd = base + ["--runs-dir", str(runs[arch]), "--minutes", f"{minutes:g}"]
+            cmd += ["--resume", "auto"] if resume else []
+            flags = list(extra) + ([] if resume else
+                                   sets + [f"arch={arch}", "epochs=0", "sample_every=100000"])
+            cmd += ["--set", *flags] if flags else []
+            return ganctl_cmd(*cmd)
+
+        ref_dir = tmp / f"ref2-{set_name}"
+        ref = [sys.executable, str(HERE / "quality.py"), "_ref2", data, str(ref_dir), str(secs)]
+        logs = {k: tmp / f"{set_name}-{k}.log" for k in ("ganctl", "reference", "srresnet")}
+        procs = {"ganctl": (spawn(train("compact", args.sr_minutes), logs["ganctl"]),
+                            logs["ganctl"]),
+                 "reference": (spawn(ref + sets, logs["reference"]), logs["reference"])}
+        wait_all(procs)
+        warm = result(logs["ganctl"])
+        warm_w = load_weights(Path(warm["run"]) / "weights.pt")
+        # The adversarial phase: resume with the warm-up ended at the step reached.
+        adv_minutes = args.sr_minutes + args.adv_minutes
+        p = spawn(train("compact", adv_minutes, [f"warmup_steps={warm['step']}"], True),
+                  logs["ganctl"])
+        procs = {"ganctl-adversarial": (p, logs["ganctl"])}
+        if args.srresnet:
+            procs["srresnet"] = (spawn(train("srresnet", args.sr_minutes), logs["srresnet"]),
+                                 logs["srresnet"])
+        wait_all(procs)
+        adv = result(logs["ganctl"])
+        adv_w = load_weights(Path(adv["run"]) / "weights.pt")
+
+        nets = {"ganctl (warm-up)": (warm_w, warm["step"]),
+                "ganctl (adversarial)": (adv_w, adv["step"])}
+        if args.srresnet:
+            res = result(logs["srresnet"])
+            nets["srresnet (ganctl arch=srresnet)"] = (load_weights(Path(res["run"]) /
+                                                                     "weights.pt"), res["step"])
+        rows = {"bicubic": {**sr_scores(bicubic_up(lr), hr), "steps": 0}}
+        outputs = {"bicubic": bicubic_up(lr)}
+        for name, (w, steps) in nets.items():
+            net = plugin.upscaler(w, torch.device("cpu"))[0]
+            with torch.no_grad():
+                outputs[name] = net(lr).clamp(-1, 1)
+            rows[name] = {**sr_scores(outputs[name], hr), "steps": steps}
+        ref_net = torch.load(ref_dir / "net.pt", weights_only=False)
+        with torch.no_grad():
+            outputs["plain reference"] = ref_net(lr).clamp(-1, 1)
+        rows["plain reference"] = {**sr_scores(outputs["plain reference"], hr),
+                                   "steps": json.loads((ref_dir / "net.json").read_text())["steps"]}
+        for name, r in rows.items():
+            print(f"stage 2 {set_name} {name:34s} PSNR {r['psnr']:6.2f}  SSIM {r['ssim']:.4f}  "
+                  f"sharpness {r['sharpness']:.3f}  steps {r['steps']}", flush=True)
+        out[set_name] = {"minutes": args.sr_minutes, "adversarial_minutes": args.adv_minutes,
+                         "test_images": len(hr), "rows": rows}
+        if args.grids:
+            args.grids.mkdir(parents=True, exist_ok=True)
+            order = ["bicubic", "plain reference", "ganctl (warm-up)", "ganctl (adversarial)"]
+            picks = torch.stack([torch.cat([outputs[k][i] for k in order] + [hr[i]], -1)
+                                 for i in range(min(6, len(hr)))])
+            grid_image(picks, 1).save(args.grids / f"quality-stage2-{set_name}.png")
+    return out
+
+
+def ref_stage2(data: str, out: Path, seconds: float, sets: list[str]) -> None:
+    sys.path.insert(0, str(HERE))
+    import plain
+
+    from ganctl import config
+    from ganctl.plugins.sneakers import plugin
+    from ganctl.plugins.sneakers.stage2 import Stage2Config, downscale
+
+    cfg = config.build(Stage2Config, dict(s.split("=") for s in sets))
+    hr = plugin.load_data(cfg, data, 2).train.tensors[0]  # the very images ganctl trains on
+    out.mkdir(parents=True, exist_ok=True)
+
+    def snapshot(b, net, steps, spent):
+        torch.save(net, out / "net.pt")
+        (out / "net.json").write_text(json.dumps({"steps": steps, "seconds": spent}))
+
+    plain.train_sr(hr, downscale, [seconds], snapshot)
+
+
+# ---------------------------------------------------------------- main -------------
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1].startswith("_"):  # child processes
+        cmd, rest = sys.argv[1], sys.argv[2:]
+        torch.set_num_threads(1)
+        if cmd == "_ref1":
+            return ref_stage1(Path(rest[0]), [float(b) for b in rest[1:]])
+        if cmd == "_ganctl1":
+            return ganctl_stage1(Path(rest[0]), [float(b) for b in rest[1:]])
+        if cmd == "_ref2":
+            return ref_stage2(rest[0], Path(rest[1]), float(rest[2]), rest[3:])
+        sys.exit(f"unknown child command {cmd}")
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--only", nargs="*", choices=("stage1", "stage2", "leaks"))
+    ap.add_argument("--budgets", type=float, nargs="+", default=[60, 120, 300],
+                    help="stage-1 training budgets in seconds")
+    ap.add_argument("--samples", type=int, default=1000)
+    ap.add_argument("--sr-minutes", type=float, default=6.0)
+    ap.add_argument("--adv-minutes", type=float, default=3.0)
+    ap.add_argument("--sr-sets", nargs="+", default=["photos", "fashion"])
+    ap.add_argument("--srresnet", action=argparse.BooleanOptionalAction, default=True,
+                    help="also train the paper's SRResNet for the same minutes")
+    ap.add_argument("--leaks-minutes", type=float, default=3.0)
+    ap.add_argument("--json", type=Path)
+    ap.add_argument("--grids", type=Path, help="folder for the sample grids")
+    args = ap.parse_args()
+    torch.set_num_threads(2)
+    doc = {**provenance(torch.device("cpu")), "command": " ".join(sys.argv),
+           "threads_per_side": 1}
+    old = json.loads(args.json.read_text()) if args.json and args.json.is_file() else {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for part, fn in (("stage1", stage1), ("stage2", stage2)):
+            if args.only and part not in args.only:
+                if part in old:
+                    doc[part] = old[part]
+                continue
+            t0 = time.perf_counter()
+            doc[part] = fn(args, Path(tmp))
+            doc[part]["bench_seconds"] = round(time.perf_counter() - t0, 1)
+    write_json(doc, args.json)
+
+
+if __name__ == "__main__":
+    main()
