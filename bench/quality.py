@@ -82,7 +82,7 @@ def stage1(args, tmp: Path) -> dict:
     test_f = embed(net, torch.from_numpy(test_x))
     pick = torch.randperm(len(train_x), generator=torch.Generator().manual_seed(0))[:1000]
     floor_f = embed(net, torch.from_numpy(train_x)[pick])
-    floor = {"fd": fd_from_features(floor_f, test_f), "kid": kid(floor_f, test_f)}
+    floor = {"fd": fd_from_features(floor_f, test_f), "kid": kid(floor_f, test_f)[0]}
 
     budgets = sorted(args.budgets)
     runs = tmp / "runs"
@@ -114,7 +114,7 @@ def stage1(args, tmp: Path) -> dict:
                    "train_s": round(info["seconds"], 1),
                    "img_per_s": round(info["steps"] * 128 / info["seconds"], 1),
                    "fd": round(fd_from_features(feats, test_f), 3),
-                   "kid": round(kid(feats, test_f), 5)}
+                   "kid": round(kid(feats, test_f)[0], 5)}
             print(json.dumps(row), flush=True)
             rows.append(row)
             if args.grids:
@@ -230,7 +230,9 @@ def stage2(args, tmp: Path) -> dict:
         ref_dir = tmp / f"ref2-{set_name}"
         ref = [sys.executable, str(HERE / "quality.py"), "_ref2", data, str(ref_dir), str(secs)]
         logs = {k: tmp / f"{set_name}-{k}.log" for k in ("ganctl", "reference", "srresnet")}
-        procs = {"ganctl": (spawn(train("compact", args.sr_minutes), logs["ganctl"]),
+        # The warm-up phase alone first (pixel loss), side by side with the reference.
+        warm_only = ["warmup_steps=100000000"]
+        procs = {"ganctl": (spawn(train("compact", args.sr_minutes, warm_only), logs["ganctl"]),
                             logs["ganctl"]),
                  "reference": (spawn(ref + sets, logs["reference"]), logs["reference"])}
         wait_all(procs)
@@ -242,7 +244,8 @@ def stage2(args, tmp: Path) -> dict:
                   logs["ganctl"])
         procs = {"ganctl-adversarial": (p, logs["ganctl"])}
         if args.srresnet:
-            procs["srresnet"] = (spawn(train("srresnet", args.sr_minutes), logs["srresnet"]),
+            procs["srresnet"] = (spawn(train("srresnet", args.sr_minutes, warm_only),
+                                       logs["srresnet"]),
                                  logs["srresnet"])
         wait_all(procs)
         adv = result(logs["ganctl"])
@@ -299,6 +302,58 @@ def ref_stage2(data: str, out: Path, seconds: float, sets: list[str]) -> None:
     plain.train_sr(hr, downscale, [seconds], snapshot)
 
 
+# ---------------------------------------------------------------- leaks ------------
+
+def write_leaks_layout(root: Path) -> None:
+    """train/: the training sneakers; proliv/: 150 training images of other classes (the
+    known leaks); test/: the test sneakers (normal) and test sandals and ankle boots."""
+    from PIL import Image
+
+    from ganctl.data import catalog, layouts
+
+    fm = catalog.DEBIAN_FASHION_MNIST
+    tx, ty = layouts.fashion_mnist(fm, "train")
+    vx, vy = layouts.fashion_mnist(fm, "test")
+    rng = np.random.default_rng(0)
+    for sub in ("train", "proliv", "test/imgs"):
+        (root / sub).mkdir(parents=True)
+    for i in np.nonzero(ty == 7)[0]:
+        Image.fromarray(tx[i, 0]).save(root / "train" / f"{i}.png")
+    for i in rng.choice(np.nonzero(ty != 7)[0], 150, replace=False):
+        Image.fromarray(tx[i, 0]).save(root / "proliv" / f"{i}.png")
+    lines = []
+    for c in (7, 5, 9):  # sneaker, sandal, ankle boot
+        for i in np.nonzero(vy == c)[0]:
+            Image.fromarray(vx[i, 0]).save(root / "test" / "imgs" / f"{i}.png")
+            lines.append(f"{i}.png {int(c != 7)}")
+    (root / "test" / "test_annotation.txt").write_text("\n".join(lines) + "\n")
+
+
+def leaks(args, tmp: Path) -> dict:
+    from ganctl import checkpoint
+    from ganctl.train import engine
+
+    root = tmp / "fashion-leaks"
+    write_leaks_layout(root)
+    rows = {}
+    for score in ("feature", "mse"):
+        sets = {"image_size": 32, "channels": 1, "epochs": 0, "minutes": args.leaks_minutes,
+                "score": score, "log_every": 100, "sample_every": 100000,
+                "checkpoint_every": 10**9}
+        res = engine.train(engine.TrainRequest("leaks", overrides=sets, data=str(root),
+                                               device="cpu", runs_dir=tmp / "leaks-runs",
+                                               publish=False))
+        meta = checkpoint.load(res.run / "weights.pt", kind="weights")["recipe_meta"]
+        test = meta["test"]
+        rows[score] = {"steps": res.step, "roc_auc": round(test["roc_auc"], 4),
+                       "pr_auc": round(test["pr_auc"], 4), "accuracy": round(test["accuracy"], 4),
+                       "threshold_rule": meta["rule"], "confusion": test["confusion"]}
+        print(f"leaks score={score}: ROC AUC {test['roc_auc']:.4f} (goal >= 0.95), "
+              f"{res.step} steps in {args.leaks_minutes:g} min", flush=True)
+    return {"minutes": args.leaks_minutes, "threads": torch.get_num_threads(),
+            "normal": "sneaker", "leaks": ["sandal", "ankle boot"], "scores": rows}
+
+
 # ---------------------------------------------------------------- main -------------
 
 def main() -> None:
@@ -331,7 +386,7 @@ def main() -> None:
            "threads_per_side": 1}
     old = json.loads(args.json.read_text()) if args.json and args.json.is_file() else {}
     with tempfile.TemporaryDirectory() as tmp:
-        for part, fn in (("stage1", stage1), ("stage2", stage2)):
+        for part, fn in (("stage1", stage1), ("stage2", stage2), ("leaks", leaks)):
             if args.only and part not in args.only:
                 if part in old:
                     doc[part] = old[part]

@@ -27,6 +27,14 @@ def opt(default: Any, help: str, choices: tuple | None = None, minimum: float | 
     return field(default=default, metadata=meta)
 
 
+def precision_opt(default: str):
+    """The `precision` field; plugins whose recipes were measured in bf16 default to auto."""
+    return opt(default, "fp32, bf16 (autocast; CPU or recent GPUs), fp16 (autocast + loss "
+               "scaling; CUDA only), or auto (bf16 where the hardware has it natively: CPUs "
+               "with AVX512-BF16/AMX, CUDA compute capability 8.0+; else fp32)",
+               choices=("fp32", "bf16", "fp16", "auto"))
+
+
 @dataclass
 class TrainConfig:
     """Options every plugin shares. Stopping rules: the first one reached ends the run."""
@@ -48,10 +56,7 @@ class TrainConfig:
                      minimum=0.0)
     workers: int = opt(2, "data loader worker processes for datasets read from disk",
                        minimum=0)
-    precision: str = opt("fp32", "fp32, bf16 (autocast; CPU or recent GPUs), fp16 "
-                         "(autocast + loss scaling; CUDA only), or auto (bf16 where the "
-                         "hardware has it natively, else fp32)",
-                         choices=("fp32", "bf16", "fp16", "auto"))
+    precision: str = precision_opt("fp32")
     channels_last: bool = opt(False, "channels-last memory format for nets and batches "
                               "(faster convolutions on recent GPUs)")
     compile: bool = opt(False, "torch.compile the nets (falls back to eager with a warning "

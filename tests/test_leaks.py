@@ -57,6 +57,35 @@ def test_vae_shapes_and_conditioning():
         nets.build("vae", size=48)
 
 
+def test_feature_score_is_the_mahalanobis_distance_to_the_normal_images():
+    from ganctl.plugins.leaks import RIDGE, fit_feature_stats
+
+    torch.manual_seed(0)
+    vae = nets.build("vae", channels=1, size=16, latent=4, width=4, feature_stats=True)
+    images = torch.randint(0, 256, (300, 1, 16, 16), dtype=torch.uint8)
+    fit_feature_stats(vae, images, torch.zeros(300, 2), False, "cpu")
+    with torch.no_grad():
+        feats = vae.features(images.float() / 255).double()
+        d = feats - feats.mean(0)
+        cov = torch.cov(feats.T)
+        cov += RIDGE * cov.diagonal().mean() * torch.eye(len(cov), dtype=cov.dtype)
+        expect = ((d @ torch.linalg.inv(cov)) * d).sum(1)
+        got = vae.mahalanobis(images.float() / 255).double()
+    assert torch.allclose(got, expect, rtol=1e-3)
+    # stored with the weights: a rebuilt net scores the same
+    again = nets.build("vae", channels=1, size=16, latent=4, width=4, feature_stats=True)
+    again.load_state_dict(vae.state_dict())
+    with torch.no_grad():
+        assert torch.equal(again.eval().mahalanobis(images[:5].float() / 255),
+                           vae.eval().mahalanobis(images[:5].float() / 255))
+
+
+def test_large_feature_maps_are_pooled_to_bound_the_precision_matrix():
+    vae = nets.build("vae", channels=3, size=64, width=32, feature_stats=True)
+    assert vae.feat_precision.shape == (1024, 1024)  # 256 x 2 x 2, not 256 x 4 x 4
+    assert vae.features(torch.rand(2, 3, 64, 64)).shape == (2, 1024)
+
+
 @pytest.fixture
 def trained(cli, tmp_path):
     res = cli("train", "leaks", "--data", "synthetic", "--json", "--epochs", "12", *TINY)
@@ -72,8 +101,8 @@ def test_training_separates_synthetic_leaks(trained, tmp_path):
     losses = [r["loss"] for r in rows if "loss" in r]
     assert losses[-1] < losses[0]
     val = [r for r in rows if "val_auc" in r]
-    assert val and {"val_mse_normal", "val_mse_leak", "val_psnr"} <= set(val[-1])
-    assert val[-1]["val_mse_leak"] > val[-1]["val_mse_normal"]
+    assert val and {"val_feature_normal", "val_feature_leak", "val_psnr"} <= set(val[-1])
+    assert val[-1]["val_feature_leak"] > val[-1]["val_feature_normal"]
     w = torch.load(doc["weights"], weights_only=True)
     meta = w["recipe_meta"]
     assert meta["rule"] == "best-f1" and meta["threshold"] > 0

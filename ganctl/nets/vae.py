@@ -9,12 +9,21 @@ import torch
 from torch import nn
 
 
+# Above this many encoder features, `features` pools the 4x4 map to 2x2 (the precision
+# matrix of the feature score grows with its square: 2,048 features take 16 MB).
+MAX_FEATURES = 2048
+
+
 class ConvVAE(nn.Module):
     """Images in [0, 1] of side `size` (a power of two >= 16) -> latent -> reconstruction
-    in [0, 1]. Four stride-2 conv blocks down to 4x4 (fewer for small sizes), mirrored."""
+    in [0, 1]. Four stride-2 conv blocks down to 4x4 (fewer for small sizes), mirrored.
+
+    With `feature_stats`, the net also carries the mean and precision matrix of its
+    encoder features on normal images (`feat_mean`, `feat_precision`, filled after
+    training), for the Mahalanobis feature score."""
 
     def __init__(self, channels: int = 3, size: int = 64, latent: int = 64, width: int = 32,
-                 cond_dim: int = 0):
+                 cond_dim: int = 0, feature_stats: bool = False):
         super().__init__()
         levels = int(math.log2(size)) - 2
         if 2 ** (levels + 2) != size or levels < 2:
@@ -35,12 +44,32 @@ class ConvVAE(nn.Module):
                     nn.ReLU(True)]
         self.decoder = nn.Sequential(*dec, nn.Conv2d(width, channels, 3, 1, 1))
         self.top = chans[-1]
+        self.pool_features = flat > MAX_FEATURES
+        if feature_stats:
+            dim = flat // 4 if self.pool_features else flat
+            self.register_buffer("feat_mean", torch.zeros(dim))
+            self.register_buffer("feat_precision", torch.zeros(dim, dim))
 
-    def encode(self, x: torch.Tensor, cond: torch.Tensor | None = None):
+    def _hidden(self, x: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
         if self.cond_dim:
             x = torch.cat([x, cond[:, :, None, None].expand(-1, -1, *x.shape[-2:])], 1)
-        mu, logvar = self.to_stats(self.encoder(x)).chunk(2, dim=1)
+        return self.encoder(x)
+
+    def encode(self, x: torch.Tensor, cond: torch.Tensor | None = None):
+        mu, logvar = self.to_stats(self._hidden(x, cond)).chunk(2, dim=1)
         return mu, logvar.clamp(-20, 10)
+
+    def features(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        """The encoder's flattened last feature map (pooled to 2x2 when large)."""
+        h = self._hidden(x, cond)
+        if self.pool_features:
+            h = nn.functional.avg_pool2d(h.view(len(h), self.top, 4, 4), 2).flatten(1)
+        return h
+
+    def mahalanobis(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        """Squared Mahalanobis distance of each image's features to the normal images'."""
+        d = self.features(x, cond).float() - self.feat_mean
+        return ((d @ self.feat_precision) * d).sum(1)
 
     def decode(self, z: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         if self.cond_dim:

@@ -37,9 +37,10 @@ class LeaksConfig(TrainConfig):
     beta: float = opt(1.0, "weight of the KL term (beta-VAE)", minimum=0.0)
     condition: str = opt("none", "none, or aspect: condition on each image's aspect ratio "
                          "and size (the conditional variant)", choices=("none", "aspect"))
-    score: str = opt("mse", "anomaly score: mse (per-image reconstruction MSE, the seed's) or "
-                     "elbo (reconstruction + KL, the negative evidence bound)",
-                     choices=("mse", "elbo"))
+    score: str = opt("feature", "anomaly score: feature (Mahalanobis distance of the "
+                     "encoder's features to those of the normal training images), mse "
+                     "(per-image reconstruction MSE, the seed's) or elbo (reconstruction + "
+                     "KL, the negative evidence bound)", choices=("feature", "mse", "elbo"))
     threshold: str = opt("auto", "auto (best-f1 when proliv/ has images, else quantile:0.99), "
                          "best-f1, mean-proliv (the seed's rule), or quantile:Q of normal scores")
     val_fraction: float = opt(0.1, "share of normal images held out for validation",
@@ -93,7 +94,8 @@ class VAERecipe(Recipe):
         super().__init__(cfg, data, device)
         self._arch = {"vae": nets.arch("vae", channels=cfg.channels, size=cfg.image_size,
                                        latent=cfg.latent, width=cfg.width,
-                                       cond_dim=2 if cfg.condition == "aspect" else 0)}
+                                       cond_dim=2 if cfg.condition == "aspect" else 0,
+                                       feature_stats=cfg.score == "feature")}
         self.nets = {"vae": nets.from_arch(self._arch["vae"]).to(device)}
         self.export_nets = ("vae",)
         self.optimizers = {"vae": torch.optim.Adam(self.nets["vae"].parameters(), lr=cfg.lr)}
@@ -124,6 +126,13 @@ class VAERecipe(Recipe):
         self.update(loss, "vae")
         return {"loss": loss.detach(), "loss_rec": rec.detach(), "loss_kl": kl.detach()}
 
+    def fit_features(self, vae) -> None:
+        """Feature statistics of up to FIT_IMAGES training images (the score's normal)."""
+        if self.cfg.score == "feature":
+            images, cond = self.data.train.tensors
+            fit_feature_stats(vae, images[:FIT_IMAGES], cond[:FIT_IMAGES],
+                              self.cfg.condition == "aspect", self.device)
+
     def scores(self, vae, images, cond) -> np.ndarray:
         return score_batch(vae, images, cond if self.cfg.condition == "aspect" else None,
                            self.cfg.score, self.device)[0]
@@ -140,6 +149,7 @@ class VAERecipe(Recipe):
 
     def validate(self, nets_):
         vae = nets_["vae"]
+        self.fit_features(vae)
         normal = self.scores(vae, *self.val)
         x = self.val[0][:256].to(self.device).float().div(255)
         recon = vae(x, self._cond(self.val[1][:256]))[0]
@@ -154,6 +164,7 @@ class VAERecipe(Recipe):
 
     def finish(self, nets_, run):
         vae = nets_["vae"]
+        self.fit_features(vae)
         normal = self.scores(vae, *self.val)
         leak = self.scores(vae, *self.proliv) if self.proliv else np.empty(0)
         t, rule = calibrate(self.cfg.threshold, normal, leak)
@@ -189,6 +200,28 @@ def calibrate(rule: str, normal: np.ndarray, leak: np.ndarray) -> tuple[float, s
     return t, rule
 
 
+FIT_IMAGES = 4096
+# Ridge added to the feature covariance, relative to its mean variance (it has more
+# dimensions than a small dataset has images).
+RIDGE = 0.01
+
+
+@torch.no_grad()
+def fit_feature_stats(vae, images: torch.Tensor, cond: torch.Tensor, use_cond: bool,
+                      device, batch: int = 256) -> None:
+    """Set `vae.feat_mean` and `vae.feat_precision` from normal images (eval mode)."""
+    vae.eval()
+    feats = torch.cat([vae.features(images[i:i + batch].to(device).float().div(255),
+                                    cond[i:i + batch].to(device) if use_cond else None).double()
+                       for i in range(0, len(images), batch)])
+    mean = feats.mean(0)
+    cov = torch.cov(feats.T) if len(feats) > 1 else torch.zeros(len(mean), len(mean))
+    cov = cov.to(mean) + RIDGE * max(float(cov.diagonal().mean()), 1e-12) * torch.eye(
+        len(mean), dtype=mean.dtype, device=mean.device)
+    vae.feat_mean.copy_(mean.float())
+    vae.feat_precision.copy_(torch.linalg.inv(cov).float())
+
+
 @torch.inference_mode()
 def score_batch(vae, images: torch.Tensor, cond, score: str, device, batch: int = 256):
     """Per-image scores (numpy) and per-pixel squared-error maps (N, H, W), eval mode."""
@@ -199,7 +232,9 @@ def score_batch(vae, images: torch.Tensor, cond, score: str, device, batch: int 
         c = cond[i:i + batch].to(device) if cond is not None else None
         recon, mu, logvar = vae(x, c)
         err = (recon - x).pow(2)
-        if score == "mse":
+        if score == "feature":
+            s = vae.mahalanobis(x, c)
+        elif score == "mse":
             s = err.flatten(1).mean(1)
         else:
             kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 
 from ganctl import nets
-from ganctl.config import TrainConfig, opt
+from ganctl.config import TrainConfig, opt, precision_opt
 from ganctl.errors import UsageError
 from ganctl.train import losses
 from ganctl.train.recipe import Recipe, fixed_noise, to_unit
@@ -31,9 +31,7 @@ class Stage1Config(TrainConfig):
     ema: float = opt(0.99, "decay of the generator's exponential moving average (0 = off; "
                      "warmed up over the first steps, batch-norm statistics recomputed)",
                      minimum=0.0)
-    precision: str = opt("auto", "fp32, bf16, fp16 (CUDA only), or auto (bf16 where the "
-                         "hardware has it natively, else fp32)",
-                         choices=("fp32", "bf16", "fp16", "auto"))
+    precision: str = precision_opt("auto")
     channels_last: bool = opt(True, "channels-last memory format for nets and batches")
     size: int = opt(28, "image side in pixels (divisible by 4)", minimum=8)
     channels: int = opt(0, "image channels: 0 follows the data, 1 gray, 3 RGB",

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from ganctl import nets
-from ganctl.config import TrainConfig, opt
+from ganctl.config import TrainConfig, opt, precision_opt
 from ganctl.console import info
 from ganctl.metrics.image import psnr, ssim
 from ganctl.train import losses
@@ -60,6 +60,7 @@ class Stage2Config(TrainConfig):
                         minimum=0.0)
     lr_d: float = opt(1e-4, "discriminator learning rate", minimum=0.0)
     beta1: float = opt(0.9, "Adam beta1 (the paper's 0.9)")
+    precision: str = precision_opt("auto")
     val_fraction: float = opt(0.05, "share of the images held out for validation",
                               minimum=0.0)
     batch_size: int = opt(16, "image pairs per optimisation step", minimum=1)
