@@ -4,7 +4,7 @@ Writes Fashion-MNIST in the leaks layout (train/ = training sneakers, proliv/ = 
 training images of other classes as the known leaks, test/imgs + test_annotation.txt =
 the 1,000 test sneakers and 200 test images of each other class), trains with defaults
 scaled to 32 px grayscale, and reports ROC AUC per anomaly class plus the confusion
-matrix at the calibrated threshold, for both scores (mse, elbo).
+matrix at the calibrated threshold, for each score (feature, mse, elbo).
 
     python bench/leaks_fashion.py --epochs 15 --json docs/bench/leaks-fashion.json
 """
@@ -66,7 +66,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "fashion-leaks"
         kinds = write_layout(root)
-        for score in ("mse", "elbo"):
+        for score in ("feature", "mse", "elbo"):
             sets = {"image_size": 32, "channels": 1, "epochs": args.epochs, "score": score,
                     "log_every": 100, "sample_every": 500, "checkpoint_every": 10**9}
             t0 = time.perf_counter()

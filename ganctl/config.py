@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -19,9 +20,10 @@ from typing import Any
 from ganctl.errors import UsageError
 
 
-def opt(default: Any, help: str, choices: tuple | None = None, minimum: float | None = None):
-    """A config field with its help text and optional allowed values or lower bound."""
-    meta = {"help": help, "choices": choices, "minimum": minimum}
+def opt(default: Any, help: str, choices: tuple | None = None, minimum: float | None = None,
+        maximum: float | None = None):
+    """A config field with its help text and optional allowed values or bounds (inclusive)."""
+    meta = {"help": help, "choices": choices, "minimum": minimum, "maximum": maximum}
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda: type(default)(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -53,7 +55,7 @@ class TrainConfig:
     checkpoint_every: int = opt(1000, "steps between training checkpoints", minimum=1)
     keep_checkpoints: int = opt(2, "training checkpoints kept on disk (newest first)", minimum=1)
     ema: float = opt(0.0, "decay of the generator's exponential moving average (0 = off)",
-                     minimum=0.0)
+                     minimum=0.0, maximum=0.99999)
     workers: int = opt(2, "data loader worker processes for datasets read from disk",
                        minimum=0)
     precision: str = precision_opt("fp32")
@@ -132,9 +134,13 @@ def coerce(cfg_cls, key: str, value: Any) -> Any:
     if choices and out not in choices:
         allowed = ", ".join(map(str, choices))
         raise UsageError(f"bad value for {key}: {out!r} is not one of {allowed}")
-    minimum = f.metadata.get("minimum")
+    if isinstance(out, float) and not math.isfinite(out):
+        raise UsageError(f"bad value for {key}: {out} is not a finite number")
+    minimum, maximum = f.metadata.get("minimum"), f.metadata.get("maximum")
     if minimum is not None and out is not None and out < minimum:
         raise UsageError(f"bad value for {key}: {out} is below the minimum {minimum}")
+    if maximum is not None and out is not None and out > maximum:
+        raise UsageError(f"bad value for {key}: {out} is above the maximum {maximum}")
     return out
 
 

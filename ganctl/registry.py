@@ -51,6 +51,8 @@ class Plugin:
     tasks: ClassVar[tuple[str, ...]] = ()
     #: a later stage that refines this plugin's generated images (sample runs it too)
     refine_stage: ClassVar[int | None] = None
+    #: `sample` options beyond the seeds that `generate` takes, e.g. ("truncation",)
+    sample_options: ClassVar[tuple[str, ...]] = ()
     summary: ClassVar[str] = ""
     stages: ClassVar[tuple[int, ...]] = (1,)
     default_data: ClassVar[dict[int, str]] = {1: "synthetic"}

@@ -25,6 +25,12 @@ def test_overrides_are_typed():
     ("spectral_norm=maybe", "expected true or false"),
     ("batchsize=3", "unknown config key 'batchsize'"),
     ("lr=__import__('os').system('true')", "bad value for lr"),
+    ("lr=nan", "not a finite number"),
+    ("lr=inf", "not a finite number"),
+    ("ema=1.5", "above the maximum"),
+    ("ema=1", "above the maximum"),
+    ("beta1=5", "above the maximum"),
+    ("beta2=-0.1", "below the minimum"),
 ])
 def test_bad_overrides_are_usage_errors(pair, msg):
     with pytest.raises(UsageError, match=msg.replace("(", r"\(")):

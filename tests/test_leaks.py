@@ -113,7 +113,7 @@ def test_training_separates_synthetic_leaks(trained, tmp_path):
 def test_detect_leaks_outputs(cli, trained, home, tmp_path):
     data = home / "data" / "synthetic"
     root = next(data.glob("leaks-*"))
-    res = cli("detect-leaks", str(root), "--json", "--csv", "s.csv", "--heatmaps", "heat",
+    res = cli("detect-leaks", str(root), "--json", "--csv", "new/dir/s.csv", "--heatmaps", "heat",
               "--plots", "plots")
     assert res.code == 0, res.err
     doc = json.loads(res.out)
@@ -122,7 +122,7 @@ def test_detect_leaks_outputs(cli, trained, home, tmp_path):
     assert m["images"] == 64 and m["roc_auc"] > 0.75
     assert {"precision", "recall", "f1"} <= set(m["classes"]["leak"])
     assert (tmp_path / "plots" / "roc.png").is_file() and (tmp_path / "plots" / "pr.png").is_file()
-    rows = list(csv.DictReader(open(tmp_path / "s.csv")))
+    rows = list(csv.DictReader(open(tmp_path / "new" / "dir" / "s.csv")))  # folders made
     assert len(rows) == 64 and {"score", "leak", "label"} <= set(rows[0])
     first = doc["results"][0]
     src = Image.open(first["input"])

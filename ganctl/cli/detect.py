@@ -78,6 +78,7 @@ def run_detection(items, weights, threshold, csv_out, heatmaps, annotations, plo
                 metrics["plots"] = write_plots(y, s, t, Path(plots))
 
     if csv_out:
+        Path(csv_out).parent.mkdir(parents=True, exist_ok=True)
         with open(csv_out, "w", newline="", encoding="utf-8") as f:
             w = csv.DictWriter(f, ["input", "score", "leak", "label", "heatmap", "error"],
                                extrasaction="ignore")

@@ -68,6 +68,9 @@ def sample(
     out = out or f"{plugin}-samples.png"
     if truncation is not None and truncation <= 0:
         raise UsageError("--truncation must be > 0")
+    if truncation is not None and "truncation" not in found.sample_options:
+        raise UsageError(f"plugin {found.name!r} has no --truncation; plugins that do: "
+                         f"{', '.join(_with_option('truncation')) or 'none'}")
     if stage is not None:
         found.check_stage(stage)
     dev = resolve(device)
@@ -84,8 +87,10 @@ def sample(
             refine = None
         elif problem:
             warn(problem)
-    options = {"truncation": truncation} if truncation else {}
-    images = found.generate(payload, seed_list, dev, refine=refine, **options)
+    options = {"refine": refine} if refine else {}
+    if truncation:
+        options["truncation"] = truncation
+    images = found.generate(payload, seed_list, dev, **options)
     if is_dir_target(out):
         Path(out).mkdir(parents=True, exist_ok=True)
         files = [save_image(to_pil(img), Path(out) / f"seed{s:05d}.png")
@@ -124,3 +129,10 @@ def _interpolate(found, seeds, steps, out, weights, device, truncation, as_json)
         save_image(grid_image(images, nrow=steps), out)
     if as_json:
         print_json({"plugin": found.name, "seeds": list(seeds), "steps": steps, "file": out})
+
+
+def _with_option(option: str) -> list[str]:
+    from ganctl import registry
+
+    return [n for n in registry.for_task("generate")
+            if option in registry.get(n).sample_options]

@@ -90,9 +90,13 @@ class BatchStream:
     def _loader(self) -> DataLoader:
         if self.loader is None:
             extra = {"persistent_workers": True, "prefetch_factor": 4} if self.workers else {}
+            # Its own generator: every new iterator draws a base seed from it, which would
+            # otherwise come from the global RNG and shift the training stream on resume.
             self.loader = DataLoader(self.dataset, batch_sampler=self.sampler,
                                      num_workers=self.workers,
-                                     pin_memory=self.device.type == "cuda", **extra)
+                                     pin_memory=self.device.type == "cuda",
+                                     generator=torch.Generator().manual_seed(self.seed),
+                                     **extra)
         return self.loader
 
 

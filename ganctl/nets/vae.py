@@ -8,7 +8,6 @@ import math
 import torch
 from torch import nn
 
-
 # Above this many encoder features, `features` pools the 4x4 map to 2x2 (the precision
 # matrix of the feature score grows with its square: 2,048 features take 16 MB).
 MAX_FEATURES = 2048

@@ -42,7 +42,7 @@ class CycleGANConfig(TrainConfig):
                                  minimum=0.0)
     pool_size: int = opt(50, "image history pool per direction (0 = off)", minimum=0)
     flip: bool = opt(True, "random horizontal flips")
-    beta1: float = opt(0.5, "Adam beta1")
+    beta1: float = opt(0.5, "Adam beta1", minimum=0.0, maximum=0.99999)
     n_epochs: int = opt(100, "epochs at the initial learning rate", minimum=0)
     n_epochs_decay: int = opt(100, "epochs of linear decay to zero", minimum=0)
     batch_size: int = opt(1, "images per domain per step", minimum=1)

@@ -38,7 +38,7 @@ class FacesConfig(TrainConfig):
                     minimum=0.0)
     lr_d: float = opt(0.0, "discriminator learning rate (0 = 1e-4 for csp, 2e-4 for dcgan)",
                       minimum=0.0)
-    beta1: float = opt(0.5, "Adam beta1")
+    beta1: float = opt(0.5, "Adam beta1", minimum=0.0, maximum=0.99999)
     collapse_alarm: float = opt(0.3, "warn when sample diversity falls below this fraction "
                                 "of the real data's (0 = off)", minimum=0.0)
     collapse_warmup: int = opt(1000, "steps before a low diversity counts, unless it was "
@@ -186,6 +186,7 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
 
 
 class Faces(Plugin):
+    sample_options = ("truncation",)
     name = "faces"
     task = "generate"
     summary = "64x64 faces: DCGAN or CSP-up-block generator; DCGAN or residual D"
@@ -221,7 +222,7 @@ class Faces(Plugin):
         return FacesRecipe(cfg, data, device)
 
     @torch.inference_mode()
-    def generate(self, weights, seeds, device, truncation=None, **_):
+    def generate(self, weights, seeds, device, truncation=None):
         g = build_net(weights, "g", device)
         nz = weights["arch"]["g"]["kwargs"]["nz"]
         z = torch.stack([truncated_noise(s, nz, truncation) for s in seeds])

@@ -260,6 +260,9 @@ class Leaks(Plugin):
         return LeaksConfig
 
     def load_data(self, cfg, data, stage):
+        if cfg.image_size & (cfg.image_size - 1):
+            raise UsageError(f"image_size must be a power of two (16, 32, 64, ...), got "
+                             f"{cfg.image_size}")
         if not RULES.match(cfg.threshold):
             raise UsageError(f"bad threshold rule {cfg.threshold!r}; use auto, best-f1, "
                              "mean-proliv or quantile:Q")

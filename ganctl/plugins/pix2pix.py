@@ -42,7 +42,7 @@ class Pix2PixConfig(TrainConfig):
     load_size: int = opt(286, "jitter: resize both halves to this side ...", minimum=8)
     crop_size: int = opt(256, "... then take the same random crop of this side", minimum=8)
     flip: bool = opt(True, "random horizontal flips (the same for both halves)")
-    beta1: float = opt(0.5, "Adam beta1")
+    beta1: float = opt(0.5, "Adam beta1", minimum=0.0, maximum=0.99999)
     n_epochs: int = opt(100, "epochs at the initial learning rate", minimum=0)
     n_epochs_decay: int = opt(100, "epochs of linear decay to zero", minimum=0)
     val_images: int = opt(50, "validation pairs scored at each sample interval", minimum=0)

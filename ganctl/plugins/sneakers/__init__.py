@@ -65,8 +65,7 @@ class Sneakers(Plugin):
         return SRGANRecipe(cfg, data, device)
 
     @torch.inference_mode()
-    def generate(self, weights, seeds, device, batch: int = 256, refine=None, tile: int = 0,
-                 **_):
+    def generate(self, weights, seeds, device, batch: int = 256, refine=None):
         g = build_net(weights, "g", device)
         z_dim = weights["arch"]["g"]["kwargs"]["z_dim"]
         sr = build_net(refine, "g", device) if refine else None

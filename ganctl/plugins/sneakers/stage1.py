@@ -30,15 +30,15 @@ class Stage1Config(TrainConfig):
                     minimum=0.0)
     ema: float = opt(0.99, "decay of the generator's exponential moving average (0 = off; "
                      "warmed up over the first steps, batch-norm statistics recomputed)",
-                     minimum=0.0)
+                     minimum=0.0, maximum=0.99999)
     precision: str = precision_opt("auto")
     channels_last: bool = opt(True, "channels-last memory format for nets and batches")
     size: int = opt(28, "image side in pixels (divisible by 4)", minimum=8)
     channels: int = opt(0, "image channels: 0 follows the data, 1 gray, 3 RGB",
                         choices=(0, 1, 3))
     lr_d: float = opt(0.0, "discriminator learning rate (0 = same as lr)", minimum=0.0)
-    beta1: float = opt(0.5, "Adam beta1")
-    beta2: float = opt(0.999, "Adam beta2")
+    beta1: float = opt(0.5, "Adam beta1", minimum=0.0, maximum=0.99999)
+    beta2: float = opt(0.999, "Adam beta2", minimum=0.0, maximum=0.99999)
     spectral_norm: bool = opt(False, "spectral norm on the dcgan discriminator")
     batch_size: int = opt(128, "images per optimisation step", minimum=1)
     epochs: float = opt(30.0, "stop after this many passes over the data (0 = no limit)",

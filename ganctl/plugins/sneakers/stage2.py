@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from ganctl import nets
-from ganctl.config import TrainConfig, opt, precision_opt
+from ganctl.config import TrainConfig, opt
 from ganctl.console import info
 from ganctl.metrics.image import psnr, ssim
 from ganctl.train import losses
@@ -29,7 +29,7 @@ from ganctl.train.content import content_loss
 from ganctl.train.recipe import Recipe, to_unit
 
 SCALE = 4
-ARCHS = {"compact": ("sr_compact_g", 3, 48), "srresnet": ("srgan_g", 16, 64)}
+ARCHS = {"compact": ("sr_compact_g", 6, 48), "srresnet": ("srgan_g", 16, 64)}
 
 
 @dataclass
@@ -39,10 +39,14 @@ class Stage2Config(TrainConfig):
     channels: int = opt(0, "image channels: 0 follows the data, 1 gray, 3 RGB",
                         choices=(0, 1, 3))
     arch: str = opt("compact", "generator: compact (a residual over bicubic computed at "
-                    "the input size, 3 blocks x 48 wide) or srresnet (the paper's SRResNet, "
-                    "16 blocks x 64, also over bicubic)", choices=tuple(ARCHS))
-    n_blocks: int = opt(0, "residual blocks in the generator (0 = the arch's default)",
-                        minimum=0)
+                    "the input size, 6 conv layers x 48 wide) or srresnet (the paper's "
+                    "SRResNet, 16 residual blocks x 64, also over bicubic)",
+                    choices=tuple(ARCHS))
+    n_blocks: int = opt(0, "conv layers (compact) or residual blocks (srresnet) in the "
+                        "generator's body (0 = the arch's default)", minimum=0)
+    ema: float = opt(0.999, "decay of the generator's exponential moving average, which "
+                     "is what validates and is published (0 = off)", minimum=0.0,
+                     maximum=0.99999)
     width: int = opt(0, "generator width (0 = the arch's default)", minimum=0)
     d_width: int = opt(16, "discriminator base width", minimum=8)
     pixel_loss: str = opt("l1", "warm-up loss: l1 or mse", choices=("l1", "mse"))
@@ -59,8 +63,7 @@ class Stage2Config(TrainConfig):
     lr_adv: float = opt(1e-4, "generator learning rate in the adversarial phase",
                         minimum=0.0)
     lr_d: float = opt(1e-4, "discriminator learning rate", minimum=0.0)
-    beta1: float = opt(0.9, "Adam beta1 (the paper's 0.9)")
-    precision: str = precision_opt("auto")
+    beta1: float = opt(0.9, "Adam beta1 (the paper's 0.9)", minimum=0.0, maximum=0.99999)
     val_fraction: float = opt(0.05, "share of the images held out for validation",
                               minimum=0.0)
     batch_size: int = opt(16, "image pairs per optimisation step", minimum=1)
@@ -81,6 +84,7 @@ def bicubic_up(lr: torch.Tensor) -> torch.Tensor:
 
 class SRGANRecipe(Recipe):
     grid_nrow = 3  # rows of: bicubic | SRGAN | real
+    ema_nets = ("g",)
 
     def __init__(self, cfg: Stage2Config, data, device):
         super().__init__(cfg, data, device)
@@ -170,7 +174,8 @@ class SRGANRecipe(Recipe):
 
     def finish(self, nets_, run):
         scores = {k: round(float(v), 4) for k, v in self.validate(nets_).items()}
-        self._meta["validation"] = {**scores, "images": len(self.val_hr)}
+        self._meta["validation"] = {**scores, "images": len(self.val_hr),
+                                    "held_out": self.data.val is not None}
         verdict = "above" if scores["val_psnr"] >= scores["val_psnr_bicubic"] else "BELOW"
         info(f"validation: PSNR {scores['val_psnr']:.2f} dB ({verdict} bicubic's "
              f"{scores['val_psnr_bicubic']:.2f}), SSIM {scores['val_ssim']:.3f} "

@@ -1,0 +1,126 @@
+"""The measured defaults: EMA warm-up and recomputed batch-norm statistics, precision
+auto, and options that would do nothing are refused."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from ganctl.train import accel
+from ganctl.train.ema import EMA, recalibrate
+from tests.conftest import FAST
+
+
+def test_ema_warm_up_forgets_the_initialisation():
+    net = nn.Linear(3, 1)
+    ema = EMA(net, 0.999)
+    assert ema.decay_at(1) == pytest.approx(2 / 11) and ema.decay_at(10**6) == 0.999
+    with torch.no_grad():
+        net.weight.fill_(1.0)
+    for step in range(1, 1001):
+        ema.update(net, step)
+    # without the warm-up, 0.999 ** 1000 = 37 % of the initial weights would remain
+    init_share = 1.0
+    for step in range(1, 1001):
+        init_share *= ema.decay_at(step)
+    assert init_share < 1e-3
+    start = EMA(nn.Linear(3, 1), 0.999).net.weight  # any init: the average is ~1 now
+    assert torch.allclose(ema.net.weight, torch.ones_like(start), atol=2e-3)
+
+
+def test_recalibrate_gives_the_averaged_net_its_own_statistics():
+    net = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8))
+    batches = [torch.randn(64, 4, generator=torch.Generator().manual_seed(i)) + 3
+               for i in range(4)]
+    recalibrate(net, lambda i: batches[i], batches=4)
+    with torch.no_grad():
+        h = torch.stack([net[0](b) for b in batches])
+    assert not net.training
+    assert torch.allclose(net[1].running_mean, h.mean((0, 1)), atol=1e-5)
+    assert torch.allclose(net[1].running_var, h.var(1, unbiased=True).mean(0), atol=1e-4)
+    assert net[1].momentum == 0.1  # restored
+    recalibrate(nn.Linear(2, 2), lambda i: None)  # nothing to do is fine
+
+
+def test_ema_generator_is_published_with_recomputed_statistics(tmp_path):
+    from ganctl.train import engine
+
+    res = engine.train(engine.TrainRequest(
+        "sneakers", overrides={"steps": 4, "batch_size": 16, "sample_every": 100,
+                               "precision": "fp32"}, device="cpu", publish=False))
+    w = torch.load(res.run / "weights.pt", weights_only=True)
+    ckpt = torch.load(res.checkpoint, weights_only=True)
+    assert w["ema_nets"] == ["g"]
+    key = "project.1.running_mean"
+    # the live generator's statistics were copied each step; publishing recomputed them
+    assert not torch.equal(w["nets"]["g"][key], ckpt["nets"]["g"][key])
+
+
+def test_native_bf16_is_read_from_the_cpu_flags(tmp_path):
+    with_amx = tmp_path / "amx"
+    with_amx.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512f amx_bf16 amx_tile\n")
+    plain = tmp_path / "plain"
+    plain.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512bw\n")
+    assert accel.cpu_has_native_bf16.__wrapped__(with_amx)
+    assert not accel.cpu_has_native_bf16.__wrapped__(plain)
+    assert not accel.cpu_has_native_bf16.__wrapped__(tmp_path / "missing")
+
+
+def test_precision_auto_resolves_per_device(monkeypatch):
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(accel, "cpu_has_native_bf16", lambda: True)
+    assert accel.resolve_precision("auto", cpu) == "bf16"
+    monkeypatch.setattr(accel, "cpu_has_native_bf16", lambda: False)
+    assert accel.resolve_precision("auto", cpu) == "fp32"
+    assert accel.resolve_precision("fp32", cpu) == "fp32"
+    assert accel.resolve_precision("auto", torch.device("mps")) == "fp32"
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda d=None: (8, 0))
+    assert accel.resolve_precision("auto", torch.device("cuda")) == "bf16"
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda d=None: (7, 5))
+    assert accel.resolve_precision("auto", torch.device("cuda")) == "fp32"
+
+
+def test_the_precision_that_ran_is_recorded(cli, tmp_path, monkeypatch):
+    monkeypatch.setattr(accel, "cpu_has_native_bf16", lambda: False)
+    res = cli("train", "sneakers", "--json", *FAST)
+    assert res.code == 0, res.err
+    run = tmp_path / json.loads(res.out)["run"]
+    assert json.loads((run / "config.json").read_text())["precision"] == "fp32"
+    assert json.loads((run / "config.json").read_text())["config"]["precision"] == "auto"
+    assert torch.load(run / "weights.pt", weights_only=True)["precision"] == "fp32"
+
+
+def test_options_a_plugin_lacks_are_usage_errors(cli):
+    assert cli("train", "sneakers", *FAST).code == 0
+    res = cli("sample", "sneakers", "-n", "2", "--truncation", "1.5")
+    assert res.code == 2 and "no --truncation" in res.err and "faces" in res.err
+    res = cli("train", "sneakers", "--steps", "1", "--set", "arch=mlp", "width=64")
+    assert res.code == 2 and "apply to arch=dcgan" in res.err
+    res = cli("train", "leaks", "--data", "synthetic", "--steps", "1", "--set",
+              "image_size=30")
+    assert res.code == 2 and "power of two" in res.err and "internal error" not in res.err
+
+
+def test_file_streams_leave_the_global_rng_alone(tmp_path):
+    """A DataLoader without its own generator draws each iterator's base seed from the
+    global RNG, which made resumed pix2pix/CycleGAN runs diverge."""
+    from torch.utils.data import Dataset
+
+    from ganctl.data.batches import BatchStream
+
+    class Items(Dataset):
+        def __len__(self):
+            return 8
+
+        def __getitem__(self, i):
+            return torch.full((1, 2, 2), i, dtype=torch.uint8)
+
+    torch.manual_seed(0)
+    before = torch.get_rng_state()
+    stream = iter(BatchStream(Items(), 4, 0, torch.device("cpu"), workers=0))
+    for _ in range(5):  # crosses epoch boundaries: a new loader iterator each epoch
+        next(stream)
+    assert torch.equal(torch.get_rng_state(), before)
