@@ -14,6 +14,8 @@ noise hits both alike), on real data.
   SRResNet (ganctl's `arch=srresnet`) trained the same way.
 - leaks: the leaks VAE on Fashion-MNIST, sneakers normal, sandals and ankle boots the
   leaks, trained for a fixed budget; ROC AUC.
+- references: what classifier-FD values mean (real vs real, the mean image, sandals,
+  noise), a few seconds.
 
     python bench/quality.py --json docs/bench/quality.json --grids docs/img
     python bench/quality.py --only stage2 --sr-minutes 1     # a quick look
@@ -64,6 +66,34 @@ def load_weights(path: Path):
     from ganctl import checkpoint, weights
 
     return weights.inference_payload(checkpoint.load(path, kind="weights"))
+
+
+# ---------------------------------------------------------------- references -------
+
+def references(args, tmp: Path) -> dict:
+    """What classifier-FD values mean: 1,000 images of each kind vs the test sneakers."""
+    from ganctl.data import catalog, layouts
+    from ganctl.metrics.classifier import embed, fashion_classifier
+    from ganctl.metrics.frechet import fd_from_features
+
+    root = catalog.DEBIAN_FASHION_MNIST
+    net, _ = fashion_classifier(root)
+    train_x, _ = layouts.fashion_mnist(root, "train", classes=(7,))
+    test_x, _ = layouts.fashion_mnist(root, "test", classes=(7,))
+    sandals, _ = layouts.fashion_mnist(root, "test", classes=(5,))
+    test_f = embed(net, torch.from_numpy(test_x))
+    g = torch.Generator().manual_seed(0)
+    pick = torch.randperm(len(train_x), generator=g)[:1000]
+    mean = torch.from_numpy(train_x).float().mean(0, keepdim=True).round().to(torch.uint8)
+    sets = {"floor: 1,000 real training sneakers": torch.from_numpy(train_x)[pick],
+            "the mean training image, repeated": mean.expand(1000, -1, -1, -1),
+            "real sandals (a different class)": torch.from_numpy(sandals),
+            "uniform noise": torch.randint(0, 256, (1000, 1, 28, 28), dtype=torch.uint8,
+                                           generator=g)}
+    fd = {k: round(fd_from_features(embed(net, v), test_f), 3) for k, v in sets.items()}
+    for k, v in fd.items():
+        print(f"reference FD {v:9.2f}  {k}", flush=True)
+    return {"fd": fd}
 
 
 # ---------------------------------------------------------------- stage 1 ----------
@@ -219,7 +249,7 @@ def stage2(args, tmp: Path) -> dict:
         base = ["train", "sneakers", "--stage", "2", "--data", data, "--no-publish", "--json"]
         runs = {arch: tmp / f"sr-{set_name}-{arch}" for arch in ("compact", "srresnet")}
 
-        def train(arch, minutes, extra=(), resume=False):
+        def train(arch, minutes, extra=(), resume=False, base=base, runs=runs, sets=sets):
             cmd = base + ["--runs-dir", str(runs[arch]), "--minutes", f"{minutes:g}"]
             cmd += ["--resume", "auto"] if resume else []
             flags = list(extra) + ([] if resume else
@@ -368,7 +398,7 @@ def main() -> None:
             return ref_stage2(rest[0], Path(rest[1]), float(rest[2]), rest[3:])
         sys.exit(f"unknown child command {cmd}")
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--only", nargs="*", choices=("stage1", "stage2", "leaks"))
+    ap.add_argument("--only", nargs="*", choices=("references", "stage1", "stage2", "leaks"))
     ap.add_argument("--budgets", type=float, nargs="+", default=[60, 120, 300],
                     help="stage-1 training budgets in seconds")
     ap.add_argument("--samples", type=int, default=1000)
@@ -386,7 +416,8 @@ def main() -> None:
            "threads_per_side": 1}
     old = json.loads(args.json.read_text()) if args.json and args.json.is_file() else {}
     with tempfile.TemporaryDirectory() as tmp:
-        for part, fn in (("stage1", stage1), ("stage2", stage2), ("leaks", leaks)):
+        for part, fn in (("references", references), ("stage1", stage1), ("stage2", stage2),
+                         ("leaks", leaks)):
             if args.only and part not in args.only:
                 if part in old:
                     doc[part] = old[part]
@@ -394,6 +425,7 @@ def main() -> None:
             t0 = time.perf_counter()
             doc[part] = fn(args, Path(tmp))
             doc[part]["bench_seconds"] = round(time.perf_counter() - t0, 1)
+            write_json({**old, **doc}, args.json)  # each finished part is kept
     write_json(doc, args.json)
 
 
