@@ -61,8 +61,12 @@ def stats(res):
     return [{k: v for k, v in r.items() if k not in VOLATILE} for r in rows]
 
 
-@pytest.mark.parametrize("split", [3, 4], ids=["mid-epoch", "step-4"])
-@pytest.mark.parametrize("case", sorted(CASES))
+# Synthetic sneakers have 512 images: at batch 128, step 4 ends the first epoch, so that
+# split resumes exactly at an epoch boundary; the others resume mid-epoch.
+SPLITS = [(case, 3) for case in sorted(CASES)] + [("sneakers-dcgan-ema", 4)]
+
+
+@pytest.mark.parametrize("case,split", SPLITS)
 def test_resume_is_exact(case, split, tmp_path, monkeypatch):
     plugin, stage, sets = CASES[case]
     monkeypatch.chdir(tmp_path)
