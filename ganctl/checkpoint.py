@@ -8,6 +8,8 @@ refused, never executed.
 from __future__ import annotations
 
 import os
+import re
+import socket
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,10 @@ def _read_umask() -> int:
 
 
 UMASK = _read_umask()
+# Temp files are named for their writer (".NAME.HOST-PID.RANDOM.tmp"), so one a killed
+# process left behind can be told from one a live process is still writing.
+HOST = re.sub(r"[^A-Za-z0-9_]", "_", socket.gethostname()) or "host"
+TEMP_RE = re.compile(r"^\..+\.(?P<host>[A-Za-z0-9_]+)-(?P<pid>\d+)\.[A-Za-z0-9_]+\.tmp$")
 
 
 def atomic_write(path: Path, write) -> None:
@@ -35,7 +41,8 @@ def atomic_write(path: Path, write) -> None:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{HOST}-{os.getpid()}.", suffix=".tmp",
+                               dir=path.parent)
     try:
         os.chmod(tmp, 0o666 & ~UMASK)  # mkstemp makes 0600; give the usual permissions
         with os.fdopen(fd, "wb") as f:
@@ -59,6 +66,33 @@ def atomic_write(path: Path, write) -> None:
         pass
     finally:
         os.close(dir_fd)
+
+
+def remove_stale_temps(folder: Path) -> list[Path]:
+    """Delete the temp files in `folder` that `atomic_write` calls on this machine left
+    behind when their process was killed; files of live processes (or of other
+    machines sharing the folder) are kept. Returns the ones removed."""
+    removed = []
+    for path in Path(folder).glob(".*.tmp"):
+        m = TEMP_RE.match(path.name)
+        if not m or m["host"] != HOST or _alive(int(m["pid"])):
+            continue
+        try:
+            path.unlink()
+            removed.append(path)
+        except FileNotFoundError:
+            pass
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
 
 
 def save(payload: dict[str, Any], path: Path) -> Path:

@@ -34,6 +34,8 @@ def inference_payload(payload: dict[str, Any]) -> dict[str, Any]:
 def publish(payload: dict[str, Any], plugin: str, stage: int) -> Path:
     """Write inference weights to the cache atomically, with a JSON sidecar."""
     path = cache_path(plugin, stage)
+    if path.parent.is_dir():
+        checkpoint.remove_stale_temps(path.parent)  # a publish that was killed mid-write
     checkpoint.save(payload, path)
     meta = {k: payload.get(k) for k in META_KEYS}
     meta["file"] = str(path)

@@ -4,6 +4,7 @@ concurrent writers. Nothing may be lost or left torn."""
 from __future__ import annotations
 
 import json
+import os
 import random
 import signal
 import subprocess
@@ -22,45 +23,121 @@ ARGS = ["train", "sneakers", "--steps", "100000", "--set", "batch_size=8", "log_
         "checkpoint_every=1", "keep_checkpoints=2", "sample_every=100000"]
 
 
-def kill_loop(tmp_path, kills: int, seed: int) -> int:
-    """Kill -9 a training run `kills` times at random moments, resuming each time; check
-    after every kill that a whole checkpoint exists and stats.jsonl parses. Returns the
-    newest checkpoint's step."""
+def wait_for(predicate, timeout: float = 120.0, what: str = "condition"):
+    deadline = time.time() + timeout
+    while not (found := predicate()):
+        assert time.time() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.005)
+    return found
+
+
+def freeze_inside_a_write(proc, folder, timeout: float = 20.0) -> bool:
+    """SIGSTOP `proc` while one of its temp files exists in `folder` (it is then frozen
+    inside a checkpoint write); False if no write was caught in time."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        if list(folder.glob(".*.tmp")):
+            proc.send_signal(signal.SIGSTOP)
+            if list(folder.glob(".*.tmp")):
+                return True
+            proc.send_signal(signal.SIGCONT)
+    return False
+
+
+def kill_loop(tmp_path, kills: int, seed: int) -> dict:
+    """Kill -9 a training run `kills` times, resuming each time. Each kill waits for a
+    checkpoint newer than the last kill's, then strikes at a random moment; every third
+    one lands inside a checkpoint write. After every kill: the child died of signal 9,
+    every checkpoint on disk reads back whole, the newest is past the previous kill's
+    (the resume made progress), and stats.jsonl parses (only its last line may be torn)."""
     rng = random.Random(seed)
+    group = tmp_path / "runs" / "sneakers-stage1"
+    last, mid_write = 0, 0
     for attempt in range(kills):
         cmd = [sys.executable, "-m", "ganctl", *ARGS] + (["--resume", "auto"] if attempt else [])
-        proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
-        for line in proc.stderr:  # wait until it is stepping, then a random extra moment
-            if line.startswith("step "):
-                break
-        time.sleep(rng.uniform(0.0, 0.8))
+        proc = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
+        run = wait_for(lambda: next(group.glob("*/checkpoints"), None), what="a run folder")
+        wait_for(lambda: any(int(p.stem[5:]) > last for p in run.glob("ckpt-*.pt")),
+                 what=f"a checkpoint past step {last}")
+        if attempt % 3 == 2 and freeze_inside_a_write(proc, run):
+            mid_write += 1
+        else:
+            time.sleep(rng.uniform(0.0, 0.5))
         proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-        runs = list((tmp_path / "runs" / "sneakers-stage1").iterdir())
-        assert len(runs) == 1  # every resume continued the same run
-        ckpts = rundir.checkpoints(runs[0])
-        assert ckpts, "no checkpoint survived"
-        newest_ok = engine.newest_loadable(runs[0])  # never raises: one is always whole
-        assert torch.load(newest_ok, weights_only=True)["kind"] == "training"
-        lines = (runs[0] / "stats.jsonl").read_text().splitlines()
-        parsed = [json.loads(x) for x in lines[:-1]]  # only the last line may be torn
+        assert proc.wait(timeout=30) == -signal.SIGKILL
+        assert len(list(group.iterdir())) == 1  # every resume continued the same run
+        steps = [checkpoint.load(p, kind="training")["step"] for p in rundir.checkpoints(
+            run.parent)]  # all of them whole, not just the newest
+        assert steps and max(steps) > last
+        last = max(steps)
+        lines = (run.parent / "stats.jsonl").read_text().splitlines()
+        parsed = [json.loads(x) for x in lines[:-1]]
         assert [r["step"] for r in parsed] == list(range(1, len(parsed) + 1))
-    return torch.load(engine.newest_loadable(runs[0]), weights_only=True)["step"]
+    return {"run": run.parent, "step": last, "mid_write": mid_write}
+
+
+def finish_and_count_leftovers(result: dict) -> list:
+    """Resume once more in-process and list the temp files still on disk afterwards."""
+    run = result["run"]
+    done = engine.train(engine.TrainRequest("sneakers", overrides={"steps": result["step"] + 1},
+                                            device="cpu", resume="auto"))
+    assert done.step == result["step"] + 1 and done.run.resolve() == run.resolve()
+    rows = [json.loads(x) for x in (run / "stats.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == list(range(1, done.step + 1))  # torn tail trimmed
+    return list(run.rglob(".*.tmp"))
 
 
 @pytest.mark.faults
-def test_kill_9_twenty_times(tmp_path):
-    assert kill_loop(tmp_path, 20, seed=1) > 20
+def test_kill_9_fifty_times(tmp_path):
+    result = kill_loop(tmp_path, 50, seed=1)
+    assert result["mid_write"] >= 10  # 16 of the 50 aim inside a write
+    assert finish_and_count_leftovers(result) == []  # 0 files left half-written
 
 
-def test_kill_9_at_random_moments_then_resume_auto(tmp_path):
-    step = kill_loop(tmp_path, 3, seed=0)
-    runs = list((tmp_path / "runs" / "sneakers-stage1").iterdir())
-    done = engine.train(engine.TrainRequest("sneakers", overrides={"steps": step + 1},
-                                            device="cpu", resume="auto"))
-    assert done.step == step + 1 and done.run.resolve() == runs[0].resolve()
-    rows = [json.loads(x) for x in (runs[0] / "stats.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in rows] == list(range(1, step + 2))  # torn tail trimmed
+def test_kill_9_at_random_moments_and_inside_a_write_then_resume_auto(tmp_path):
+    result = kill_loop(tmp_path, 3, seed=0)
+    assert result["mid_write"] == 1
+    assert finish_and_count_leftovers(result) == []
+
+
+def test_stale_temp_files_of_dead_processes_are_removed_only(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    ours = tmp_path / f".ckpt-000000001.pt.{checkpoint.HOST}-{os.getpid()}.abc123.tmp"
+    gone = tmp_path / f".ckpt-000000002.pt.{checkpoint.HOST}-{dead.pid}.def456.tmp"
+    other = tmp_path / f".ckpt-000000003.pt.otherhost-{dead.pid}.ghi789.tmp"
+    for p in (ours, gone, other):
+        p.write_bytes(b"half")
+    assert checkpoint.remove_stale_temps(tmp_path) == [gone]
+    assert ours.exists() and other.exists() and not gone.exists()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_checkpoints_exits_128_plus_n_and_resume_is_exact(tmp_path, sig):
+    sets = ["batch_size=16", "log_every=1", "checkpoint_every=100000", "sample_every=100000"]
+    proc = subprocess.Popen([sys.executable, "-m", "ganctl", "train", "sneakers", "--steps",
+                             "100000", "--no-publish", "--set", *sets],
+                            stderr=subprocess.PIPE, text=True)
+    for line in proc.stderr:
+        if line.startswith("step 3"):
+            break
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + sig, err
+    assert f"{signal.Signals(sig).name} at step" in err and "--resume auto" in err
+    assert "Traceback" not in err
+    (ckpt,) = (tmp_path / "runs" / "sneakers-stage1").glob("*/checkpoints/ckpt-*.pt")
+    step = checkpoint.load(ckpt)["step"]
+    overrides = {k: int(v) for k, v in (x.split("=") for x in sets)} | {"steps": step + 2}
+    resumed = engine.train(engine.TrainRequest("sneakers", overrides=overrides, device="cpu",
+                                               resume="auto", publish=False))
+    straight = engine.train(engine.TrainRequest("sneakers", overrides=overrides, device="cpu",
+                                                publish=False, runs_dir=tmp_path / "straight"))
+    a = checkpoint.load(resumed.checkpoint)["nets"]
+    b = checkpoint.load(straight.checkpoint)["nets"]
+    for net in a:
+        for k in a[net]:
+            assert torch.equal(a[net][k], b[net][k]), f"{net}.{k}"
 
 
 def test_disk_full_while_checkpointing_keeps_the_previous_one(monkeypatch, tmp_path):

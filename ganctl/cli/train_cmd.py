@@ -124,11 +124,13 @@ def train(
     if result.checkpoint is None:
         return  # a rank other than 0 of a distributed run: rank 0 reports
     summary = {"run": str(result.run), "step": result.step, "epoch": round(result.epoch, 4),
-               "checkpoint": str(result.checkpoint),
-               "weights": str(result.weights) if result.weights else None}
+               "stopped_by": result.stopped_by, "checkpoint": str(result.checkpoint),
+               "weights": str(result.run / "weights.pt"),
+               "published": str(result.weights) if result.weights else None}
     if as_json:
         print_json(summary)
     else:
         from ganctl.console import info
 
-        info(f"done: {result.step} steps ({result.epoch:.2f} epochs); run folder {result.run}")
+        info(f"done: {result.step} steps ({result.epoch:.2f} epochs; {result.stopped_by} "
+             f"reached); run folder {result.run}")

@@ -12,11 +12,13 @@ from files go through one DataLoader whose workers persist across epochs.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from ganctl.console import info
 from ganctl.data.sources import ImageTensors
 
 # Whole in-memory datasets up to this size are moved to the GPU once.
@@ -44,6 +46,10 @@ class BatchStream:
             device.type == "cpu" or dataset.nbytes() <= DEVICE_RESIDENT_BYTES
         ):
             self.dataset = dataset.to(device)
+        elif workers > usable_cpus():  # more would only compete for the same cores
+            self.workers = usable_cpus()
+            info(f"{self.workers} data loader worker(s) instead of {workers}: this machine "
+                 f"gives the process {self.workers} CPU(s)")
 
     @property
     def batches_per_epoch(self) -> int:
@@ -98,6 +104,13 @@ class BatchStream:
                                      generator=torch.Generator().manual_seed(self.seed),
                                      **extra)
         return self.loader
+
+
+def usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
 
 
 class _Chunks:

@@ -67,10 +67,62 @@ def run_padded(net, x: torch.Tensor, multiple: int, device) -> torch.Tensor:
     return net(_pad_to(x, multiple).to(device)).float().cpu()[..., :h, :w]
 
 
+class PooledInstanceNorm:
+    """Instance norm over the whole image while the net runs tile by tile: a first pass
+    pools every InstanceNorm layer's per-channel sums over all tiles, a second pass
+    normalises every tile with those pooled statistics instead of its own (per-tile
+    statistics shift each tile's colours and contrast, and blending cannot hide that)."""
+
+    def __init__(self, net: torch.nn.Module):
+        self.norms = [m for m in net.modules() if isinstance(m, torch.nn.InstanceNorm2d)]
+        self.sums: dict = {}
+        self.stats: dict = {}
+
+    def record(self, m, inputs, _out):
+        v = inputs[0].float()
+        s = self.sums.setdefault(m, [0.0, 0.0, 0])
+        s[0] = s[0] + v.sum((2, 3), keepdim=True)
+        s[1] = s[1] + (v * v).sum((2, 3), keepdim=True)
+        s[2] += v.shape[2] * v.shape[3]
+
+    def apply(self, m, inputs, _out):
+        mean, var = self.stats[m]
+        y = (inputs[0].float() - mean) / torch.sqrt(var + m.eps)
+        if m.affine:
+            y = y * m.weight[None, :, None, None] + m.bias[None, :, None, None]
+        return y.to(inputs[0].dtype)
+
+    @contextlib.contextmanager
+    def hooks(self, fn):
+        handles = [m.register_forward_hook(fn) for m in self.norms]
+        try:
+            yield
+        finally:
+            for h in handles:
+                h.remove()
+
+    def pool(self) -> None:
+        for m, (s1, s2, n) in self.sums.items():
+            mean = s1 / n
+            self.stats[m] = (mean, (s2 / n - mean * mean).clamp(min=0))
+
+
 def run_tiles(net, x: torch.Tensor, multiple: int, tile: int, overlap: int,
               device) -> torch.Tensor:
     """Overlapping tiles, each blended in with weights that ramp linearly to the tile
-    edges, so no seam shows even with instance norm's per-tile statistics."""
+    edges; nets with instance norm run twice, normalising with pooled statistics."""
+    pooled = PooledInstanceNorm(net)
+    if not pooled.norms:
+        return blend_tiles(net, x, multiple, tile, overlap, device)
+    with pooled.hooks(pooled.record):
+        blend_tiles(net, x, multiple, tile, overlap, device)
+    pooled.pool()
+    with pooled.hooks(pooled.apply):
+        return blend_tiles(net, x, multiple, tile, overlap, device)
+
+
+def blend_tiles(net, x: torch.Tensor, multiple: int, tile: int, overlap: int,
+                device) -> torch.Tensor:
     _, _, h, w = x.shape
     out = torch.zeros(1, 0, h, w)
     weight = torch.zeros(1, 1, h, w)

@@ -24,6 +24,8 @@ class EMA:
     def __init__(self, net: nn.Module, decay: float):
         self.decay = decay
         self.net = copy.deepcopy(net).eval().requires_grad_(False)
+        self.version = 0  # bumped by every change of the weights
+        self.calibrated = -1  # the version whose batch-norm statistics were recomputed
 
     def decay_at(self, step: int) -> float:
         """The decay used by the update after optimisation step `step` (1-based)."""
@@ -36,12 +38,21 @@ class EMA:
         torch._foreach_lerp_(ema_params, params, 1.0 - self.decay_at(step))
         for b_ema, b in zip(self.net.buffers(), net.buffers()):
             b_ema.copy_(b)
+        self.version += 1
 
     def state_dict(self):
         return self.net.state_dict()
 
     def load_state_dict(self, state) -> None:
         self.net.load_state_dict(state)
+        self.version += 1
+
+    def recalibrate(self, inputs: Callable[[int], torch.Tensor | None]) -> None:
+        """`recalibrate` the averaged net, once per version of its weights (sampling,
+        validating and publishing at one step share the result: it is deterministic)."""
+        if self.calibrated != self.version:
+            recalibrate(self.net, inputs)
+            self.calibrated = self.version
 
 
 @torch.no_grad()

@@ -26,7 +26,7 @@ from ganctl.device import describe
 from ganctl.errors import GanctlError, UsageError
 from ganctl.infer.grid import grid_image
 from ganctl.train import accel, dist, rng, rundir
-from ganctl.train.ema import EMA, recalibrate
+from ganctl.train.ema import EMA
 from ganctl.train.progress import Reporter
 from ganctl.train.stats import StatsWriter
 from ganctl.train.wandb_log import WandbLogger, WandbOptions
@@ -36,6 +36,16 @@ from ganctl.train.wandb_log import WandbLogger, WandbOptions
 RESUMABLE_CHANGES = {"epochs", "steps", "minutes", "log_every", "sample_every",
                      "checkpoint_every", "keep_checkpoints", "workers", "compile",
                      "channels_last", "warmup_steps"}
+STOP_RULES = ("epochs", "steps", "minutes")
+
+
+def named_rules_win(overrides: dict[str, Any]) -> dict[str, Any]:
+    """Stopping rules the user names replace the ones they do not (a plugin's default
+    `epochs`, or a resumed run's saved rules): `--steps 200` means 200 steps."""
+    named = {k.replace("-", "_") for k in overrides} & set(STOP_RULES)
+    if not named:
+        return overrides
+    return {**{k: 0 for k in STOP_RULES if k not in named}, **overrides}
 
 
 class Interrupted(GanctlError):
@@ -67,6 +77,7 @@ class TrainResult:
     epoch: float
     checkpoint: Path | None  # None on ranks other than 0 of a distributed run
     weights: Path | None
+    stopped_by: str = ""  # the stopping rule that ended the run, as its flag: "--steps 200"
 
 
 def resolve_config(req: TrainRequest):
@@ -75,7 +86,7 @@ def resolve_config(req: TrainRequest):
     plugin = registry.get(req.plugin)
     stage = plugin.check_stage(req.stage)
     cfg_cls = plugin.config_class(stage)
-    overrides = dict(req.overrides or {})
+    overrides = named_rules_win(dict(req.overrides or {}))
     ckpt_path = find_resume(req, plugin) if req.resume else None
     if ckpt_path is None:
         cfg = config.build(cfg_cls, overrides)
@@ -185,6 +196,10 @@ def _train(req, plugin, cfg, ckpt_path, data_spec, ddp, device) -> TrainResult:
         wandb_id = state.get("wandb_id")
         run = ckpt_path.parent.parent
         info(f"resuming {run} from step {step}")
+        if ddp.main:
+            for folder in (run, run / "checkpoints"):
+                for path in checkpoint.remove_stale_temps(folder):
+                    info(f"removed {path}, left half-written by a killed run")
     else:
         run = None
         if ddp.main:
@@ -195,8 +210,18 @@ def _train(req, plugin, cfg, ckpt_path, data_spec, ddp, device) -> TrainResult:
         write_config(run, plugin, stage, cfg, data, data_spec, device, recipe, ddp)
 
     bpe = stream.batches_per_epoch
-    limits = [s for s in (cfg.steps, math.ceil(cfg.epochs * bpe) if cfg.epochs else 0) if s]
-    max_steps = min(limits) if limits else None
+    max_steps, step_rule = step_limit(cfg, bpe)
+    spent = None
+    if ckpt_path is not None:
+        spent = (step_rule if max_steps is not None and step >= max_steps else
+                 "minutes" if cfg.minutes and elapsed_before >= cfg.minutes * 60 else None)
+    if spent:
+        more = {"steps": f"--steps {2 * step}", "epochs": f"--epochs {2 * cfg.epochs:g}",
+                "minutes": f"--minutes {2 * cfg.minutes:g}"}[spent]
+        warn(f"this run already reached {rule_text(cfg, spent)} (step {step}, "
+             f"{elapsed_before / 60:.1f} min trained); nothing left to train. Give a larger "
+             f"total to go on, e.g. `ganctl train {plugin.name} --stage {stage} --resume auto "
+             f"{more}`")
     if max_steps is None and not cfg.minutes:
         info("no stopping rule (--epochs/--steps/--minutes): training until Ctrl-C")
     where = f"{ddp.world} processes on {device.type}" if ddp.on else describe(device)
@@ -207,7 +232,8 @@ def _train(req, plugin, cfg, ckpt_path, data_spec, ddp, device) -> TrainResult:
     # Rank 0 alone writes logs; the other ranks only train.
     stats = StatsWriter(run / "stats.jsonl", resume_step=step if ckpt_path else None) \
         if ddp.main else None
-    reporter = Reporter(max_steps if ddp.main else 0, step, f"{plugin.name}", ddp.main)
+    reporter = Reporter(max_steps, cfg.minutes * 60, step, elapsed_before, plugin.name,
+                        ddp.main)
     wb = WandbLogger.start(req.wandb, run, run.name, json.loads(
         (run / "config.json").read_text()), wandb_id) if req.wandb and ddp.main else None
 
@@ -247,7 +273,7 @@ def _train(req, plugin, cfg, ckpt_path, data_spec, ddp, device) -> TrainResult:
 
     last_ckpt, start_step = None, step
     try:
-        done = max_steps is not None and step >= max_steps
+        done = bool(spent) or (max_steps is not None and step >= max_steps)
         batches = iter(stream)
         while not done:
             t_fetch = time.perf_counter()
@@ -276,7 +302,7 @@ def _train(req, plugin, cfg, ckpt_path, data_spec, ddp, device) -> TrainResult:
             # Time limits and signals may reach ranks at different steps: stop together.
             done = (max_steps is not None and step >= max_steps) or ddp.any(bool(
                 cfg.minutes and elapsed() >= cfg.minutes * 60) or bool(stop_signal))
-            reporter.step(step, step / bpe)
+            reporter.step(step, step / bpe, elapsed())
             if step % cfg.log_every == 0 or done:
                 now = time.perf_counter()
                 means = dist.average({k: v / acc_n[k] for k, v in acc.items()}, ddp.world)
@@ -315,13 +341,15 @@ def _train(req, plugin, cfg, ckpt_path, data_spec, ddp, device) -> TrainResult:
         raise Interrupted(f"{name} at step {step}: checkpoint saved to {where}; continue "
                           f"with `ganctl train {plugin.name} --stage {stage} --resume auto`",
                           stop_signal[0])
+    stopped_by = rule_text(cfg, spent or (step_rule if max_steps is not None and
+                                          step >= max_steps else "minutes"))
     published = None
     if step == start_step:  # resumed at its end: no step ran, so no checkpoint was written
         last_ckpt = save()
     if ddp.on:
         sums = check_in_sync(recipe, emas, ddp)
         if not ddp.main:
-            return TrainResult(run, step, step / bpe, None, None)
+            return TrainResult(run, step, step / bpe, None, None, stopped_by)
     with eval_nets(recipe, emas) as nets:
         recipe.finish(nets, run)
     payload = weights_payload(plugin, stage, cfg, recipe, emas, data, step, step / bpe, run)
@@ -336,7 +364,19 @@ def _train(req, plugin, cfg, ckpt_path, data_spec, ddp, device) -> TrainResult:
     if req.publish:
         published = weights.publish(payload, plugin.name, stage)
         info(f"published weights to {published}")
-    return TrainResult(run, step, step / bpe, last_ckpt, published)
+    return TrainResult(run, step, step / bpe, last_ckpt, published, stopped_by)
+
+
+def step_limit(cfg, batches_per_epoch: int) -> tuple[int | None, str | None]:
+    """The step at which the steps/epochs rules end the run, and which rule that is."""
+    limits = [(cfg.steps, "steps")] if cfg.steps else []
+    if cfg.epochs:
+        limits.append((math.ceil(cfg.epochs * batches_per_epoch), "epochs"))
+    return min(limits) if limits else (None, None)
+
+
+def rule_text(cfg, rule: str) -> str:
+    return f"--{rule} {getattr(cfg, rule):g}"
 
 
 def describe_run(cfg, data) -> str:
@@ -360,7 +400,7 @@ def eval_nets(recipe, emas: dict):
     """The nets to sample or validate with (EMA copies preferred, their batch-norm
     statistics recomputed), in eval mode, no grad."""
     for n, e in emas.items():
-        recalibrate(e.net, lambda i, n=n: recipe.ema_inputs(n, i))
+        e.recalibrate(lambda i, n=n: recipe.ema_inputs(n, i))
     nets = {**recipe.nets, **{n: e.net for n, e in emas.items()}}
     modes = {n: net.training for n, net in nets.items()}
     for net in nets.values():

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from ganctl.console import err, info
@@ -14,26 +12,50 @@ def format_row(row: dict) -> str:
     return "  ".join(f"{k} {row[k]:.4g}" for k in keys[:8] if isinstance(row[k], (int, float)))
 
 
+def rate(value: float) -> str:
+    """Images per second, readable from 0.05 (pix2pix on a CPU) to thousands."""
+    return f"{value:.0f}" if value >= 10 else f"{value:.2g}"
+
+
 class Reporter:
-    def __init__(self, total: int | None, start_step: int, title: str, enabled: bool = True):
-        self.total = total
+    """The bar's fraction is the larger of steps done / step limit and time spent / time
+    limit, so its total and ETA hold under --steps, --epochs and --minutes alike."""
+
+    UNITS = 1000  # the bar counts thousandths of the run
+
+    def __init__(self, total_steps: int | None, total_s: float, start_step: int,
+                 start_s: float, title: str, enabled: bool = True):
+        self.total_steps = total_steps
+        self.total_s = total_s
         self.enabled = enabled
         self.tty = enabled and err().is_terminal
         self.progress = None
         if self.tty:
+            bounded = bool(total_steps or total_s)
             self.progress = Progress(
                 TextColumn("[bold]{task.description}"), BarColumn(),
-                TextColumn("{task.completed}/{task.total} steps"), TextColumn("{task.fields[ep]}"),
+                TextColumn("{task.fields[steps]}"), TextColumn("{task.fields[ep]}"),
                 TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[losses]}"),
                 console=err(), transient=False)
-            self.task = self.progress.add_task(title, total=total, completed=start_step,
-                                               ep="", losses="")
+            self.task = self.progress.add_task(
+                title, total=self.UNITS if bounded else None,
+                completed=self.fraction(start_step, start_s) * self.UNITS,
+                steps=self.steps_text(start_step), ep="", losses="")
             self.progress.start()
-        self.last_line = time.monotonic()
 
-    def step(self, step: int, epoch: float) -> None:
+    def fraction(self, step: int, seconds: float) -> float:
+        parts = [step / self.total_steps] if self.total_steps else []
+        if self.total_s:
+            parts.append(seconds / self.total_s)
+        return min(max(parts, default=0.0), 1.0)
+
+    def steps_text(self, step: int) -> str:
+        return f"{step}/{self.total_steps} steps" if self.total_steps else f"{step} steps"
+
+    def step(self, step: int, epoch: float, seconds: float) -> None:
         if self.progress is not None:
-            self.progress.update(self.task, completed=step, ep=f"epoch {epoch:.2f}")
+            self.progress.update(self.task, completed=self.fraction(step, seconds) * self.UNITS,
+                                 steps=self.steps_text(step), ep=f"epoch {epoch:.2f}")
 
     def logged(self, row: dict) -> None:
         if not self.enabled:
@@ -42,9 +64,11 @@ class Reporter:
         if self.progress is not None:
             self.progress.update(self.task, losses=text)
         else:
-            total = f"/{self.total}" if self.total else ""
-            speed = f"{row['imgs_per_s']:.0f} img/s  " if "imgs_per_s" in row else ""
-            info(f"step {row['step']}{total}  epoch {row['epoch']:.2f}  {speed}{text}")
+            total = f"/{self.total_steps}" if self.total_steps else ""
+            speed = f"{rate(row['imgs_per_s'])} img/s  " if "imgs_per_s" in row else ""
+            clock = (f"{row['time']:.0f}/{self.total_s:.0f} s  "
+                     if self.total_s and "time" in row else "")
+            info(f"step {row['step']}{total}  epoch {row['epoch']:.2f}  {clock}{speed}{text}")
 
     def close(self) -> None:
         if self.progress is not None:

@@ -7,6 +7,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from ganctl.checkpoint import atomic_write
+
 
 def read(path: Path, warn=None) -> list[dict[str, Any]]:
     """All parseable lines; a torn or malformed line is skipped (and reported via `warn`)."""
@@ -36,7 +38,8 @@ class StatsWriter:
     def _truncate_after(self, step: int) -> None:
         """Drop lines logged after the checkpoint we resume from (and any torn tail)."""
         keep = [r for r in read(self.path) if r.get("step", 0) <= step]
-        self.path.write_text("".join(json.dumps(r) + "\n" for r in keep), encoding="utf-8")
+        text = "".join(json.dumps(r) + "\n" for r in keep).encode()
+        atomic_write(self.path, lambda f: f.write(text))  # a kill now keeps the old file
 
     def write(self, row: dict[str, Any]) -> None:
         clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
