@@ -51,3 +51,28 @@ def test_evaluate_errors(cli):
     assert cli("evaluate", "sneakers", "--metric", "is").code == 2
     res = cli("evaluate", "edges2shoes")
     assert res.code == 2 and "evaluate scores generators" in res.err
+
+
+def test_fd_of_real_against_real_is_near_zero_and_fakes_score_worse(cli, tmp_path):
+    from ganctl import config, registry
+    from ganctl.metrics import evaluate as ev
+    from ganctl.train.recipe import to_unit
+
+    assert cli("train", "sneakers", *FAST).code == 0  # 6 steps: poor fakes
+    spec = f"torchscript:{scripted_extractor(tmp_path / 'ext.pt')}@28"
+    res = cli("evaluate", "sneakers", "--extractor", spec, "-n", "200", "--json")
+    assert res.code == 0, res.err
+    fakes_fd = json.loads(res.out)["fd"]
+    plugin = registry.get("sneakers")
+    real = to_unit(plugin.load_data(config.build(plugin.config_class(1), {}), "synthetic",
+                                    1).train.tensors[0])  # as evaluate reads it
+    ext = ev.extractor(spec, torch.device("cpu"))
+    real_fd = ev.score(["fd"], ext, ext(real[200:400], "cpu"), ext(real[:200], "cpu"))["fd"]
+    assert real_fd < 0.1 * fakes_fd, (real_fd, fakes_fd)
+
+
+def test_evaluate_needs_an_extractor_where_the_classifier_does_not_apply(cli):
+    assert cli("train", "faces", "--data", "synthetic", "--steps", "1", "--set",
+               "batch_size=4").code == 0
+    res = cli("evaluate", "faces")
+    assert res.code == 2 and "--extractor inception" in res.err

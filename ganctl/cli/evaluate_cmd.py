@@ -14,9 +14,9 @@ def evaluate(
                                  "run folder."),
     metric: str = typer.Option("fd,kid", "--metric", help="Comma list of fd, kid, pr "
                                "(k-NN precision and recall, k=3)."),
-    extractor_spec: str = typer.Option("classifier", "--extractor", help="classifier "
-                                       "(Fashion-MNIST CNN, for 28 px), inception, or "
-                                       "torchscript:PATH[@SIZE]."),
+    extractor_spec: str = typer.Option(None, "--extractor", help="classifier "
+                                       "(Fashion-MNIST CNN, for 28 px; sneakers' default), "
+                                       "inception, or torchscript:PATH[@SIZE]."),
     real: str = typer.Option(None, "--real", help="Real dataset (name, folder or synthetic; "
                              "default: what the weights were trained on)."),
     n: int = typer.Option(1000, "-n", help="Generated and real images to compare."),
@@ -56,6 +56,11 @@ def evaluate(
         plugin = registry.get(target)
     if plugin.task != "generate":
         raise UsageError(f"evaluate scores generators; {plugin.name} is a {plugin.task} plugin")
+    extractor_spec = extractor_spec or plugin.default_extractor
+    if extractor_spec is None:
+        raise UsageError(f"{plugin.name} has no default feature extractor (the classifier "
+                         "knows only 28-px Fashion-MNIST): pass --extractor inception or "
+                         "--extractor torchscript:PATH@SIZE")
     dev = resolve(device)
     ext = ev.extractor(extractor_spec, dev)  # first: a missing extractor fails fast
     payload = weights_mod.load(plugin.name, 1, weights, device="cpu")

@@ -26,6 +26,7 @@ class Sneakers(Plugin):
     stages = (1, 2)
     refine_stage = 2
     default_data = {1: "synthetic", 2: "synthetic"}
+    default_extractor = "classifier"  # Fashion-MNIST's CNN: the sneakers' own domain
     datasets = ("sneakers", "fashion-sneakers", "synthetic")
 
     def stage_title(self, stage):
