@@ -125,9 +125,23 @@ def load(path: Path, map_location="cpu", kind: str | None = None,
         raise GanctlError(f"refusing to load {path}: {unsafe_reason(str(e))}; ganctl loads "
                           "only tensors and plain values, never code") from None
     except Exception as e:  # noqa: BLE001 - truncated zip, not a torch file, ...
+        if not is_torch_file(path):
+            raise GanctlError(f"{path} is not a PyTorch checkpoint (neither a zip archive "
+                              "nor a pickle)") from None
         raise GanctlError(f"cannot read checkpoint {path}: {type(e).__name__}: "
                           f"{str(e).splitlines()[0][:160] if str(e) else 'unreadable'}") from None
     return check(payload, path, kind=kind, plugin=plugin)
+
+
+def is_torch_file(path: Path) -> bool:
+    """Whether the file starts like torch.save output: a zip archive (PyTorch >= 1.6) or
+    a pickle stream (protocol 2+, the legacy format)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError:
+        return False
+    return head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"
 
 
 def unsafe_reason(message: str) -> str:

@@ -141,11 +141,13 @@ def plot_png(runs: list[Run], keys: list[str], out, x: str = "step",
                 c = colors[i % len(colors)]
                 i += 1
                 label = f"{run.label}: {k}" if len(runs) > 1 else k
+                marker = "o" if len(xs) == 1 else None  # a lone point still shows
                 if smooth > 0:
                     ax.plot(xs, ys, color=c, alpha=0.25, linewidth=1)
-                    ax.plot(xs, ema(ys, smooth), color=c, linewidth=1.8, label=label)
+                    ax.plot(xs, ema(ys, smooth), color=c, linewidth=1.8, label=label,
+                            marker=marker)
                 else:
-                    ax.plot(xs, ys, color=c, linewidth=1.5, label=label)
+                    ax.plot(xs, ys, color=c, linewidth=1.5, label=label, marker=marker)
         ax.set_title(gname, loc="left", fontsize=11)
         ax.set_ylabel(y_label(gname))
         if log_y:

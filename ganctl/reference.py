@@ -135,7 +135,9 @@ def pretrained(plugin: str, model: str, url: str, direction: str = "AtoB") -> Pa
         lock = {}
     raw = root / f"{model}.pth"
     pin = lock.get(url, {})
-    got = fetch([url], raw, sha256=pin.get("sha256"), size=pin.get("size"))
+    got = fetch([url], raw, sha256=pin.get("sha256"), size=pin.get("size"),
+                fallback=f"import it: `ganctl models import {model}.pth --as {plugin}"
+                         f"{' --direction BtoA' if direction == 'BtoA' else ''}`")
     if not pin:
         lock[url] = {"sha256": got.sha256, "size": got.size, "date": time.strftime("%Y-%m-%d")}
         checkpoint.atomic_write(lock_path, lambda f: f.write(json.dumps(lock, indent=2)

@@ -16,6 +16,9 @@ EXPECTED_OK = {
     "rgba.png": True, "exif_rotated.jpg": True, "tiny_1x1.png": True, "wide_10000x3.png": True,
     "empty.png": False, "text.png": False, "truncated.jpg": False, "truncated.png": False,
     "bomb.png": False, "folder.png": False,
+    "still.gif": True, "animated.gif": True, "image.webp": True, "image.tif": True,
+    "image.bmp": True, "bad_huffman.jpg": False, "bad_crc.png": False, "vector.svg": False,
+    "photo.heic": False, "loop.png": False, "dangling.png": False,
 }
 
 
@@ -53,6 +56,29 @@ def write_corpus(folder: Path) -> dict[str, bool]:
                                       + _chunk(b"IDAT", zlib.compress(b"\0" * 64))
                                       + _chunk(b"IEND", b""))
     (folder / "folder.png").mkdir()
+    pattern = (np.arange(12 * 20 * 3).reshape(12, 20, 3) * 7 % 256).astype(np.uint8)
+    Image.fromarray(pattern).save(folder / "still.gif")
+    frames = [Image.new("RGB", (20, 12), c) for c in ((255, 0, 0), (0, 255, 0), (0, 0, 255))]
+    frames[0].save(folder / "animated.gif", save_all=True, append_images=frames[1:])
+    for ext in ("webp", "tif", "bmp"):
+        Image.fromarray(pattern).save(folder / f"image.{ext}")
+    Image.fromarray(pattern).save(folder / "ok.jpg")
+    data = bytearray((folder / "ok.jpg").read_bytes())
+    dht = data.find(b"\xff\xc4")  # the Huffman table: claim 255 codes of every length
+    data[dht + 5:dht + 21] = b"\xff" * 16
+    (folder / "bad_huffman.jpg").write_bytes(bytes(data))
+    (folder / "ok.jpg").unlink()
+    Image.fromarray(pattern).save(folder / "ok.png")
+    data = bytearray((folder / "ok.png").read_bytes())
+    idat = data.find(b"IDAT")
+    data[idat + 4 + struct.unpack(">I", data[idat - 4:idat])[0]] ^= 0xFF  # its CRC
+    (folder / "bad_crc.png").write_bytes(bytes(data))
+    (folder / "ok.png").unlink()
+    (folder / "vector.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="8" '
+                                       'height="8"><rect width="8" height="8"/></svg>')
+    (folder / "photo.heic").write_bytes(b"\0\0\0\x18ftypheic\0\0\0\0mif1heic" + bytes(64))
+    (folder / "loop.png").symlink_to("loop.png")
+    (folder / "dangling.png").symlink_to("nowhere.png")
     expected = dict(EXPECTED_OK)
     name = os.fsencode(folder) + b"/non_utf8_\xff.png"  # a name that is not valid UTF-8
     Image.new("RGB", (8, 8), (5, 5, 5)).save(os.fsdecode(name))

@@ -57,7 +57,8 @@ def kill_loop(tmp_path, kills: int, seed: int) -> dict:
         cmd = [sys.executable, "-m", "ganctl", *ARGS] + (["--resume", "auto"] if attempt else [])
         proc = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
         run = wait_for(lambda: next(group.glob("*/checkpoints"), None), what="a run folder")
-        wait_for(lambda: any(int(p.stem[5:]) > last for p in run.glob("ckpt-*.pt")),
+        wait_for(lambda run=run, last=last: any(int(p.stem[5:]) > last
+                                                for p in run.glob("ckpt-*.pt")),
                  what=f"a checkpoint past step {last}")
         if attempt % 3 == 2 and freeze_inside_a_write(proc, run):
             mid_write += 1

@@ -35,6 +35,10 @@ def test_metrics_by_hand():
     assert rep["classes"]["normal"]["recall"] == 0.5
     t = detection.best_f1_threshold(y, s)
     assert 0.1 < t < 0.35  # flags both leaks and one normal: F1 0.8 is the best there is
+    # the operating point drawn on roc.png and pr.png
+    assert detection.operating_point(y, s, 0.3) == {"fpr": 0.5, "recall": 1.0,
+                                                    "precision": 2 / 3}
+    assert detection.operating_point(y, s, 0.9)["precision"] is None  # nothing flagged
 
 
 def test_threshold_rules():
@@ -135,6 +139,20 @@ def test_detect_leaks_outputs(cli, trained, home, tmp_path):
     zero = cli("detect-leaks", str(root / "test" / "imgs"), "--threshold", "0",
                "--fail-on-leak")
     assert zero.code == 3
+
+
+def test_one_class_or_mismatched_annotations_give_valid_json(cli, trained, home, tmp_path):
+    root = next((home / "data" / "synthetic").glob("leaks-*"))
+    imgs = sorted((root / "test" / "imgs").iterdir())[:6]
+    ann = tmp_path / "ann.txt"
+    ann.write_text("".join(f"{p.name} 0\n" for p in imgs[:5]) + "ghost.png 1\n")
+    res = cli("detect-leaks", *map(str, imgs), "--annotations", str(ann), "--json",
+              "--plots", "plots")
+    assert res.code == 0, res.err
+    doc = json.loads(res.out, parse_constant=lambda c: pytest.fail(f"{c} in --json"))
+    assert doc["metrics"]["images"] == 5 and doc["metrics"]["roc_auc"] is None
+    assert "1 scored image(s) without a label, 1 labelled file(s) not among" in res.err
+    assert "all one class" in res.err and "ROC AUC n/a" in res.err
 
 
 def test_detect_leaks_bad_files_and_missing_weights(cli, trained, tmp_path):

@@ -70,8 +70,15 @@ def run_detection(items, weights, threshold, csv_out, heatmaps, annotations, plo
         for r in scored:
             if Path(r["input"]).name in labels_by_name:
                 r["label"] = labels_by_name[Path(r["input"]).name]
+        names = {Path(r["input"]).name for r in scored}
+        unlabelled, absent = len(names - set(labels_by_name)), len(set(labels_by_name) - names)
+        if unlabelled or absent:
+            warn(f"annotations: {unlabelled} scored image(s) without a label, {absent} "
+                 "labelled file(s) not among the inputs; metrics use the images with both")
         if pairs:
             y, s = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+            if y.min() == y.max():
+                warn("the annotated images are all one class: ROC and PR AUC are undefined")
             metrics = detection.report(y, s, t)
             metrics["images"] = len(pairs)
             if plots:
@@ -117,8 +124,12 @@ def summarize(scored, leaks, failed, t, metrics) -> None:
         leak = metrics["classes"]["leak"]
         info(f"vs annotations ({metrics['images']} images): accuracy {metrics['accuracy']:.3f}"
              f"  leak precision {leak['precision']:.3f} recall {leak['recall']:.3f} "
-             f"F1 {leak['f1']:.3f}  ROC AUC {metrics['roc_auc']:.3f}  PR AUC "
-             f"{metrics['pr_auc']:.3f}  confusion [[TN {tn}, FP {fp}], [FN {fn}, TP {tp}]]")
+             f"F1 {leak['f1']:.3f}  ROC AUC {auc(metrics['roc_auc'])}  PR AUC "
+             f"{auc(metrics['pr_auc'])}  confusion [[TN {tn}, FP {fp}], [FN {fn}, TP {tp}]]")
+
+
+def auc(value: float) -> str:
+    return "n/a" if value != value else f"{value:.3f}"  # NaN: one class only
 
 
 def write_plots(y, s, t, folder: Path) -> list[str]:
@@ -135,8 +146,8 @@ def write_plots(y, s, t, folder: Path) -> list[str]:
     out = []
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.plot(fpr, tpr, label=f"ROC (AUC {detection.roc_auc(y, s):.3f})")
-    pred = s > t
-    ax.scatter([pred[y == 0].mean()], [pred[y == 1].mean()], color="red", zorder=3,
+    point = detection.operating_point(y, s, t)
+    ax.scatter([point["fpr"]], [point["recall"]], color="red", zorder=3,
                label=f"threshold {t:.4g}")
     ax.plot([0, 1], [0, 1], color="gray", linestyle=":", linewidth=1)
     ax.set(xlabel="false positive rate (normal flagged)", ylabel="true positive rate "
@@ -149,6 +160,9 @@ def write_plots(y, s, t, folder: Path) -> list[str]:
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.plot(rec, prec, label=f"PR (AP {detection.average_precision(y, s):.3f})")
     ax.axhline(y.mean(), color="gray", linestyle=":", linewidth=1, label="chance")
+    if point["precision"] is not None:  # undefined when nothing is flagged
+        ax.scatter([point["recall"]], [point["precision"]], color="red", zorder=3,
+                   label=f"threshold {t:.4g}")
     ax.set(xlabel="recall (leaks found)", ylabel="precision (flags that are leaks)",
            title="precision-recall curve", xlim=(0, 1), ylim=(0, 1.02))
     ax.legend(loc="upper right")

@@ -66,7 +66,11 @@ def list_models(
                  else "[dim]none (train it)[/dim]")
             table.add_row(r["name"] if i == 0 else "", r["task"] if i == 0 else "",
                           f"{s['stage']}: {s['title']}", str(s["default_data"]), w)
-    Console().print(table if rows else "no plugins match")
+    # Piped: as wide as the rows need (no wrapped or cut names), no colour codes.
+    import sys
+
+    wide = {} if sys.stdout.isatty() else {"width": 10_000, "no_color": True}
+    Console(**wide).print(table if rows else "no plugins match")
 
 
 @models_app.command("inspect", no_args_is_help=True)

@@ -51,6 +51,9 @@ def plot_losses(
         raise UsageError("--smooth must be in [0, 1)")
     if follow < 0:
         raise UsageError("--follow takes seconds >= 0")
+    if out == STDIO and not terminal and sys.stdout.isatty():
+        raise UsageError("refusing to write PNG bytes to a terminal; pipe or redirect "
+                         "stdout, pass -o FILE, or draw here with --terminal")
 
     def render() -> None:
         loaded = [plots.load(r) for r in runs]

@@ -52,7 +52,7 @@ def sample(
     from ganctl.console import warn
     from ganctl.device import resolve
     from ganctl.infer.grid import grid_image, to_pil
-    from ganctl.infer.io import STDIO, is_dir_target, save_image
+    from ganctl.infer.io import STDIO, is_dir_target, output_format, save_image
 
     if seeds and n is not None:
         raise UsageError("give either -n or --seeds, not both")
@@ -61,6 +61,10 @@ def sample(
         raise UsageError("-n must be at least 1")
     if as_json and out == STDIO:
         raise UsageError("--json and -o - both want stdout; pick one")
+    if nrow is not None and nrow < 1:
+        raise UsageError("--nrow must be at least 1")
+    if out and out != STDIO and not is_dir_target(out):
+        output_format(out)  # an unknown suffix fails before the work
     found = registry.get(plugin)
     if interpolate != (-1, -1):
         return _interpolate(found, interpolate, steps, out or f"{plugin}-interp.png",

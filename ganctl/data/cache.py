@@ -35,9 +35,12 @@ def stamp(files: list[Path]) -> str:
     """What the decoded bytes depend on in the files themselves."""
     h = hashlib.sha256()
     for p in files:
-        st = os.stat(p)
-        h.update(f"{os.path.abspath(p)}:{st.st_size}:{st.st_mtime_ns}\n".encode(
-            "utf-8", "surrogateescape"))
+        try:
+            st = os.stat(p)
+            what = f"{st.st_size}:{st.st_mtime_ns}"
+        except OSError as e:  # a broken link or a vanished file: decoding reports it
+            what = f"unreadable {e.errno}"
+        h.update(f"{os.path.abspath(p)}:{what}\n".encode("utf-8", "surrogateescape"))
     return h.hexdigest()
 
 

@@ -116,7 +116,8 @@ def _one_attempt(session, url: str, part: Path, timeout, label: str) -> None:
 
 def fetch(urls: list[str] | tuple[str, ...], dest: Path, md5: str | None = None,
           sha256: str | None = None, size: int | None = None, retries: int = 4,
-          timeout: tuple[float, float] = (10, 60), backoff: float = 1.0) -> Fetched:
+          timeout: tuple[float, float] = (10, 60), backoff: float = 1.0,
+          fallback: str = "pass --from PATH") -> Fetched:
     """Download the first mirror that works to `dest`, verified; resume partial files.
 
     Connection failures, timeouts, short reads and 5xx answers are retried with
@@ -163,8 +164,8 @@ def fetch(urls: list[str] | tuple[str, ...], dest: Path, md5: str | None = None,
     if mismatch is not None and len(urls) == 1:
         raise mismatch
     offline = all("connection failed" in e or "timed out" in e for e in errors)
-    hint = ("; no network? fetch it elsewhere and pass --from PATH" if offline
-            else "; you can fetch it yourself and pass --from PATH")
+    hint = (f"; no network? fetch it elsewhere and {fallback}" if offline
+            else f"; you can fetch it yourself and {fallback}")
     raise DownloadError(f"could not download {dest.name}: {errors[-1]}{hint}")
 
 

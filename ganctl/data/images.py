@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import errno
+import io
+import struct
 import warnings
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +16,13 @@ from PIL import Image, ImageOps
 
 from ganctl.errors import GanctlError
 
-IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
+IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".avif")
+# Image files Pillow cannot read: listed anyway, so they are reported, not silently left out.
+UNSUPPORTED = {
+    ".svg": "SVG is a vector format; ganctl reads raster images (export it as PNG)",
+    ".heic": "HEIC is not readable by Pillow; convert it to JPEG or PNG",
+    ".heif": "HEIF is not readable by Pillow; convert it to JPEG or PNG",
+}
 # Refuse anything beyond ~180 MP (PIL's own bomb limit doubles its default); one line, no hang.
 Image.MAX_IMAGE_PIXELS = 178_956_970
 
@@ -22,13 +32,17 @@ class BadImage(GanctlError):
 
 
 def is_image(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_EXTS and not path.name.startswith(".")
+    suffix = path.suffix.lower()
+    return (suffix in IMAGE_EXTS or suffix in UNSUPPORTED) and not path.name.startswith(".")
 
 
 def list_images(root: Path, recursive: bool = True) -> list[Path]:
-    """Image files under `root`, sorted, hidden files skipped."""
+    """Image files under `root`, sorted, hidden files skipped. Broken symbolic links with
+    image names are included (reading them reports why); links to folders are not
+    followed, so a link loop cannot recurse."""
     pattern = "**/*" if recursive else "*"
-    return sorted(p for p in Path(root).glob(pattern) if p.is_file() and is_image(p))
+    return sorted(p for p in Path(root).glob(pattern)
+                  if is_image(p) and (p.is_file() or (p.is_symlink() and not p.exists())))
 
 
 def to_mode(img: Image.Image, channels: int) -> Image.Image:
@@ -52,33 +66,65 @@ def open_image(source, channels: int | None = 3, label: str | None = None) -> Im
     Raises BadImage with the file and the reason.
     """
     label = label or str(source)
+    if isinstance(source, (str, Path)) and Path(source).suffix.lower() in UNSUPPORTED:
+        raise BadImage(f"{label}: {UNSUPPORTED[Path(source).suffix.lower()]}")
     try:
+        data = Path(source).read_bytes() if isinstance(source, (str, Path)) else source.read()
+        check_png_crcs(data)
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(source) as im:
+            with Image.open(io.BytesIO(data)) as im:
                 im.load()
+                frames = getattr(im, "n_frames", 1)
                 img = ImageOps.exif_transpose(im) or im
                 img = img.copy() if img is im else img
+        img.info["frames"] = frames
     except IsADirectoryError:
         raise BadImage(f"{label}: is a folder, not an image") from None
     except FileNotFoundError:
-        raise BadImage(f"{label}: no such file") from None
+        dangling = isinstance(source, (str, Path)) and Path(source).is_symlink()
+        raise BadImage(f"{label}: {'broken symbolic link' if dangling else 'no such file'}") \
+            from None
+    except PermissionError:
+        raise BadImage(f"{label}: permission denied") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise BadImage(f"{label}: refused, too many pixels (over "
                        f"{Image.MAX_IMAGE_PIXELS:,}; a decompression bomb?)") from None
     except Image.UnidentifiedImageError:
-        empty = _size(source) == 0
+        empty = not data
         why = "empty file" if empty else "not an image format PIL can read"
         raise BadImage(f"{label}: {why}") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as e:
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise BadImage(f"{label}: symbolic link loop") from None
+        if e.errno is not None:  # a read error, not a decoding one
+            raise BadImage(f"{label}: cannot read ({e.strerror})") from None
+        raise BadImage(f"{label}: corrupt or truncated image ({e})") from None
+    except (SyntaxError, ValueError, EOFError) as e:
         raise BadImage(f"{label}: corrupt or truncated image ({e})") from None
     return to_mode(img, channels) if channels else img
 
 
-def _size(source) -> int:
-    if isinstance(source, (str, Path)):
-        return Path(source).stat().st_size if Path(source).exists() else 0
-    return len(source.getbuffer()) if hasattr(source, "getbuffer") else -1
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def check_png_crcs(data: bytes) -> None:
+    """Pillow does not check the CRC of a PNG's image data; a mismatch means the bytes
+    were damaged, so refuse the file rather than train on garbled pixels."""
+    if not data.startswith(PNG_SIGNATURE):
+        return
+    pos = len(PNG_SIGNATURE)
+    while pos + 12 <= len(data):
+        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        end = pos + 8 + length
+        if end + 4 > len(data):
+            return  # truncated: Pillow reports that itself
+        kind = data[pos + 4:pos + 8]
+        if zlib.crc32(data[pos + 4:end]) != struct.unpack(">I", data[end:end + 4])[0]:
+            raise SyntaxError(f"PNG chunk {kind.decode('latin-1')} fails its CRC check")
+        if kind == b"IEND":
+            return
+        pos = end + 4
 
 
 def fit(img: Image.Image, size: tuple[int, int], mode: str = "resize") -> Image.Image:

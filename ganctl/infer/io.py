@@ -11,6 +11,7 @@ from pathlib import Path
 from PIL import Image
 
 from ganctl.checkpoint import atomic_write
+from ganctl.console import warn
 from ganctl.data.images import is_image, list_images, open_image
 from ganctl.errors import GanctlError, UsageError
 
@@ -32,7 +33,11 @@ class Input:
 
     def open(self, channels: int | None = None) -> Image.Image:
         source = self.path if self.data is None else io.BytesIO(self.data)
-        return open_image(source, channels, label=self.name)
+        img = open_image(source, channels, label=self.name)
+        frames = img.info.pop("frames", 1)
+        if frames > 1:
+            warn(f"{self.name}: {frames} frames; using the first")
+        return img
 
 
 def expand_inputs(items: list[str]) -> tuple[list[Input], list[str]]:
@@ -68,6 +73,20 @@ def encode_png(img: Image.Image) -> bytes:
     return buf.getvalue()
 
 
+# Output formats by file suffix; no suffix writes PNG.
+FORMATS = {"": "PNG", ".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP",
+           ".bmp": "BMP", ".gif": "GIF", ".tif": "TIFF", ".tiff": "TIFF"}
+
+
+def output_format(path: str | Path) -> str:
+    """The Pillow format a file name asks for; an unknown suffix is a usage error."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise UsageError(f"cannot write {suffix} files ({path}); name the output "
+                         f"{', '.join(s for s in FORMATS if s)}")
+    return FORMATS[suffix]
+
+
 def save_image(img: Image.Image, dest: str | Path) -> str:
     """Write `img` to a file (format from the suffix, atomically) or to stdout for '-'."""
     if str(dest) == STDIO:
@@ -78,8 +97,7 @@ def save_image(img: Image.Image, dest: str | Path) -> str:
         sys.stdout.buffer.flush()
         return STDIO
     path = Path(dest)
-    fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".bmp": "BMP"}.get(
-        path.suffix.lower(), "PNG")
+    fmt = output_format(path)
     if fmt == "JPEG" and img.mode not in ("RGB", "L"):
         img = img.convert("RGB")
     try:

@@ -51,6 +51,16 @@ def average_precision(labels, scores) -> float:
     return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
 
 
+def operating_point(labels, scores, threshold: float) -> dict:
+    """Where flagging `score > threshold` lands: false positive rate, recall (= true
+    positive rate) and precision (None when nothing is flagged)."""
+    y = np.asarray(labels, dtype=int)
+    flagged = np.asarray(scores, dtype=float) > threshold
+    tp, fp = int((flagged & (y == 1)).sum()), int((flagged & (y == 0)).sum())
+    return {"fpr": fp / max(int((y == 0).sum()), 1), "recall": tp / max(int(y.sum()), 1),
+            "precision": tp / (tp + fp) if tp + fp else None}
+
+
 def confusion(labels, predicted) -> list[list[int]]:
     """[[TN, FP], [FN, TP]] (rows: true 0/1, columns: predicted 0/1)."""
     y, p = np.asarray(labels, dtype=int), np.asarray(predicted, dtype=int)

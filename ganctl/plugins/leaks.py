@@ -51,6 +51,14 @@ class LeaksConfig(TrainConfig):
     sample_every: int = opt(200, "steps between reconstructions grids and validation",
                             minimum=1)
 
+    def __post_init__(self):  # checked when the config is built: --dry-run reports it too
+        if self.image_size & (self.image_size - 1):
+            raise UsageError(f"image_size must be a power of two (16, 32, 64, ...), got "
+                             f"{self.image_size}")
+        if not RULES.match(self.threshold):
+            raise UsageError(f"bad threshold rule {self.threshold!r}; use auto, best-f1, "
+                             "mean-proliv or quantile:Q")
+
 
 def condition_vector(size: tuple[int, int], model_size: int) -> list[float]:
     w, h = size
@@ -260,12 +268,6 @@ class Leaks(Plugin):
         return LeaksConfig
 
     def load_data(self, cfg, data, stage):
-        if cfg.image_size & (cfg.image_size - 1):
-            raise UsageError(f"image_size must be a power of two (16, 32, 64, ...), got "
-                             f"{cfg.image_size}")
-        if not RULES.match(cfg.threshold):
-            raise UsageError(f"bad threshold rule {cfg.threshold!r}; use auto, best-f1, "
-                             "mean-proliv or quantile:Q")
         src = sources.resolve(data, self.datasets, self.name)
         root = sources.synthetic_root("leaks", n_train=256, n_proliv=16, n_test=64) \
             if src.kind == "synthetic" else src.path
@@ -273,8 +275,9 @@ class Leaks(Plugin):
         for line in lk.bad_lines[:3]:
             warn(f"annotation problem: {line}")
         images, cond, bad = load_images(lk.train, cfg)
-        if not len(images):
-            raise GanctlError(f"no readable images in {root}/train")
+        if len(images) < 2:
+            raise GanctlError(f"{len(images)} readable image(s) in {root}/train: leaks needs "
+                              "at least 2 (some are held out to set the threshold)")
         order = torch.randperm(len(images), generator=torch.Generator().manual_seed(12345))
         n_val = min(len(images) - 1, max(1, round(len(images) * cfg.val_fraction)))
         val_i, train_i = order[:n_val], order[n_val:]

@@ -52,6 +52,13 @@ class Pix2PixConfig(TrainConfig):
     sample_every: int = opt(1000, "steps between sample grids and validation", minimum=1)
     workers: int = opt(4, "data loader worker processes", minimum=0)
 
+    def __post_init__(self):  # checked when the config is built: --dry-run reports it too
+        if self.crop_size > self.load_size:
+            raise UsageError("crop_size must not exceed load_size")
+        size = int(self.net_g.split("_")[1])
+        if self.crop_size % size:
+            raise UsageError(f"{self.net_g} needs crop_size to be a multiple of {size}")
+
 
 class PairedImages(Dataset):
     """A|B files -> (input, target) uint8 tensors at load_size; a file that turns out
@@ -183,8 +190,6 @@ class Pix2Pix(Plugin):
         return Pix2PixConfig
 
     def load_data(self, cfg, data, stage):
-        if cfg.crop_size > cfg.load_size:
-            raise UsageError("crop_size must not exceed load_size")
         src = sources.resolve(data, self.datasets, self.name)
         root = (sources.synthetic_root("edges2shoes", n_train=64, n_val=8, size=256)
                 if src.kind == "synthetic" else src.path)
@@ -204,9 +209,6 @@ class Pix2Pix(Plugin):
         return sources.TrainData(train, info, val)
 
     def setup(self, cfg, data, stage, device):
-        size = int(cfg.net_g.split("_")[1])
-        if cfg.crop_size % size:
-            raise UsageError(f"{cfg.net_g} needs crop_size to be a multiple of {size}")
         return Pix2PixRecipe(cfg, data, device)
 
     def pretrained(self) -> str:

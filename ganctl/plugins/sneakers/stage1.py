@@ -45,6 +45,10 @@ class Stage1Config(TrainConfig):
                         minimum=0.0)
     sample_every: int = opt(200, "steps between sample grids in samples/", minimum=1)
 
+    def __post_init__(self):  # checked when the config is built: --dry-run reports it too
+        if self.arch != "dcgan" and (self.width != Stage1Config.width or self.spectral_norm):
+            raise UsageError(f"width and spectral_norm apply to arch=dcgan, not {self.arch}")
+
 
 class DCGANRecipe(Recipe):
     ema_nets = ("g",)
@@ -55,8 +59,6 @@ class DCGANRecipe(Recipe):
         c, s = data.info.channels, cfg.size
         g_kw = {"z_dim": cfg.z_dim, "channels": c, "size": s}
         d_kw = {"channels": c, "size": s}
-        if cfg.arch != "dcgan" and (cfg.width != Stage1Config.width or cfg.spectral_norm):
-            raise UsageError(f"width and spectral_norm apply to arch=dcgan, not {cfg.arch}")
         if cfg.arch == "dcgan":
             g_kw["width"] = d_kw["width"] = cfg.width
             d_kw["spectral_norm"] = cfg.spectral_norm
