@@ -13,9 +13,11 @@ from ganctl.plugins.sneakers.stage1 import Stage1Config
 
 def test_overrides_are_typed():
     cfg = config.build(Stage1Config, dict(config.parse_sets(
-        ["batch_size=32 lr=1e-3", "spectral_norm=yes", "arch=mlp", "ema=0.99"])))
-    assert (cfg.batch_size, cfg.lr, cfg.spectral_norm, cfg.arch, cfg.ema) == (
-        32, 1e-3, True, "mlp", 0.99)
+        ["batch_size=32 lr=1e-3", "spectral_norm=yes", "ema=0.99"])))
+    assert (cfg.batch_size, cfg.lr, cfg.spectral_norm, cfg.ema) == (32, 1e-3, True, 0.99)
+    assert config.build(Stage1Config, {"arch": "mlp"}).arch == "mlp"
+    with pytest.raises(UsageError, match="apply to arch=dcgan"):  # checked across fields
+        config.build(Stage1Config, {"arch": "mlp", "spectral_norm": "yes"})
 
 
 @pytest.mark.parametrize("pair,msg", [
@@ -73,3 +75,26 @@ def test_dry_run_prints_resolved_config(cli, tmp_path):
 def test_dry_run_bad_key_exits_2(cli):
     res = cli("train", "sneakers", "--dry-run", "--set", "nope=1")
     assert res.code == 2 and "unknown config key 'nope'" in res.err
+
+
+def test_precedence_defaults_then_file_then_flags_then_set(cli, tmp_path):
+    (tmp_path / "c.toml").write_text("lr = 0.1\nbatch_size = 8\nema = 0.5\n")
+    res = cli("train", "sneakers", "--dry-run", "--json", "--config", "c.toml",
+              "--lr", "0.01", "--batch-size", "4", "--set", "lr=0.001")
+    assert res.code == 0, res.err
+    cfg = json.loads(res.out)["config"]
+    assert cfg["lr"] == 0.001  # --set beats the flag and the file
+    assert cfg["batch_size"] == 4  # the flag beats the file
+    assert cfg["ema"] == 0.5  # the file beats the default
+    assert cfg["z_dim"] == config.build(Stage1Config).z_dim  # untouched: the default
+
+
+def test_a_named_stopping_rule_replaces_the_default_ones(cli):
+    res = cli("train", "sneakers", "--dry-run", "--json", "--steps", "150")
+    cfg = json.loads(res.out)["config"]
+    assert (cfg["steps"], cfg["epochs"], cfg["minutes"]) == (150, 0, 0)
+    default = json.loads(cli("train", "sneakers", "--dry-run", "--json").out)["config"]
+    assert default["epochs"] > 0  # the plugin's own rule when none is named
+    both = json.loads(cli("train", "sneakers", "--dry-run", "--json", "--steps", "9",
+                          "--epochs", "2").out)["config"]
+    assert (both["steps"], both["epochs"]) == (9, 2)

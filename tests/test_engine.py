@@ -209,3 +209,24 @@ def test_loss_d_goes_down_on_fixed_seed(tmp_path):
     rows = [json.loads(x) for x in (result.run / "stats.jsonl").read_text().splitlines()]
     assert rows[-1]["loss_d"] < rows[0]["loss_d"]
     assert rows[-1]["d_real"] > rows[-1]["d_fake"]
+
+
+def test_the_end_says_which_rule_stopped_and_a_spent_budget_says_how_to_go_on(cli):
+    res = cli("train", "sneakers", "--json", *FAST)
+    assert res.code == 0 and json.loads(res.out)["stopped_by"] == "--steps 6"
+    again = cli("train", "sneakers", "--resume", "auto")
+    assert again.code == 0 and "already reached --steps 6" in again.err
+    assert "--resume auto --steps 12" in again.err and "done: 6 steps" in again.err
+    more = cli("train", "sneakers", "--resume", "auto", "--epochs", "0.5", "--json")
+    doc = json.loads(more.out)  # the named rule replaces the saved --steps 6
+    assert doc["stopped_by"] == "--epochs 0.5" and doc["step"] == 16  # 32 batches/epoch
+
+
+def test_progress_fraction_follows_whichever_limit_is_nearer():
+    from ganctl.train.progress import Reporter, rate
+
+    r = Reporter(100, 60.0, 0, 0.0, "x", enabled=False)
+    assert r.fraction(10, 30.0) == 0.5 and r.fraction(80, 6.0) == 0.8
+    assert Reporter(None, 60.0, 0, 0.0, "x", False).fraction(999, 15.0) == 0.25
+    assert Reporter(None, 0.0, 0, 0.0, "x", False).fraction(5, 5.0) == 0.0
+    assert (rate(0.83), rate(3.14159), rate(1234.5)) == ("0.83", "3.1", "1234")
