@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -84,3 +85,45 @@ def test_set_takes_several_pairs():
 
     assert expand_sets(["train", "x", "--set", "a=1", "b=2", "--steps", "3", "pos=1"]) == [
         "train", "x", "--set", "a=1", "--set", "b=2", "--steps", "3", "pos=1"]
+
+
+@pytest.fixture
+def upscaler(cli):
+    assert cli("train", "sneakers", "--stage", "2", "--steps", "1", "--set", "batch_size=2",
+               "n_blocks=1", "width=8", "content=pixel").code == 0
+
+
+def test_outputs_of_same_named_inputs_do_not_collide(cli, upscaler, tmp_path):
+    from PIL import Image
+
+    for sub, colour in (("a", (200, 0, 0)), ("b", (0, 0, 200))):
+        (tmp_path / "up" / sub).mkdir(parents=True)
+        Image.new("RGB", (8, 8), colour).save(tmp_path / "up" / sub / "x.png")
+    res = cli("upscale", "up/a", "up/b", "-o", "out/")
+    assert res.code == 0, res.err
+    a, b = Image.open(tmp_path / "out/a/x-x4.png"), Image.open(tmp_path / "out/b/x-x4.png")
+    assert a.getpixel((16, 16))[0] > 100 and b.getpixel((16, 16))[2] > 100  # not overwritten
+
+
+@pytest.mark.parametrize("name, fmt", [("o.gif", "GIF"), ("o.tif", "TIFF"), ("o.webp", "WEBP"),
+                                       ("o.jpg", "JPEG"), ("o", "PNG")])
+def test_output_suffix_decides_the_format(cli, upscaler, tmp_path, name, fmt):
+    from PIL import Image
+
+    Image.new("RGB", (8, 8), (1, 2, 3)).save(tmp_path / "i.png")
+    assert cli("upscale", "i.png", "-o", name).code == 0
+    assert Image.open(tmp_path / name).format == fmt
+    bad = cli("upscale", "i.png", "-o", "o.xyz")
+    assert bad.code == 2 and "cannot write .xyz files" in bad.err
+
+
+def test_models_list_keeps_whole_names_when_piped():
+    out = run_ganctl("models", "list").stdout.decode()
+    assert "iphone2dslr_flower" in out and "summer2winter_yosemite" in out and "…" not in out
+
+
+def test_no_publish_json_names_the_run_weights(cli, tmp_path):
+    from tests.conftest import FAST
+
+    doc = json.loads(cli("train", "sneakers", "--no-publish", "--json", *FAST).out)
+    assert doc["published"] is None and (tmp_path / doc["weights"]).is_file()

@@ -70,3 +70,30 @@ def test_distributed_resume_equals_uninterrupted_run(tmp_path):
     alone = run_ganctl(*ARGS, "--steps", "8", "--no-publish", "--resume", run_b)
     assert alone.returncode == 2  # a plain run cannot continue a 2-process run's state
     assert b"written by 2 process(es)" in alone.stderr and b"Traceback" not in alone.stderr
+
+
+def test_one_process_under_torchrun_equals_a_plain_run(tmp_path):
+    one = torchrun(*ARGS, "--steps", "4", "--no-publish", "--runs-dir", "one", nproc=1)
+    assert one.returncode == 0, one.stderr[-3000:]
+    plain = run_ganctl(*ARGS, "--steps", "4", "--no-publish", "--runs-dir", "plain",
+                       env={"OMP_NUM_THREADS": "1"})
+    assert plain.returncode == 0, plain.stderr[-3000:]
+    a = torch.load(Path(json.loads(one.stdout)["checkpoint"]), weights_only=True)
+    b = torch.load(Path(json.loads(plain.stdout)["checkpoint"]), weights_only=True)
+    for net in ("g", "d"):
+        for k, v in a["nets"][net].items():
+            assert torch.equal(v, b["nets"][net][k]), (net, k)
+
+
+def test_cyclegan_ranks_keep_their_own_image_pools(tmp_path):
+    res = torchrun("train", "horse2zebra", "--data", "synthetic", "--steps", "3", "--json",
+                   "--no-publish", "--set", "image_size=32", "n_blocks=1", "ngf=4", "ndf=4",
+                   "workers=0", "batch_size=1", "pool_size=4", "checkpoint_every=3",
+                   "sample_every=100")
+    assert res.returncode == 0, res.stderr[-3000:]
+    ckpt = torch.load(Path(json.loads(res.stdout)["checkpoint"]), weights_only=True)
+    pools = [r["recipe"]["pool_a"] for r in ckpt["ranks"]]
+    assert len(pools) == 2
+    images = [torch.stack(p) for p in pools]
+    assert images[0].shape == images[1].shape and images[0].shape[0] == 3  # 3 fakes each
+    assert not torch.equal(images[0], images[1])  # each rank pooled its own fakes

@@ -94,6 +94,23 @@ def test_wandb_offline_mirrors_and_resume_keeps_the_run_id(cli, tmp_path, monkey
 
     ckpt = sorted((run / "checkpoints").glob("*.pt"))[-1]
     assert torch.load(ckpt, weights_only=True)["wandb_id"] == run_id
+    # what wandb recorded: every stats.jsonl row with the same keys and values, the
+    # sample grids at their steps (files included), the final weights as an artifact
+    from tests import wandb_records
+
+    (run_file,) = offline[0].glob("run-*.wandb")
+    logged = wandb_records.history(run_file)
+    for row in (json.loads(x) for x in (run / "stats.jsonl").read_text().splitlines()):
+        mirrored = {k: v for k, v in logged[row["step"]].items()
+                    if not k.startswith(("_", "samples/"))}
+        assert mirrored == pytest.approx({k: v for k, v in row.items() if k != "step"})
+    grids = {s: r["samples/path"] for s, r in logged.items() if "samples/path" in r}
+    assert sorted(grids) == [3, 6]
+    assert all((offline[0] / "files" / path).is_file() for path in grids.values())
+    (art,) = wandb_records.artifacts(run_file)
+    assert (art.name, art.type) == ("sneakers-stage1", "model")
+    assert [f.path for f in art.manifest.contents] == ["weights.pt"]
+    assert json.loads(art.metadata)["step"] == 6
     res = cli("train", "sneakers", "--resume", str(run), "--steps", "8", "--wandb",
               "--wandb-mode", "offline", "--no-publish")
     assert res.code == 0, res.err

@@ -1,9 +1,12 @@
 """Exponential moving average of a net's weights, with a warm-up and its own batch-norm
 statistics.
 
-- Warm-up: step t averages with decay min(decay, (1 + t) / (10 + t)), so the average
-  forgets the random initialisation within the first few hundred steps instead of
-  keeping e.g. 37 % of it after 1,000 steps at decay 0.999.
+- Warm-up (StyleGAN2-ADA's ramp): step t averages with decay min(decay, 0.5 ** (1 / (0.05 t))),
+  so the average's half-life is at most 5 % of the steps so far: it forgets the random
+  initialisation at once instead of keeping e.g. 37 % of it after 1,000 steps at decay
+  0.999, and never lags far behind a generator that is still improving fast. (A slower
+  ramp, (1 + t) / (10 + t), left the average 9 % worse than the raw generator after 100
+  steps; `test_the_ema_generator_is_no_worse_than_the_raw_one_at_a_short_budget`.)
 - Batch norm: the raw net's running statistics do not describe the averaged weights'
   activations, so `recalibrate` recomputes them on the averaged net itself (the engine
   calls it before the EMA net samples, validates or is published).
@@ -18,6 +21,7 @@ import torch
 from torch import nn
 
 NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+RAMPUP = 0.05  # the average's half-life, as a share of the steps so far, during warm-up
 
 
 class EMA:
@@ -29,7 +33,7 @@ class EMA:
 
     def decay_at(self, step: int) -> float:
         """The decay used by the update after optimisation step `step` (1-based)."""
-        return min(self.decay, (1.0 + step) / (10.0 + step))
+        return min(self.decay, 0.5 ** (1.0 / (RAMPUP * max(step, 1))))
 
     @torch.no_grad()
     def update(self, net: nn.Module, step: int) -> None:
