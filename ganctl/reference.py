@@ -119,6 +119,19 @@ def to_payload(path: Path, plugin: str, direction: str = "AtoB", source: str | N
     return payload
 
 
+def check_direction(weights: dict, wanted: str, name: str) -> None:
+    """A one-way generator maps the direction recorded with it, and no other."""
+    from ganctl.errors import UsageError
+
+    have = weights["preprocess"].get("direction", "AtoB")
+    if have != wanted:
+        arrow = {"AtoB": "A -> B", "BtoA": "B -> A"}
+        raise UsageError(f"{weights.get('path', 'these weights')} maps {arrow[have]} only, "
+                         f"and {name} needs {arrow[wanted]}: import a generator for that "
+                         f"way with `ganctl models import FILE --as {name} --direction "
+                         f"{wanted}`")
+
+
 def pretrained(plugin: str, model: str, url: str, direction: str = "AtoB") -> Path:
     """The published generator `model`, downloaded once into the weights cache, pinned by
     SHA-256 at first download (none are published), imported to ganctl's format."""
@@ -136,8 +149,7 @@ def pretrained(plugin: str, model: str, url: str, direction: str = "AtoB") -> Pa
     raw = root / f"{model}.pth"
     pin = lock.get(url, {})
     got = fetch([url], raw, sha256=pin.get("sha256"), size=pin.get("size"),
-                fallback=f"import it: `ganctl models import {model}.pth --as {plugin}"
-                         f"{' --direction BtoA' if direction == 'BtoA' else ''}`")
+                fallback=f"import it: `ganctl models import {model}.pth --as {plugin}`")
     if not pin:
         lock[url] = {"sha256": got.sha256, "size": got.size, "date": time.strftime("%Y-%m-%d")}
         checkpoint.atomic_write(lock_path, lambda f: f.write(json.dumps(lock, indent=2)

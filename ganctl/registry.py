@@ -53,6 +53,8 @@ class Plugin:
     refine_stage: ClassVar[int | None] = None
     #: `sample` options beyond the seeds that `generate` takes, e.g. ("truncation",)
     sample_options: ClassVar[tuple[str, ...]] = ()
+    #: translation plugins: the way this name maps, in its dataset's A/B terms
+    direction: ClassVar[str] = "AtoB"
     #: `evaluate`'s feature extractor when none is given; None: the user must choose
     default_extractor: ClassVar[str | None] = None
     summary: ClassVar[str] = ""

@@ -212,3 +212,23 @@ def test_file_datasets_stream_through_persistent_workers(tmp_path):
     epochs = [partners(batches[i:i + 2]) for i in (0, 2, 4)]
     assert all(len(p) == 4 for p in epochs)
     assert epochs[0] != epochs[1] or epochs[1] != epochs[2]
+
+
+def test_loader_workers_are_capped_to_the_usable_cpus(tmp_path, capsys, monkeypatch):
+    """More workers than CPUs only compete for the cores (and make the DataLoader print
+    a warning block): the stream uses at most the CPUs and says so in one line."""
+    import warnings
+
+    from ganctl.data import batches
+    from ganctl.plugins.cyclegan import UnpairedImages
+
+    synthetic.write_unpaired(tmp_path, n_train=4, n_test=1, size=32)
+    pairs = layouts.unpaired_folders(tmp_path)
+    monkeypatch.setattr(batches, "usable_cpus", lambda: 1)
+    stream = BatchStream(UnpairedImages(pairs.train_a, pairs.train_b, 32), 2, seed=0,
+                         device=torch.device("cpu"), workers=4)
+    assert stream.workers == 1
+    assert "1 data loader worker(s) instead of 4" in capsys.readouterr().err
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "excessive worker creation" UserWarning
+        next(iter(stream))

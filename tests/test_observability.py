@@ -75,9 +75,14 @@ def test_terminal_plot_fits_the_terminal(two_runs):
     assert "*" in text and "loss_g" in text
 
 
-def test_png_to_stdout(two_runs):
+def test_png_to_stdout(two_runs, cli, monkeypatch):
     res = run_ganctl("plot-losses", two_runs[0], "-o", "-")
     assert res.returncode == 0 and res.stdout[:8] == b"\x89PNG\r\n\x1a\n"
+    import sys
+
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)  # a terminal: no PNG bytes
+    res = cli("plot-losses", str(two_runs[0]), "-o", "-")
+    assert res.code == 2 and "refusing to write PNG bytes to a terminal" in res.err
 
 
 def test_wandb_offline_mirrors_and_resume_keeps_the_run_id(cli, tmp_path, monkeypatch):

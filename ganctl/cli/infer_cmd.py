@@ -117,8 +117,8 @@ def translate(
     # weights imported for this very name win; else the run that trained both directions
     shared = getattr(found, "weights_name", found.name)
     owner = found.name if weights_mod.cache_path(found.name, 1).is_file() else shared
-    if weights == "pretrained":
-        weights = found.pretrained()
+    if weights == "pretrained":  # published for this very name (zebra2horse has its own)
+        weights, owner = found.pretrained(), found.name
     payload = weights_mod.load(owner, 1, weights, device="cpu")
     fn = found.translator(payload, dev, size=size, direction=direction)
     process_images(inputs, out, found.name, as_json, fn, folder=found.name)

@@ -148,8 +148,9 @@ def import_cmd(
                                 "(a bare state_dict)."),
     name: str = typer.Option(..., "--as", help="Plugin to import it for, e.g. edges2shoes "
                              "or horse2zebra."),
-    direction: str = typer.Option("AtoB", "--direction", help="Which way it maps (AtoB or "
-                                  "BtoA), for two-way plugins."),
+    direction: str = typer.Option(None, "--direction", help="Which way it maps, in the "
+                                  "dataset's A/B terms: AtoB or BtoA (default: the way the "
+                                  "name translates, e.g. BtoA for zebra2horse)."),
 ) -> None:
     """Import a reference generator .pth into the weights cache, with metadata.
 
@@ -160,7 +161,7 @@ def import_cmd(
 
       ganctl models import latest_net_G.pth --as edges2shoes
 
-      ganctl models import zebra2horse.pth --as horse2zebra --direction BtoA
+      ganctl models import zebra2horse.pth --as zebra2horse
     """
     from ganctl import reference, registry, weights
     from ganctl.console import info
@@ -169,6 +170,9 @@ def import_cmd(
     found = registry.get(name)
     if not found.does("translate"):
         raise UsageError(f"{name} is not a translation plugin")
+    if direction not in (None, "AtoB", "BtoA"):
+        raise UsageError("--direction must be AtoB or BtoA")
+    direction = direction or found.direction
     owner = found.name  # a one-way import belongs to the name it translates for
     payload = reference.to_payload(path, owner, direction=direction, source=str(path))
     dest = weights.publish(payload, owner, 1)

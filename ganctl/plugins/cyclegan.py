@@ -273,12 +273,17 @@ class CycleGAN(Plugin):
         if model is None:
             raise GanctlError(f"no published pretrained generator for {self.name}")
         return str(reference.pretrained(self.name, model,
-                                        reference.CYCLEGAN_MODELS.format(model), "AtoB"))
+                                        reference.CYCLEGAN_MODELS.format(model),
+                                        self.direction))
 
     def translator(self, weights, device, size: int | None = None, direction=None):
         direction = direction or self.direction
         # an imported generator is one-way ("g"); a trained run has both
-        key = "g" if "g" in weights["nets"] else ("g_a" if direction == "AtoB" else "g_b")
+        if "g" in weights["nets"]:
+            reference.check_direction(weights, direction, self.name)
+            key = "g"
+        else:
+            key = "g_a" if direction == "AtoB" else "g_b"
         g = build_net(weights, key, device)
 
         def run(img):

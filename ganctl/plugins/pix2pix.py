@@ -218,6 +218,8 @@ class Pix2Pix(Plugin):
                                         reference.PIX2PIX_MODELS.format(self.pretrained_model)))
 
     def translator(self, weights, device, size: int | None = None, direction=None):
+        if direction:  # a pix2pix generator maps one way only: the way it was trained
+            reference.check_direction(weights, direction, self.name)
         g = build_net(weights, "g", device)
         pre = weights["preprocess"]
         multiple = g.multiple

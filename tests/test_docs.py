@@ -1,0 +1,31 @@
+"""The docs name tests as evidence; every test they name must exist."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NAMED = re.compile(r"\btest_[a-z0-9_]+\*?(\.[a-z]+)?")
+
+
+def defined_tests() -> tuple[set[str], set[str]]:
+    files = {p.stem for p in (ROOT / "tests").glob("test_*.py")}
+    funcs = {m for p in (ROOT / "tests").glob("test_*.py")
+             for m in re.findall(r"^def (test_\w+)", p.read_text(), re.M)}
+    return files, funcs
+
+
+def test_every_test_the_docs_name_exists():
+    files, funcs = defined_tests()
+    missing = []
+    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
+        found = {m.group(0) for m in NAMED.finditer(doc.read_text())}
+        for name in {n.removesuffix(".py") for n in found if not re.search(r"\.(?!py$)", n)}:
+            if name.endswith("*"):
+                ok = any(f.startswith(name[:-1]) for f in funcs | files)
+            else:
+                ok = name in funcs or name in files
+            if not ok:
+                missing.append(f"{doc.relative_to(ROOT)}: {name}")
+    assert not missing, "\n".join(sorted(missing))
