@@ -22,7 +22,7 @@ import torch
 from common import write_json
 from PIL import Image
 
-from ganctl import checkpoint, weights
+from ganctl import checkpoint, registry, weights
 from ganctl.data import catalog, layouts
 from ganctl.metrics import detection
 from ganctl.plugins.leaks import plugin
@@ -70,7 +70,8 @@ def main() -> None:
             sets = {"image_size": 32, "channels": 1, "epochs": args.epochs, "score": score,
                     "log_every": 100, "sample_every": 500, "checkpoint_every": 10**9}
             t0 = time.perf_counter()
-            res = engine.train(engine.TrainRequest("leaks", overrides=sets, data=str(root),
+            res = engine.train(engine.TrainRequest(registry.get("leaks"),
+                                                   overrides=sets, data=str(root),
                                                    device="cpu", runs_dir=Path(tmp) / "runs",
                                                    publish=False))
             w = weights.inference_payload(checkpoint.load(res.run / "weights.pt"))

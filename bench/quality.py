@@ -36,6 +36,8 @@ import numpy as np
 import torch
 from common import provenance, write_json
 
+from ganctl import registry
+
 HERE = Path(__file__).resolve().parent
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
@@ -100,10 +102,10 @@ def references(args, tmp: Path) -> dict:
 
 def stage1(args, tmp: Path) -> dict:
     from ganctl.data import catalog, layouts
-    from ganctl.infer.grid import grid_image
     from ganctl.metrics.classifier import embed, fashion_classifier
     from ganctl.metrics.frechet import fd_from_features, kid
     from ganctl.plugins.sneakers import plugin
+    from ganctl.tensors import grid_image
 
     root = catalog.DEBIAN_FASHION_MNIST
     net, meta = fashion_classifier(root)  # trained once and cached before timing starts
@@ -135,7 +137,7 @@ def stage1(args, tmp: Path) -> dict:
             else:
                 g = torch.load(ref_dir / f"g-{b:g}.pt", weights_only=False)
                 with torch.no_grad():
-                    from ganctl.plugins.sneakers import seed_noise
+                    from ganctl.kit.noise import seed_noise
 
                     fakes = g(torch.stack([seed_noise(s, 100) for s in seeds])).clamp(-1, 1)
                 info = json.loads((ref_dir / f"g-{b:g}.json").read_text())
@@ -236,9 +238,9 @@ def sr_set(name: str, tmp: Path):
 
 
 def stage2(args, tmp: Path) -> dict:
-    from ganctl.infer.grid import grid_image
     from ganctl.plugins.sneakers import plugin
     from ganctl.plugins.sneakers.stage2 import bicubic_up, downscale
+    from ganctl.tensors import grid_image
 
     out = {}
     for set_name in args.sr_sets:
@@ -370,7 +372,8 @@ def leaks(args, tmp: Path) -> dict:
         sets = {"image_size": 32, "channels": 1, "epochs": 0, "minutes": args.leaks_minutes,
                 "score": score, "log_every": 100, "sample_every": 100000,
                 "checkpoint_every": 10**9}
-        res = engine.train(engine.TrainRequest("leaks", overrides=sets, data=str(root),
+        res = engine.train(engine.TrainRequest(registry.get("leaks"),
+                                               overrides=sets, data=str(root),
                                                device="cpu", runs_dir=tmp / "leaks-runs",
                                                publish=False))
         meta = checkpoint.load(res.run / "weights.pt", kind="weights")["recipe_meta"]

@@ -204,7 +204,7 @@ def ganctl_loop(name, stage, sets, folder, warm, timed, device, runs: Path, extr
     if timed % warm:
         raise ValueError("timed steps must be a multiple of the warm-up steps")
     t0 = time.perf_counter()
-    res = engine.train(engine.TrainRequest(name, stage, overrides, str(folder),
+    res = engine.train(engine.TrainRequest(registry.get(name), stage, overrides, str(folder),
                                            str(device), runs, publish=False))
     wall = time.perf_counter() - t0
     rows = [json.loads(x) for x in (res.run / "stats.jsonl").read_text().splitlines()]

@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ganctl.errors import GanctlError, UsageError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import torch
 
     from ganctl.config import TrainConfig
@@ -34,7 +36,9 @@ if TYPE_CHECKING:
     from ganctl.train.recipe import Recipe
 
 GROUP = "ganctl.plugins"
-TASKS = ("generate", "upscale", "translate", "detect")
+# The hook each task's verb calls: a plugin declaring the task must define it.
+TASK_HOOKS = {"generate": "generate", "upscale": "upscaler", "translate": "translator",
+              "detect": "detector"}
 
 
 class Plugin:
@@ -81,6 +85,41 @@ class Plugin:
         """Images in [-1, 1], shape (len(seeds), C, H, W); image i depends only on seeds[i]."""
         raise UsageError(f"plugin {self.name!r} does not generate images from noise")
 
+    #: the plugin name whose weights this one uses (None: its own), e.g. zebra2horse
+    #: translates with the horse2zebra run's second generator
+    weights_name: ClassVar[str | None] = None
+
+    def upscaler(self, weights: dict[str, Any], device: torch.device):
+        """Task "upscale": (net, scale, channels) ready for inference."""
+        raise UsageError(f"plugin {self.name!r} does not upscale")
+
+    def translator(self, weights: dict[str, Any], device: torch.device,
+                   size: int | None = None, direction: str | None = None):
+        """Task "translate": fn(PIL image) -> PIL image."""
+        raise UsageError(f"plugin {self.name!r} does not translate")
+
+    def detector(self, weights: dict[str, Any], device: torch.device):
+        """Task "detect": (fn(list of PIL images) -> (scores, error maps), meta with the
+        calibrated threshold, preprocess record)."""
+        raise UsageError(f"plugin {self.name!r} does not detect anomalies")
+
+    def detect_inputs(self, path: Path) -> tuple[list[str], Path | None]:
+        """What a folder given to `detect-leaks` stands for: (inputs, annotations or None)."""
+        return [str(path)], None
+
+    def heatmap(self, img, error_map, preprocess: dict[str, Any]):
+        """A picture of where `error_map` (from `detector`) is high, over `img`."""
+        raise UsageError(f"plugin {self.name!r} draws no heatmaps")
+
+    def interpolate(self, weights: dict[str, Any], seed_a: int, seed_b: int, steps: int,
+                    device: torch.device, truncation: float | None = None) -> torch.Tensor:
+        """`steps` images between two seeds' latents."""
+        raise UsageError(f"plugin {self.name!r} does not support --interpolate")
+
+    def pretrained(self) -> str:
+        """The path of the published generator for this name, downloaded once."""
+        raise GanctlError(f"no published pretrained generator for {self.name}")
+
     def weights_warning(self, weights: dict[str, Any]) -> str | None:
         """Why these inference weights should not be applied by default (e.g. an upscaler
         that scored below bicubic on its own validation set), or None."""
@@ -112,10 +151,17 @@ class Entry:
                               f"failed to load: {type(e).__name__}: {e}") from e
         if isinstance(obj, type):
             obj = obj()
-        for attr in ("name", "task", "stages", "config_class", "setup", "load_data"):
-            if not hasattr(obj, attr):
-                raise GanctlError(f"plugin {self.name!r} ({self.value}) lacks {attr!r}; "
-                                  "subclass ganctl.registry.Plugin")
+        if not isinstance(obj, Plugin):
+            raise GanctlError(f"plugin {self.name!r} ({self.value}) is a "
+                              f"{type(obj).__name__}; subclass ganctl.registry.Plugin")
+        for task in (obj.task, *obj.tasks):
+            hook = TASK_HOOKS.get(task)
+            if hook is None:
+                raise GanctlError(f"plugin {self.name!r} declares unknown task {task!r} "
+                                  f"(known: {', '.join(TASK_HOOKS)})")
+            if getattr(type(obj), hook) is getattr(Plugin, hook):
+                raise GanctlError(f"plugin {self.name!r} declares task {task!r} but does "
+                                  f"not define {hook}()")
         return obj
 
 
@@ -124,9 +170,17 @@ def entries() -> dict[str, Entry]:
     """Every registered plugin name (first registration of a name wins)."""
     found: dict[str, Entry] = {}
     for ep in entry_points(group=GROUP):
-        dist = ep.dist.name if getattr(ep, "dist", None) else "?"
+        dist = ep.dist.name if ep.dist is not None else "?"
+        if ep.name in found and found[ep.name].value != ep.value:
+            first = found[ep.name]
+            CLASHES[ep.name] = (f"plugin name {ep.name!r} is registered twice: {first.value} "
+                                f"(from {first.dist}) and {ep.value} (from {dist}); "
+                                "uninstall one")
         found.setdefault(ep.name, Entry(ep.name, ep.value, dist))
     return found
+
+
+CLASHES: dict[str, str] = {}  # names two distributions register differently
 
 
 def names(pattern: str | None = None) -> list[str]:
@@ -145,6 +199,8 @@ def get(name: str) -> Plugin:
         hint = f"did you mean {' or '.join(close)}? " if close else ""
         raise UsageError(f"unknown plugin {name!r}; {hint}`ganctl models list` shows the "
                          f"{len(known)} installed")
+    if name in CLASHES:  # refuse to guess which one the user means
+        raise GanctlError(CLASHES[name])
     return known[name].load()
 
 

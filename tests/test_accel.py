@@ -16,7 +16,8 @@ from ganctl.train import accel, dist, engine
 def train(steps: int, resume=None, **sets):
     overrides = {"batch_size": 16, "log_every": 1, "sample_every": 100, "steps": steps,
                  "precision": "fp32", "channels_last": False, **sets}
-    return engine.train(engine.TrainRequest("sneakers", overrides=overrides, device="cpu",
+    return engine.train(engine.TrainRequest(registry.get("sneakers"),
+                                            overrides=overrides, device="cpu",
                                             resume=resume, publish=False))
 
 

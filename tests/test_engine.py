@@ -12,7 +12,7 @@ import time
 import pytest
 import torch
 
-from ganctl import checkpoint
+from ganctl import checkpoint, registry
 from ganctl.train import engine
 from tests.conftest import FAST
 
@@ -20,7 +20,8 @@ from tests.conftest import FAST
 def train(steps: int, resume=None, publish=True, **sets):
     overrides = {"batch_size": 16, "log_every": 2, "sample_every": 4, "checkpoint_every": 4,
                  "steps": steps, **sets}
-    return engine.train(engine.TrainRequest("sneakers", overrides=overrides, device="cpu",
+    return engine.train(engine.TrainRequest(registry.get("sneakers"),
+                                            overrides=overrides, device="cpu",
                                             resume=resume, publish=publish))
 
 
@@ -114,7 +115,7 @@ def test_resume_skips_a_damaged_newest_checkpoint(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "skipping unreadable checkpoint" in err and "from step 4" in err
     straight = engine.train(engine.TrainRequest(
-        "sneakers", device="cpu", publish=False, runs_dir=tmp_path / "straight",
+        registry.get("sneakers"), device="cpu", publish=False, runs_dir=tmp_path / "straight",
         overrides={"batch_size": 16, "log_every": 2, "sample_every": 4,
                    "checkpoint_every": 4, "steps": 10}))
     a = _all_weights(torch.load(resumed.checkpoint, weights_only=True))

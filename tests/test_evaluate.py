@@ -56,7 +56,7 @@ def test_evaluate_errors(cli):
 def test_fd_of_real_against_real_is_near_zero_and_fakes_score_worse(cli, tmp_path):
     from ganctl import config, registry
     from ganctl.metrics import evaluate as ev
-    from ganctl.train.recipe import to_unit
+    from ganctl.tensors import to_unit
 
     assert cli("train", "sneakers", *FAST).code == 0  # 6 steps: poor fakes
     spec = f"torchscript:{scripted_extractor(tmp_path / 'ext.pt')}@28"

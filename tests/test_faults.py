@@ -15,7 +15,7 @@ import time
 import pytest
 import torch
 
-from ganctl import checkpoint, weights
+from ganctl import checkpoint, registry, weights
 from ganctl.errors import GanctlError
 from ganctl.train import engine, rundir
 
@@ -80,7 +80,8 @@ def kill_loop(tmp_path, kills: int, seed: int) -> dict:
 def finish_and_count_leftovers(result: dict) -> list:
     """Resume once more in-process and list the temp files still on disk afterwards."""
     run = result["run"]
-    done = engine.train(engine.TrainRequest("sneakers", overrides={"steps": result["step"] + 1},
+    done = engine.train(engine.TrainRequest(registry.get("sneakers"),
+                                            overrides={"steps": result["step"] + 1},
                                             device="cpu", resume="auto"))
     assert done.step == result["step"] + 1 and done.run.resolve() == run.resolve()
     rows = [json.loads(x) for x in (run / "stats.jsonl").read_text().splitlines()]
@@ -130,9 +131,11 @@ def test_a_signal_checkpoints_exits_128_plus_n_and_resume_is_exact(tmp_path, sig
     (ckpt,) = (tmp_path / "runs" / "sneakers-stage1").glob("*/checkpoints/ckpt-*.pt")
     step = checkpoint.load(ckpt)["step"]
     overrides = {k: int(v) for k, v in (x.split("=") for x in sets)} | {"steps": step + 2}
-    resumed = engine.train(engine.TrainRequest("sneakers", overrides=overrides, device="cpu",
+    resumed = engine.train(engine.TrainRequest(registry.get("sneakers"),
+                                               overrides=overrides, device="cpu",
                                                resume="auto", publish=False))
-    straight = engine.train(engine.TrainRequest("sneakers", overrides=overrides, device="cpu",
+    straight = engine.train(engine.TrainRequest(registry.get("sneakers"),
+                                                overrides=overrides, device="cpu",
                                                 publish=False, runs_dir=tmp_path / "straight"))
     a = checkpoint.load(resumed.checkpoint)["nets"]
     b = checkpoint.load(straight.checkpoint)["nets"]
@@ -155,7 +158,7 @@ def test_disk_full_while_checkpointing_keeps_the_previous_one(monkeypatch, tmp_p
     monkeypatch.setattr(checkpoint, "atomic_write", flaky)
     with pytest.raises(GanctlError, match="No space left on device"):
         engine.train(engine.TrainRequest(
-            "sneakers", device="cpu", overrides={"steps": 4, "batch_size": 8,
+            registry.get("sneakers"), device="cpu", overrides={"steps": 4, "batch_size": 8,
                                                  "checkpoint_every": 2, "log_every": 1}))
     run = next((tmp_path / "runs" / "sneakers-stage1").iterdir())
     assert [p.name for p in rundir.checkpoints(run)] == ["ckpt-000000002.pt"]

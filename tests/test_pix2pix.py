@@ -76,7 +76,7 @@ def test_training_on_synthetic_pairs_logs_validation_and_l1_goes_down(cli, tmp_p
 
 
 def test_lr_schedule_is_constant_then_linear():
-    from ganctl.train.recipe import LinearDecay
+    from ganctl.kit.schedules import LinearDecay
 
     f = LinearDecay(100, 100)
     assert [f(e) for e in (0, 98, 99, 100, 149, 199)] == [1.0, 1.0, 1.0 - 0 / 101,

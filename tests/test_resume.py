@@ -9,6 +9,7 @@ import json
 import pytest
 import torch
 
+from ganctl import registry
 from ganctl.train import engine
 
 SR = {"batch_size": 4, "n_blocks": 1, "width": 8, "d_width": 8, "warmup_steps": 3,
@@ -38,7 +39,7 @@ VOLATILE = {"time", "imgs_per_s", "data_wait_frac"}
 def run(plugin, stage, sets, steps, resume=None):
     overrides = {"steps": steps, "epochs": 0, "log_every": 1, "sample_every": 3,
                  "checkpoint_every": 1000, **({} if resume else sets)}
-    return engine.train(engine.TrainRequest(plugin, stage, overrides=overrides,
+    return engine.train(engine.TrainRequest(registry.get(plugin), stage, overrides=overrides,
                                             data="synthetic", device="cpu", resume=resume,
                                             publish=False))
 

@@ -12,7 +12,7 @@ from PIL import Image
 from ganctl import nets
 from ganctl.errors import GanctlError
 from ganctl.infer.upscale import run_tiled, upscale_image
-from ganctl.train import losses
+from ganctl.kit import losses
 from tests.conftest import FAST
 
 TINY_SR = ["--stage", "2", "--steps", "6", "--set", "batch_size=4", "n_blocks=1", "width=8",

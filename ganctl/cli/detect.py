@@ -23,16 +23,18 @@ def run_detection(items, weights, threshold, csv_out, heatmaps, annotations, plo
     from ganctl.device import resolve
     from ganctl.infer.io import expand_inputs, save_image
     from ganctl.metrics import detection
-    from ganctl.plugins.leaks import dataset_inputs, heatmap
 
-    if plots and not (annotations or any(dataset_inputs(Path(i))[1] for i in items)):
+    detectors = registry.for_task("detect")
+    if not detectors:
+        raise GanctlError("no installed plugin detects anomalies (the built-in one is leaks)")
+    plugin = registry.get(detectors[0])
+    if plots and not (annotations or any(plugin.detect_inputs(Path(i))[1] for i in items)):
         raise UsageError("--plots needs annotations (--annotations FILE or a dataset folder)")
     expanded = []
     for item in items:
-        found, ann = dataset_inputs(Path(item)) if item != "-" else ([item], None)
+        found, ann = plugin.detect_inputs(Path(item)) if item != "-" else ([item], None)
         expanded += found
         annotations = annotations or ann
-    plugin = registry.get("leaks")
     payload = weights_mod.load(plugin.name, 1, weights, device="cpu")
     dev = resolve(device)
     score_fn, meta, pre = plugin.detector(payload, dev)
@@ -54,7 +56,7 @@ def run_detection(items, weights, threshold, csv_out, heatmaps, annotations, plo
             row = {"input": inp.name, "score": float(s), "leak": bool(s > t)}
             if heatmaps:
                 out = Path(heatmaps) / Path(inp.rel).with_suffix(".png")
-                row["heatmap"] = save_image(heatmap(img, m, pre["fit"]), out)
+                row["heatmap"] = save_image(plugin.heatmap(img, m, pre), out)
             rows.append(row)
             scored.append(row)
 

@@ -41,7 +41,7 @@ def evaluate(
     from ganctl.device import resolve
     from ganctl.errors import UsageError
     from ganctl.metrics import evaluate as ev
-    from ganctl.train.recipe import to_unit
+    from ganctl.tensors import to_unit
 
     metrics = [m.strip() for m in metric.split(",") if m.strip()]
     if not metrics or set(metrics) - {"fd", "kid", "pr"}:

@@ -115,7 +115,7 @@ def translate(
         raise UsageError("--direction must be AtoB or BtoA")
     dev = resolve(device)
     # weights imported for this very name win; else the run that trained both directions
-    shared = getattr(found, "weights_name", found.name)
+    shared = found.weights_name or found.name
     owner = found.name if weights_mod.cache_path(found.name, 1).is_file() else shared
     if weights == "pretrained":  # published for this very name (zebra2horse has its own)
         weights, owner = found.pretrained(), found.name

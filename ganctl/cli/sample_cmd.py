@@ -51,8 +51,8 @@ def sample(
     from ganctl import weights as weights_mod
     from ganctl.console import warn
     from ganctl.device import resolve
-    from ganctl.infer.grid import grid_image, to_pil
     from ganctl.infer.io import STDIO, is_dir_target, output_format, save_image
+    from ganctl.tensors import grid_image, to_pil
 
     if seeds and n is not None:
         raise UsageError("give either -n or --seeds, not both")
@@ -114,11 +114,12 @@ def sample(
 def _interpolate(found, seeds, steps, out, weights, device, truncation, as_json) -> None:
     from ganctl import weights as weights_mod
     from ganctl.device import resolve
-    from ganctl.infer.grid import grid_image, to_pil
     from ganctl.infer.io import save_image
+    from ganctl.tensors import grid_image, to_pil
 
-    if not hasattr(found, "interpolate"):
-        raise UsageError(f"plugin {found.name!r} does not support --interpolate")
+    if "interpolate" not in found.sample_options:
+        raise UsageError(f"plugin {found.name!r} does not support --interpolate; plugins "
+                         f"that do: {', '.join(_with_option('interpolate')) or 'none'}")
     if steps < 2 or min(seeds) < 0:
         raise UsageError("--interpolate takes two seeds >= 0 and --steps >= 2")
     payload = weights_mod.load(found.name, 1, weights, device="cpu")

@@ -75,7 +75,7 @@ def train(
     """
     import os
 
-    from ganctl import config
+    from ganctl import config, registry
     from ganctl.errors import UsageError
     from ganctl.train import engine
     from ganctl.train.wandb_log import MODES, WandbOptions
@@ -97,7 +97,7 @@ def train(
              "channels_last": channels_last or None, "compile": compile_nets or None}
     layers.update({k: v for k, v in flags.items() if v is not None})
     layers.update(dict(config.parse_sets(sets)))
-    req = engine.TrainRequest(plugin=plugin, stage=stage, overrides=layers, data=data,
+    req = engine.TrainRequest(plugin=registry.get(plugin), stage=stage, overrides=layers, data=data,
                               device=device, runs_dir=runs_dir, resume=resume, desc=desc,
                               publish=publish,
                               wandb=WandbOptions(wandb_mode, wandb_project, wandb_entity)

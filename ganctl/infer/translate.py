@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ganctl.data.images import to_mode
-from ganctl.infer.grid import to_pil
+from ganctl.tensors import to_pil
 
 
 def to_tensor(img: Image.Image, channels: int) -> torch.Tensor:

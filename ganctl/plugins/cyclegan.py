@@ -23,8 +23,11 @@ from ganctl.data import layouts, sources
 from ganctl.data.images import BadImage, read_tensor, resize_tensor
 from ganctl.errors import GanctlError, UsageError
 from ganctl.infer.translate import translate_image
+from ganctl.kit.jitter import random_crop_flip
+from ganctl.kit.schedules import LinearDecay
 from ganctl.registry import Plugin
-from ganctl.train.recipe import LinearDecay, Recipe, random_crop_flip, to_unit
+from ganctl.tensors import to_unit
+from ganctl.train.recipe import Recipe
 from ganctl.weights import build_net
 
 

@@ -14,9 +14,11 @@ from ganctl.config import TrainConfig, opt
 from ganctl.console import warn
 from ganctl.data import cache, layouts, sources
 from ganctl.errors import GanctlError
+from ganctl.kit import losses
+from ganctl.kit.noise import fixed_noise
 from ganctl.registry import Plugin
-from ganctl.train import losses
-from ganctl.train.recipe import Recipe, fixed_noise, to_unit
+from ganctl.tensors import to_unit
+from ganctl.train.recipe import Recipe
 from ganctl.weights import build_net
 
 G_ARCHS = {"dcgan": "faces_dcgan_g", "csp": "faces_csp_g"}
@@ -186,7 +188,7 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
 
 
 class Faces(Plugin):
-    sample_options = ("truncation",)
+    sample_options = ("truncation", "interpolate")
     name = "faces"
     task = "generate"
     summary = "64x64 faces: DCGAN or CSP-up-block generator; DCGAN or residual D"

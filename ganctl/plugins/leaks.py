@@ -321,6 +321,17 @@ class Leaks(Plugin):
         return run, meta, pre
 
 
+    def heatmap(self, img: Image.Image, error_map: torch.Tensor, preprocess) -> Image.Image:
+        return heatmap(img, error_map, preprocess["fit"])
+
+    def detect_inputs(self, path: Path) -> tuple[list[str], Path | None]:
+        """A leaks dataset folder stands for its test images and their annotations."""
+        ann = path / "test" / "test_annotation.txt"
+        if path.is_dir() and ann.is_file() and (path / "test" / "imgs").is_dir():
+            return [str(path / "test" / "imgs")], ann
+        return [str(path)], None
+
+
 def heatmap(img: Image.Image, err: torch.Tensor, fit_mode: str) -> Image.Image:
     """The per-pixel error over the image: crop the letter-box back off, resize, colour."""
     import matplotlib
@@ -338,14 +349,6 @@ def heatmap(img: Image.Image, err: torch.Tensor, fit_mode: str) -> Image.Image:
     overlay = Image.fromarray((colored * 255).astype(np.uint8)).resize((w, h),
                                                                        Image.Resampling.BILINEAR)
     return Image.blend(img.convert("RGB"), overlay, 0.55)
-
-
-def dataset_inputs(path: Path) -> tuple[list[str], Path | None]:
-    """A leaks dataset folder stands for its test images and their annotations."""
-    ann = path / "test" / "test_annotation.txt"
-    if path.is_dir() and ann.is_file() and (path / "test" / "imgs").is_dir():
-        return [str(path / "test" / "imgs")], ann
-    return [str(path)], None
 
 
 plugin = Leaks()

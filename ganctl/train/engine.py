@@ -19,12 +19,12 @@ from typing import Any
 
 import torch
 
-from ganctl import checkpoint, config, registry, weights
+from ganctl import checkpoint, config, weights
 from ganctl.console import info, warn
 from ganctl.data.batches import BatchStream
 from ganctl.device import describe
 from ganctl.errors import GanctlError, UsageError
-from ganctl.infer.grid import grid_image
+from ganctl.tensors import grid_image
 from ganctl.train import accel, dist, rng, rundir
 from ganctl.train.ema import EMA
 from ganctl.train.progress import Reporter
@@ -58,7 +58,7 @@ class Interrupted(GanctlError):
 
 @dataclass
 class TrainRequest:
-    plugin: str
+    plugin: Any  # a registry.Plugin: the caller resolves names (the engine never does)
     stage: int = 1
     overrides: dict[str, Any] | None = None
     data: str | None = None
@@ -83,7 +83,7 @@ class TrainResult:
 def resolve_config(req: TrainRequest):
     """(plugin, config, resume checkpoint path or None, data spec) without touching torch
     state; `--dry-run` prints exactly this."""
-    plugin = registry.get(req.plugin)
+    plugin = req.plugin
     stage = plugin.check_stage(req.stage)
     cfg_cls = plugin.config_class(stage)
     overrides = named_rules_win(dict(req.overrides or {}))
@@ -254,7 +254,7 @@ def _train(req, plugin, cfg, ckpt_path, data_spec, ddp, device) -> TrainResult:
         return elapsed_before + time.perf_counter() - t0
 
     def save() -> Path | None:
-        # Per-rank state (RNGs, recipe extras such as CycleGAN's image pools) is gathered
+        # Per-rank state (RNGs, the recipe's own extra state) is gathered
         # to rank 0: a collective, so every rank calls save().
         ranks = ddp.gather({"rng": rng.get_state(), "recipe": recipe.state_dict()})
         if not ddp.main:
@@ -417,7 +417,7 @@ def write_samples(run: Path, step: int, recipe, emas: dict) -> Path:
     with eval_nets(recipe, emas) as nets:
         images = recipe.samples(nets)
     path = run / "samples" / f"fakes{step:09d}.png"
-    grid_image(images, getattr(recipe, "grid_nrow", None)).save(path)
+    grid_image(images, recipe.grid_nrow).save(path)
     return path
 
 

@@ -13,7 +13,7 @@ def format_row(row: dict) -> str:
 
 
 def rate(value: float) -> str:
-    """Images per second, readable from 0.05 (pix2pix on a CPU) to thousands."""
+    """Images per second, readable from 0.05 (a 256-px translation net on a CPU) to thousands."""
     return f"{value:.0f}" if value >= 10 else f"{value:.2g}"
 
 

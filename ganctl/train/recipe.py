@@ -20,6 +20,8 @@ class Recipe:
     ema_nets: tuple[str, ...] = ()
     #: nets published to the weights cache for inference
     export_nets: tuple[str, ...] = ("g",)
+    #: images per row of the sample grid (None: square)
+    grid_nrow: int | None = None
 
     def __init__(self, cfg, data, device: torch.device):
         self.cfg = cfg
@@ -108,50 +110,8 @@ class Recipe:
         return {f"lr_{name}": opt.param_groups[0]["lr"] for name, opt in self.optimizers.items()}
 
     def state_dict(self) -> dict[str, Any]:
-        """Extra training state beyond nets/optimisers/schedulers (e.g. an image pool)."""
+        """Extra training state beyond nets/optimisers/schedulers (e.g. a buffer of past fakes)."""
         return {}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         pass
-
-
-def to_unit(x: torch.Tensor) -> torch.Tensor:
-    """uint8 [0, 255] -> float [-1, 1] on the same device."""
-    return x.float().div_(127.5).sub_(1.0)
-
-
-def from_unit(x: torch.Tensor) -> torch.Tensor:
-    """float [-1, 1] -> uint8 [0, 255]."""
-    return x.detach().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8)
-
-
-def fixed_noise(n: int, dim: int, seed: int, device: torch.device) -> torch.Tensor:
-    """Noise drawn from its own generator, so sampling never moves the training RNG."""
-    g = torch.Generator().manual_seed(seed)
-    return torch.randn(n, dim, generator=g).to(device)
-
-
-class LinearDecay:
-    """The pix2pix/CycleGAN schedule: lr factor 1 for `n_epochs`, then linearly to 0 over
-    `n_decay` epochs: 1 - max(0, epoch + 1 - n_epochs) / (n_decay + 1)."""
-
-    def __init__(self, n_epochs: int, n_decay: int):
-        self.n_epochs, self.n_decay = n_epochs, n_decay
-
-    def __call__(self, epoch: int) -> float:
-        return 1.0 - max(0, epoch + 1 - self.n_epochs) / float(self.n_decay + 1)
-
-
-def random_crop_flip(tensors: tuple[torch.Tensor, ...], crop: int, flip: bool):
-    """The same random crop (and horizontal flip) for every tensor of a sample, drawn per
-    sample from the global RNG (so it is part of the resumable training state)."""
-    n, _, h, w = tensors[0].shape
-    ys = torch.randint(0, h - crop + 1, (n,)).tolist()
-    xs = torch.randint(0, w - crop + 1, (n,)).tolist()
-    flips = (torch.rand(n) < 0.5).tolist() if flip else [False] * n
-    out = []
-    for t in tensors:
-        parts = [t[i:i + 1, :, y:y + crop, x:x + crop] for i, (y, x) in enumerate(zip(ys, xs))]
-        parts = [p.flip(-1) if f else p for p, f in zip(parts, flips)]
-        out.append(torch.cat(parts))
-    return out

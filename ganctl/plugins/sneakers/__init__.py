@@ -12,9 +12,11 @@ import torch
 
 from ganctl.data import cache, layouts, sources
 from ganctl.errors import GanctlError, UsageError
+from ganctl.kit.noise import seed_noise
 from ganctl.plugins.sneakers.stage1 import DCGANRecipe, Stage1Config
 from ganctl.plugins.sneakers.stage2 import SRGANRecipe, Stage2Config
 from ganctl.registry import Plugin
+from ganctl.tensors import match_channels
 from ganctl.weights import build_net
 
 
@@ -93,17 +95,6 @@ class Sneakers(Plugin):
         """(net, scale, channels) of the stage-2 generator, ready for inference."""
         kw = weights["arch"]["g"]["kwargs"]
         return build_net(weights, "g", device), kw["scale"], kw["channels"]
-
-
-def match_channels(x: torch.Tensor, channels: int) -> torch.Tensor:
-    if x.shape[1] == channels:
-        return x
-    return x.expand(-1, 3, -1, -1) if channels == 3 else x.mean(1, keepdim=True)
-
-
-def seed_noise(seed: int, dim: int) -> torch.Tensor:
-    """The latent of one seed: its own generator, so it never depends on the batch."""
-    return torch.randn(dim, generator=torch.Generator().manual_seed(seed))
 
 
 def has_idx(path: Path | None) -> bool:

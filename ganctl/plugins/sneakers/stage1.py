@@ -9,8 +9,10 @@ import torch
 from ganctl import nets
 from ganctl.config import TrainConfig, opt, precision_opt
 from ganctl.errors import UsageError
-from ganctl.train import losses
-from ganctl.train.recipe import Recipe, fixed_noise, to_unit
+from ganctl.kit import losses
+from ganctl.kit.noise import fixed_noise
+from ganctl.tensors import to_unit
+from ganctl.train.recipe import Recipe
 
 ARCHS = {"dcgan": ("dcgan_g", "dcgan_d"), "original": ("dcgan_original_g", "dcgan_original_d"),
          "mlp": ("mlp_g", "mlp_d")}

@@ -23,10 +23,11 @@ import torch.nn.functional as F
 from ganctl import nets
 from ganctl.config import TrainConfig, opt
 from ganctl.console import info
+from ganctl.kit import losses
 from ganctl.metrics.image import psnr, ssim
-from ganctl.train import losses
-from ganctl.train.content import content_loss
-from ganctl.train.recipe import Recipe, to_unit
+from ganctl.plugins.sneakers.content import content_loss
+from ganctl.tensors import to_unit
+from ganctl.train.recipe import Recipe
 
 SCALE = 4
 ARCHS = {"compact": ("sr_compact_g", 6, 48), "srresnet": ("srgan_g", 16, 64)}

@@ -1,0 +1,50 @@
+"""Leaf helpers for image tensors, used by every layer; imports nothing of ganctl.
+
+Images travel as uint8 (N, C, H, W) in [0, 255] (datasets, caches) or float in [-1, 1]
+(nets); PIL images at the edges.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from PIL import Image
+
+
+def to_unit(x: torch.Tensor) -> torch.Tensor:
+    """uint8 [0, 255] -> float [-1, 1] on the same device."""
+    return x.float().div_(127.5).sub_(1.0)
+
+
+def from_unit(x: torch.Tensor) -> torch.Tensor:
+    """float [-1, 1] -> uint8 [0, 255]."""
+    return x.detach().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8)
+
+
+def match_channels(x: torch.Tensor, channels: int) -> torch.Tensor:
+    """(N, C, H, W) to 1 channel (the mean) or 3 (repeated gray); unchanged if it has them."""
+    if x.shape[1] == channels:
+        return x
+    return x.expand(-1, 3, -1, -1) if channels == 3 else x.mean(1, keepdim=True)
+
+
+def to_pil(img: torch.Tensor) -> Image.Image:
+    """One (C, H, W) image in [-1, 1] to an 8-bit PIL image (L or RGB)."""
+    arr = from_unit(img).cpu().permute(1, 2, 0).numpy()
+    return Image.fromarray(arr[..., 0], "L") if arr.shape[2] == 1 else Image.fromarray(arr, "RGB")
+
+
+def make_grid(images: torch.Tensor, nrow: int | None = None, pad: int = 2,
+              fill: float = 1.0) -> torch.Tensor:
+    """Tile (N, C, H, W) into one (C, H', W') image, square by default, white gutters
+    (torchvision's make_grid; a 1-channel grid stays 1 channel)."""
+    from torchvision.utils import make_grid as tv_grid
+
+    nrow = nrow or max(1, math.ceil(math.sqrt(len(images))))
+    grid = tv_grid(images, nrow=nrow, padding=pad, pad_value=fill)
+    return grid[:1] if images.shape[1] == 1 else grid
+
+
+def grid_image(images: torch.Tensor, nrow: int | None = None) -> Image.Image:
+    return to_pil(make_grid(images.detach().float().cpu(), nrow))
