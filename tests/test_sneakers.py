@@ -71,7 +71,7 @@ def test_discriminator_loss_uses_logits_once():
 
 
 def test_stage2_vgg_refuses_clearly_when_weights_unavailable(cli, monkeypatch):
-    from ganctl.train import content
+    from ganctl.plugins.sneakers import content
 
     monkeypatch.setattr(content, "vgg19_cached", lambda: None)
     monkeypatch.setattr(content, "vgg19_download", lambda timeout=10: None)

@@ -78,6 +78,7 @@ def train(
     from ganctl import config, registry
     from ganctl.errors import UsageError
     from ganctl.train import engine
+    from ganctl.train.resume import resolve_config
     from ganctl.train.wandb_log import MODES, WandbOptions
 
     if wandb_mode not in MODES:
@@ -103,7 +104,7 @@ def train(
                               wandb=WandbOptions(wandb_mode, wandb_project, wandb_entity)
                               if wandb else None)
     if dry_run:
-        found, cfg, ckpt, data_spec = engine.resolve_config(req)
+        found, cfg, ckpt, data_spec = resolve_config(req)
         doc = {"plugin": found.name, "stage": stage, "data": data_spec,
                "resume": str(ckpt) if ckpt else None, "config": config.to_dict(cfg)}
         if as_json:

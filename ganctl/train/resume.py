@@ -1,0 +1,105 @@
+"""Resume policy: which checkpoint a run continues from, which settings may change, and
+putting every piece of training state back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ganctl import checkpoint, config
+from ganctl.console import info, warn
+from ganctl.errors import GanctlError, UsageError
+from ganctl.train import rng, rundir
+from ganctl.train.limits import named_rules_win
+
+# Keys that may differ between a checkpoint's config and a resumed run's (warmup_steps:
+# a super-resolution run may start its adversarial phase earlier or later than planned).
+RESUMABLE_CHANGES = {"epochs", "steps", "minutes", "log_every", "sample_every",
+                     "checkpoint_every", "keep_checkpoints", "workers", "compile",
+                     "channels_last", "warmup_steps"}
+
+
+def resolve_config(req):
+    """(plugin, config, resume checkpoint path or None, data spec) of a TrainRequest,
+    without touching torch state; `--dry-run` prints exactly this."""
+    plugin = req.plugin
+    stage = plugin.check_stage(req.stage)
+    cfg_cls = plugin.config_class(stage)
+    overrides = named_rules_win(dict(req.overrides or {}))
+    ckpt_path = find_resume(req, plugin) if req.resume else None
+    if ckpt_path is None:
+        cfg = config.build(cfg_cls, overrides)
+        data = req.data or plugin.default_data.get(stage, "synthetic")
+        return plugin, cfg, None, data
+    meta = checkpoint.load(ckpt_path, kind="training", plugin=plugin.name)
+    if meta.get("stage") != stage:
+        raise UsageError(f"{ckpt_path} is stage {meta.get('stage')}, not stage {stage}")
+    saved = meta["config"]
+    for key, value in overrides.items():
+        new = config.coerce(cfg_cls, key, value)
+        if key not in RESUMABLE_CHANGES and saved.get(key) != config.to_dict(
+                config.build(cfg_cls, {key: new})).get(key):
+            raise UsageError(f"cannot change {key} when resuming (checkpoint has "
+                             f"{saved.get(key)!r}); start a new run instead")
+    cfg = config.build(cfg_cls, saved, overrides)
+    data = meta["data_spec"]
+    if req.data and req.data != data:
+        raise UsageError(f"cannot change --data when resuming (the run used {data!r})")
+    return plugin, cfg, ckpt_path, data
+
+
+def find_resume(req, plugin) -> Path | None:
+    if req.resume == "auto":
+        group = rundir.group_dir(req.runs_dir, plugin.name, req.stage, len(plugin.stages))
+        run = rundir.latest_run(group)
+        if run is None:
+            info(f"no earlier run in {group} to resume; starting a new one")
+            return None
+        return newest_loadable(run)
+    path = Path(req.resume).expanduser()
+    if path.is_dir():
+        return newest_loadable(path)
+    if not path.is_file():
+        raise UsageError(f"--resume {req.resume}: no such checkpoint or run folder")
+    return path
+
+
+def newest_loadable(run: Path) -> Path:
+    """The newest checkpoint of `run` that reads back whole (skip a damaged newest one)."""
+    for path in rundir.checkpoints(run):
+        try:
+            checkpoint.load(path, kind="training")
+            return path
+        except GanctlError as e:
+            warn(f"skipping unreadable checkpoint: {e}")
+    raise GanctlError(f"{run} has no readable training checkpoint to resume from")
+
+
+def restore(state: dict, recipe, emas: dict, stream, ddp) -> None:
+    """Nets, optimisers, schedulers, loss scalers, EMAs, the recipe's own state, the data
+    stream's position and every RNG, as they were when `state` was saved."""
+    saved_world = state.get("world_size", 1)
+    if saved_world != ddp.world:
+        raise UsageError(f"the checkpoint was written by {saved_world} process(es); resume "
+                         f"it with the same number (this run has {ddp.world})")
+    for n, net in recipe.nets.items():
+        net.load_state_dict(state["nets"][n])
+    for n, opt in recipe.optimizers.items():
+        opt.load_state_dict(state["optimizers"][n])
+    for n, sched in recipe.schedulers.items():
+        sched.load_state_dict(state["schedulers"][n])
+    for n, scaler in recipe.scalers.items():
+        if n in state.get("scalers", {}):
+            scaler.load_state_dict(state["scalers"][n])
+    for n, ema in emas.items():
+        ema.load_state_dict(state["ema"][n])
+    own = state["ranks"][ddp.rank] if ddp.on else state
+    recipe.load_state_dict(own["recipe"])
+    stream.load_state_dict(state["stream"])
+    rng.set_state(own["rng"])
+
+
+def remove_leftovers(run: Path) -> None:
+    """Temp files a killed run left half-written (those of live processes stay)."""
+    for folder in (run, run / "checkpoints"):
+        for path in checkpoint.remove_stale_temps(folder):
+            info(f"removed {path}, left half-written by a killed run")
