@@ -157,3 +157,28 @@ def pretrained(plugin: str, model: str, url: str, direction: str = "AtoB") -> Pa
     checkpoint.save(to_payload(raw, plugin, direction=direction, source=url), dest)
     raw.unlink(missing_ok=True)
     return dest
+
+
+def is_reference_file(path: Path) -> bool:
+    """A bare state_dict (what the reference repositories publish), not a ganctl file."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 - unreadable: let the normal loader report it
+        return False
+    return isinstance(payload, dict) and "format" not in payload and all(
+        isinstance(v, torch.Tensor) for v in payload.values())
+
+
+def translation_weights(owner: str, explicit: str | None, plugin: str,
+                        direction: str) -> dict:
+    """Weights for a translation: ganctl weights (the cache, a run folder or a file), or
+    a reference generator .pth given directly (its architecture read from its keys, as
+    `models import` does), taken as mapping the way `plugin` translates."""
+    from ganctl import weights
+
+    if explicit and Path(explicit).expanduser().is_file() and is_reference_file(
+            Path(explicit).expanduser()):
+        payload = to_payload(Path(explicit).expanduser(), plugin, direction=direction,
+                             source=explicit)
+        return {**payload, "path": explicit}
+    return weights.load(owner, 1, explicit, device="cpu")

@@ -60,6 +60,10 @@ def test_every_preset_with_pretrained_and_with_an_imported_file(cli, served, tmp
         assert cli("models", "import", f"{model}.pth", "--as", name).code == 0
         assert cli("translate", name, "in.png", "-o", f"{name}-imported.png").code == 0
         assert (tmp_path / f"{name}-imported.png").read_bytes() == out, name
+        # and the bare reference file given straight to --weights
+        assert cli("translate", name, "in.png", "-o", f"{name}-direct.png", "--weights",
+                   f"{model}.pth").code == 0
+        assert (tmp_path / f"{name}-direct.png").read_bytes() == out, name
     # every name ran its own generator: zebra2horse is not horse2zebra's net
     assert len(set(outputs.values())) == len(outputs)
 

@@ -83,7 +83,8 @@ def translate(
     inputs: list[str] = typer.Argument(..., help="Files, folders, globs, or - for stdin."),
     out: str = typer.Option(None, "-o", "--out", help="Output file (one input), folder, or - "
                             "for stdout. Default: NAME-MODEL.png here, or MODEL/ for several."),
-    weights: str = typer.Option(None, "--weights", help="Weights file, run folder, or "
+    weights: str = typer.Option(None, "--weights", help="Weights file, run folder, a "
+                                "reference generator .pth (e.g. latest_net_G.pth), or "
                                 "'pretrained' (the published generator, downloaded once)."),
     size: int = typer.Option(None, "--size", help="Run at SIZE x SIZE and output that size "
                              "(the reference behaviour); default keeps the input's size."),
@@ -103,7 +104,10 @@ def translate(
       ganctl translate edges2shoes sketch.png --weights pretrained
 
       ganctl translate horse2zebra horses/ -o zebras/
+
+      ganctl translate horse2zebra horse.jpg --weights latest_net_G_A.pth
     """
+    from ganctl import reference
     from ganctl import weights as weights_mod
     from ganctl.cli.batch import process_images
     from ganctl.device import resolve
@@ -119,7 +123,7 @@ def translate(
     owner = found.name if weights_mod.cache_path(found.name, 1).is_file() else shared
     if weights == "pretrained":  # published for this very name (zebra2horse has its own)
         weights, owner = found.pretrained(), found.name
-    payload = weights_mod.load(owner, 1, weights, device="cpu")
+    payload = reference.translation_weights(owner, weights, found.name, found.direction)
     fn = found.translator(payload, dev, size=size, direction=direction)
     process_images(inputs, out, found.name, as_json, fn, folder=found.name)
 
