@@ -27,3 +27,36 @@ def write_json(doc: dict, path: Path | None) -> None:
     if path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(doc, indent=2) + "\n")
+
+
+def write_fashion_leaks(root: Path, test_classes: dict[int, int | None]) -> dict[str, int]:
+    """A leaks dataset from Debian's Fashion-MNIST: train/ the training sneakers (normal),
+    proliv/ 150 training images of other classes (known leaks), test/ the test images of
+    `test_classes` (class -> how many, drawn at random; None: all) with annotations
+    (sneakers 0, the rest 1). Returns each test file's class."""
+    import numpy as np
+    from PIL import Image
+
+    from ganctl.data import catalog, layouts
+
+    fm = catalog.DEBIAN_FASHION_MNIST
+    tx, ty = layouts.fashion_mnist(fm, "train")
+    vx, vy = layouts.fashion_mnist(fm, "test")
+    rng = np.random.default_rng(0)
+    for sub in ("train", "proliv", "test/imgs"):
+        (root / sub).mkdir(parents=True)
+    for i in np.nonzero(ty == 7)[0]:
+        Image.fromarray(tx[i, 0]).save(root / "train" / f"{i}.png")
+    for i in rng.choice(np.nonzero(ty != 7)[0], 150, replace=False):
+        Image.fromarray(tx[i, 0]).save(root / "proliv" / f"{i}.png")
+    kinds, lines = {}, []
+    for c, count in test_classes.items():
+        idx = np.nonzero(vy == c)[0]
+        idx = idx if count is None else rng.choice(idx, count, replace=False)
+        for i in idx:
+            name = f"{i}.png"
+            Image.fromarray(vx[i, 0]).save(root / "test" / "imgs" / name)
+            kinds[name] = c
+            lines.append(f"{name} {int(c != 7)}")
+    (root / "test" / "test_annotation.txt").write_text("\n".join(lines) + "\n")
+    return kinds

@@ -19,11 +19,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from common import write_json
+from common import write_fashion_leaks, write_json
 from PIL import Image
 
 from ganctl import checkpoint, registry, weights
-from ganctl.data import catalog, layouts
 from ganctl.metrics import detection
 from ganctl.plugins.leaks import plugin
 from ganctl.train import engine
@@ -33,27 +32,8 @@ CLASSES = ["T-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shi
 
 
 def write_layout(root: Path) -> dict[str, int]:
-    fm = catalog.DEBIAN_FASHION_MNIST
-    tx, ty = layouts.fashion_mnist(fm, "train")
-    vx, vy = layouts.fashion_mnist(fm, "test")
-    rng = np.random.default_rng(0)
-    for sub in ("train", "proliv", "test/imgs"):
-        (root / sub).mkdir(parents=True)
-    for i in np.nonzero(ty == 7)[0]:
-        Image.fromarray(tx[i, 0]).save(root / "train" / f"{i}.png")
-    for i in rng.choice(np.nonzero(ty != 7)[0], 150, replace=False):
-        Image.fromarray(tx[i, 0]).save(root / "proliv" / f"{i}.png")
-    kinds, lines = {}, []
-    for c in range(10):
-        idx = np.nonzero(vy == c)[0]
-        idx = idx if c == 7 else rng.choice(idx, 200, replace=False)
-        for i in idx:
-            name = f"{i}.png"
-            Image.fromarray(vx[i, 0]).save(root / "test" / "imgs" / name)
-            kinds[name] = c
-            lines.append(f"{name} {int(c != 7)}")
-    (root / "test" / "test_annotation.txt").write_text("\n".join(lines) + "\n")
-    return kinds
+    """Every test sneaker, and 200 random test images of each other class."""
+    return write_fashion_leaks(root, {c: None if c == 7 else 200 for c in range(10)})
 
 
 def main() -> None:

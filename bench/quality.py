@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from common import provenance, write_json
+from common import provenance, write_fashion_leaks, write_json
 
 from ganctl import registry
 
@@ -337,28 +337,8 @@ def ref_stage2(data: str, out: Path, seconds: float, sets: list[str]) -> None:
 # ---------------------------------------------------------------- leaks ------------
 
 def write_leaks_layout(root: Path) -> None:
-    """train/: the training sneakers; proliv/: 150 training images of other classes (the
-    known leaks); test/: the test sneakers (normal) and test sandals and ankle boots."""
-    from PIL import Image
-
-    from ganctl.data import catalog, layouts
-
-    fm = catalog.DEBIAN_FASHION_MNIST
-    tx, ty = layouts.fashion_mnist(fm, "train")
-    vx, vy = layouts.fashion_mnist(fm, "test")
-    rng = np.random.default_rng(0)
-    for sub in ("train", "proliv", "test/imgs"):
-        (root / sub).mkdir(parents=True)
-    for i in np.nonzero(ty == 7)[0]:
-        Image.fromarray(tx[i, 0]).save(root / "train" / f"{i}.png")
-    for i in rng.choice(np.nonzero(ty != 7)[0], 150, replace=False):
-        Image.fromarray(tx[i, 0]).save(root / "proliv" / f"{i}.png")
-    lines = []
-    for c in (7, 5, 9):  # sneaker, sandal, ankle boot
-        for i in np.nonzero(vy == c)[0]:
-            Image.fromarray(vx[i, 0]).save(root / "test" / "imgs" / f"{i}.png")
-            lines.append(f"{i}.png {int(c != 7)}")
-    (root / "test" / "test_annotation.txt").write_text("\n".join(lines) + "\n")
+    """Test: the test sneakers (normal), sandals and ankle boots (leaks)."""
+    write_fashion_leaks(root, {7: None, 5: None, 9: None})
 
 
 def leaks(args, tmp: Path) -> dict:
