@@ -18,7 +18,6 @@ from ganctl.errors import GanctlError
 
 FORMAT = "ganctl"
 FORMAT_VERSION = 1
-KINDS = ("training", "weights")
 
 
 def _read_umask() -> int:

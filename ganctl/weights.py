@@ -27,7 +27,7 @@ def inference_payload(payload: dict[str, Any]) -> dict[str, Any]:
         return payload
     nets = dict(payload.get("nets", {}))
     nets.update(payload.get("ema") or {})
-    out = {k: v for k, v in payload.items() if k in META_KEYS or k in ("config", "extra_meta")}
+    out = {k: v for k, v in payload.items() if k in META_KEYS or k == "config"}
     return {**out, "kind": "weights", "nets": nets}
 
 

@@ -194,16 +194,11 @@ class Decoded:
 
 
 def decode_all(paths: list[Path], size: tuple[int, int], channels: int,
-               mode: str = "resize", threads: int = 4, crop_box=None) -> Decoded:
-    """Decode many files to one array; unreadable files are collected, not raised.
-
-    `crop_box(img) -> img` runs before fitting (e.g. to take one half of an A|B pair).
-    """
+               mode: str = "resize", threads: int = 4) -> Decoded:
+    """Decode many files to one array; unreadable files are collected, not raised."""
     def one(p: Path):
         try:
             img = open_image(p, channels)
-            if crop_box is not None:
-                img = crop_box(img)
             return to_array(fit(img, size, mode)), None
         except BadImage as e:
             return None, str(e)

@@ -206,35 +206,51 @@ class CycleGANRecipe(Recipe):
         self.pool_b.load(state["pool_b"], self.device)
 
 
-# (name, default dataset, direction, published pretrained generator or None)
-TWO_WAY = [("horse2zebra", "zebra2horse", "horse2zebra"),
-           ("apple2orange", "orange2apple", "apple2orange"),
-           ("summer2winter_yosemite", "winter2summer_yosemite", "summer2winter_yosemite"),
-           ("monet2photo", "photo2monet", "monet2photo"),
-           ("cezanne2photo", "photo2cezanne", "cezanne2photo"),
-           ("ukiyoe2photo", "photo2ukiyoe", "ukiyoe2photo"),
-           ("vangogh2photo", "photo2vangogh", "vangogh2photo"),
-           ("iphone2dslr_flower", "dslr2iphone_flower", "iphone2dslr_flower")]
-PRETRAINED = {"horse2zebra": "horse2zebra", "zebra2horse": "zebra2horse",
-              "apple2orange": "apple2orange", "orange2apple": "orange2apple",
-              "summer2winter_yosemite": "summer2winter_yosemite",
-              "winter2summer_yosemite": "winter2summer_yosemite",
-              "monet2photo": "monet2photo", "photo2monet": "style_monet",
-              "photo2cezanne": "style_cezanne", "photo2ukiyoe": "style_ukiyoe",
-              "photo2vangogh": "style_vangogh", "iphone2dslr_flower": "iphone2dslr_flower"}
+@dataclass(frozen=True)
+class Preset:
+    """A named CycleGAN preset: its dataset (trainA -> trainB is A -> B), the way it maps,
+    and the generator the reference authors published for it (pinned at first download)."""
+
+    name: str
+    dataset: str
+    direction: str
+    published: str | None
+
+
+PRESETS = {p.name: p for p in (
+    Preset("horse2zebra", "horse2zebra", "AtoB", "horse2zebra"),
+    Preset("zebra2horse", "horse2zebra", "BtoA", "zebra2horse"),
+    Preset("apple2orange", "apple2orange", "AtoB", "apple2orange"),
+    Preset("orange2apple", "apple2orange", "BtoA", "orange2apple"),
+    Preset("summer2winter_yosemite", "summer2winter_yosemite", "AtoB",
+           "summer2winter_yosemite"),
+    Preset("winter2summer_yosemite", "summer2winter_yosemite", "BtoA",
+           "winter2summer_yosemite"),
+    Preset("monet2photo", "monet2photo", "AtoB", "monet2photo"),
+    Preset("photo2monet", "monet2photo", "BtoA", "style_monet"),
+    Preset("cezanne2photo", "cezanne2photo", "AtoB", None),
+    Preset("photo2cezanne", "cezanne2photo", "BtoA", "style_cezanne"),
+    Preset("ukiyoe2photo", "ukiyoe2photo", "AtoB", None),
+    Preset("photo2ukiyoe", "ukiyoe2photo", "BtoA", "style_ukiyoe"),
+    Preset("vangogh2photo", "vangogh2photo", "AtoB", None),
+    Preset("photo2vangogh", "vangogh2photo", "BtoA", "style_vangogh"),
+    Preset("iphone2dslr_flower", "iphone2dslr_flower", "AtoB", "iphone2dslr_flower"),
+    Preset("dslr2iphone_flower", "iphone2dslr_flower", "BtoA", None),
+)}
 
 
 class CycleGAN(Plugin):
     task = "translate"
     summary = "unpaired translation both ways (ResNet G + PatchGAN, LSGAN, cycle loss)"
 
-    def __init__(self, name: str, data: str, direction: str = "AtoB",
-                 weights_name: str | None = None):
-        self.name = name
-        self.weights_name = weights_name or name
-        self.direction = direction
-        self.default_data = {1: data}
-        self.datasets = tuple(sorted({n for n, _, _ in TWO_WAY} | {"synthetic"}))
+    def __init__(self, preset: Preset):
+        self.name = preset.name
+        self.preset = preset
+        self.direction = preset.direction
+        # the B -> A name translates with the run its A -> B name trains
+        self.weights_name = preset.dataset if preset.direction == "BtoA" else preset.name
+        self.default_data = {1: preset.dataset}
+        self.datasets = tuple(sorted({p.dataset for p in PRESETS.values()} | {"synthetic"}))
 
     def stage_title(self, stage):
         arrow = "A -> B" if self.direction == "AtoB" else "B -> A"
@@ -272,7 +288,7 @@ class CycleGAN(Plugin):
         return CycleGANRecipe(cfg, data, device)
 
     def pretrained(self) -> str:
-        model = PRETRAINED.get(self.name)
+        model = self.preset.published
         if model is None:
             raise GanctlError(f"no published pretrained generator for {self.name}")
         return str(reference.pretrained(self.name, model,
@@ -295,11 +311,21 @@ class CycleGAN(Plugin):
         return run
 
 
-cyclegan = CycleGAN("cyclegan", "synthetic")
-# One module attribute per name, for the entry points in pyproject.toml: the forward name
-# trains and owns the weights; the backward name translates with the same run's G_B.
-PLUGINS = {}
-for _fwd, _back, _data in TWO_WAY:
-    PLUGINS[_fwd] = CycleGAN(_fwd, _data)
-    PLUGINS[_back] = CycleGAN(_back, _data, "BtoA", weights_name=_fwd)
-globals().update(PLUGINS)
+# The entry points in pyproject.toml name these attributes.
+cyclegan = CycleGAN(Preset("cyclegan", "synthetic", "AtoB", None))
+horse2zebra = CycleGAN(PRESETS["horse2zebra"])
+zebra2horse = CycleGAN(PRESETS["zebra2horse"])
+apple2orange = CycleGAN(PRESETS["apple2orange"])
+orange2apple = CycleGAN(PRESETS["orange2apple"])
+summer2winter_yosemite = CycleGAN(PRESETS["summer2winter_yosemite"])
+winter2summer_yosemite = CycleGAN(PRESETS["winter2summer_yosemite"])
+monet2photo = CycleGAN(PRESETS["monet2photo"])
+photo2monet = CycleGAN(PRESETS["photo2monet"])
+cezanne2photo = CycleGAN(PRESETS["cezanne2photo"])
+photo2cezanne = CycleGAN(PRESETS["photo2cezanne"])
+ukiyoe2photo = CycleGAN(PRESETS["ukiyoe2photo"])
+photo2ukiyoe = CycleGAN(PRESETS["photo2ukiyoe"])
+vangogh2photo = CycleGAN(PRESETS["vangogh2photo"])
+photo2vangogh = CycleGAN(PRESETS["photo2vangogh"])
+iphone2dslr_flower = CycleGAN(PRESETS["iphone2dslr_flower"])
+dslr2iphone_flower = CycleGAN(PRESETS["dslr2iphone_flower"])

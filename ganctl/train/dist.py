@@ -31,7 +31,6 @@ from ganctl.errors import UsageError
 class Dist:
     rank: int = 0
     world: int = 1
-    local_rank: int = 0
     backend: str = ""
     control: Any = None  # a gloo group for host-side flags and objects
 
@@ -96,7 +95,7 @@ def start(device_spec: str) -> tuple[Dist, torch.device]:
         raise UsageError(f"distributed training runs on cuda or cpu, not {device_spec!r}")
     tdist.init_process_group(backend, rank=rank, world_size=world)
     control = tdist.new_group(backend="gloo") if backend != "gloo" else None
-    return Dist(rank, world, local, backend, control), device
+    return Dist(rank, world, backend, control), device
 
 
 def rank_seed(seed: int, rank: int) -> int:
