@@ -22,11 +22,28 @@ def from_unit(x: torch.Tensor) -> torch.Tensor:
     return x.detach().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8)
 
 
+# ImageNet's per-channel statistics, for nets trained on it (VGG, Inception).
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
 def match_channels(x: torch.Tensor, channels: int) -> torch.Tensor:
-    """(N, C, H, W) to 1 channel (the mean) or 3 (repeated gray); unchanged if it has them."""
+    """(N, C, H, W) to 1 channel (the mean; rounded for integer images) or 3 (gray
+    repeated); unchanged if it has them."""
     if x.shape[1] == channels:
         return x
-    return x.expand(-1, 3, -1, -1) if channels == 3 else x.mean(1, keepdim=True)
+    if channels == 3:
+        return x.expand(-1, 3, -1, -1)
+    if x.is_floating_point():
+        return x.mean(1, keepdim=True)
+    return x.float().mean(1, keepdim=True).round().to(x.dtype)
+
+
+def imagenet_input(x: torch.Tensor) -> torch.Tensor:
+    """Images in [-1, 1] (1 or 3 channels) normalised as ImageNet nets expect."""
+    mean = torch.tensor(IMAGENET_MEAN, device=x.device).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, device=x.device).view(1, 3, 1, 1)
+    return ((match_channels(x, 3) + 1) / 2 - mean) / std
 
 
 def to_pil(img: torch.Tensor) -> Image.Image:

@@ -16,16 +16,16 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ganctl.data.images import to_mode
-from ganctl.tensors import to_pil
+from ganctl.tensors import to_pil, to_unit
 
 
 def to_tensor(img: Image.Image, channels: int) -> torch.Tensor:
     """(1, C, H, W) in [-1, 1]; alpha composited on white (a sketch on white stays one)."""
     import numpy as np
 
-    arr = np.asarray(to_mode(img, channels), dtype=np.float32) / 127.5 - 1.0
+    arr = np.asarray(to_mode(img, channels), dtype=np.uint8)
     arr = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
-    return torch.from_numpy(np.ascontiguousarray(arr))[None]
+    return to_unit(torch.from_numpy(np.ascontiguousarray(arr))[None])
 
 
 @contextlib.contextmanager

@@ -9,6 +9,7 @@ from PIL import Image
 
 from ganctl.console import warn
 from ganctl.errors import GanctlError
+from ganctl.tensors import match_channels
 
 MIN_TILE = 16
 
@@ -93,7 +94,7 @@ def upscale_image(img: Image.Image, net, scale: int, net_channels: int, device,
         y = torch.cat([run_with_backoff(net, x[:, i:i + 1], scale, tile, pad, device)
                        for i in range(x.shape[1])])
     else:  # colour net, gray image
-        y = run_with_backoff(net, x.expand(-1, 3, -1, -1), scale, tile, pad, device)
+        y = run_with_backoff(net, match_channels(x, 3), scale, tile, pad, device)
         y = y.mean(0, keepdim=True)
     with torch.inference_mode():  # in place: the output is the big array here
         unit = y.add_(1).mul_(0.5).clamp_(0, 1)

@@ -11,6 +11,7 @@ from torch import nn
 
 from ganctl import checkpoint, paths
 from ganctl.console import info
+from ganctl.tensors import match_channels, to_unit
 
 FEATURES = 128
 
@@ -34,10 +35,6 @@ class SmallCNN(nn.Module):
         return self.head(self.features(x))
 
 
-def _unit(images: torch.Tensor) -> torch.Tensor:
-    return images.float().div(127.5).sub(1)
-
-
 def train_classifier(train_x, train_y, test_x, test_y, epochs: int = 3, seed: int = 0,
                      device="cpu") -> tuple[SmallCNN, float]:
     """Train on uint8 (N, 1, 28, 28) images; returns the net and its test accuracy."""
@@ -52,7 +49,7 @@ def train_classifier(train_x, train_y, test_x, test_y, epochs: int = 3, seed: in
         order = torch.randperm(len(train_x), generator=g)
         for i in range(len(train_x) // 128):
             idx = order[i * 128:(i + 1) * 128]
-            x = _unit(train_x[idx]).to(device)
+            x = to_unit(train_x[idx]).to(device)
             if torch.rand(1, generator=g).item() < 0.5:
                 x = x.flip(-1)
             loss = F.cross_entropy(net(x), train_y[idx].long().to(device))
@@ -68,7 +65,7 @@ def accuracy(net, x, y, device="cpu") -> float:
     net.eval()
     correct = 0
     for i in range(0, len(x), 1000):
-        pred = net(_unit(x[i:i + 1000]).to(device)).argmax(1).cpu()
+        pred = net(to_unit(x[i:i + 1000]).to(device)).argmax(1).cpu()
         correct += int((pred == y[i:i + 1000].long()).sum())
     return correct / len(x)
 
@@ -80,9 +77,7 @@ def embed(net: SmallCNN, images: torch.Tensor, device="cpu") -> torch.Tensor:
     out = []
     for i in range(0, len(images), 1000):
         chunk = images[i:i + 1000]
-        x = _unit(chunk) if chunk.dtype == torch.uint8 else chunk.float()
-        if x.shape[1] == 3:
-            x = x.mean(1, keepdim=True)
+        x = match_channels(to_unit(chunk) if chunk.dtype == torch.uint8 else chunk.float(), 1)
         out.append(net.features(x.to(device)).cpu())
     return torch.cat(out)
 

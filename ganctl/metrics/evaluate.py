@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from ganctl import checkpoint, paths
 from ganctl.errors import GanctlError, UsageError
 from ganctl.metrics.frechet import fd_from_features, kid, precision_recall
+from ganctl.tensors import imagenet_input, match_channels
 
 INCEPTION_FILE = "inception_v3_google-0cc3c7bd.pth"  # torchvision's ImageNet weights
 RESIZE = "bicubic, antialiased, on [-1, 1] tensors"
@@ -35,7 +36,7 @@ class Extractor:
         for i in range(0, len(images), 250):
             x = images[i:i + 250].float().to(device)
             if x.shape[1] != self.channels:
-                x = x.mean(1, keepdim=True) if self.channels == 1 else x.expand(-1, 3, -1, -1)
+                x = match_channels(x, self.channels)
             if x.shape[-1] != self.size or x.shape[-2] != self.size:
                 x = F.interpolate(x, size=(self.size, self.size), mode="bicubic",
                                   align_corners=False, antialias=True).clamp(-1, 1)
@@ -104,11 +105,9 @@ class _ImageNetInput(torch.nn.Module):
     def __init__(self, net):
         super().__init__()
         self.net = net
-        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
 
     def forward(self, x):
-        return self.net(((x + 1) / 2 - self.mean.to(x.device)) / self.std.to(x.device))
+        return self.net(imagenet_input(x))
 
 
 def reference_features(ext: Extractor, key: str, load_real, device) -> tuple[torch.Tensor, bool]:

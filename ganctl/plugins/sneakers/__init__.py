@@ -105,9 +105,7 @@ def tensor_data(images: torch.Tensor, size: int, channels: int, name: str, finge
                 synthetic: bool = False) -> sources.TrainData:
     """uint8 (N, C, H, W) brought to `size` and `channels` (0 = keep the data's)."""
     channels = channels or images.shape[1]
-    if channels != images.shape[1]:
-        images = images.expand(-1, 3, -1, -1) if channels == 3 else images.float().mean(
-            1, keepdim=True).round().to(torch.uint8)
+    images = match_channels(images, channels)
     if images.shape[-1] != size or images.shape[-2] != size:
         images = torch.nn.functional.interpolate(images.float(), size=(size, size),
                                                  mode="bicubic", antialias=True)

@@ -10,10 +10,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganctl.tensors import imagenet_input
+
 VGG19_URL = "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"
 VGG19_FILE = "vgg19-dcbb9e9d.pth"  # torchvision names files by their sha256 prefix
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def vgg19_cached() -> Path | None:
@@ -57,17 +57,12 @@ class VGGContent(nn.Module):
         vgg = vgg19()
         vgg.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
         self.features = vgg.features[:36].eval().requires_grad_(False)
-        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
 
     def train(self, mode: bool = True):
         return super().train(False)  # frozen feature extractor, always in eval
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
-        x = (x + 1) / 2
-        if x.shape[1] == 1:
-            x = x.expand(-1, 3, -1, -1)
-        return self.features((x - self.mean) / self.std) / 12.75
+        return self.features(imagenet_input(x)) / 12.75
 
     def forward(self, sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
         return F.mse_loss(self.embed(sr), self.embed(hr).detach())
