@@ -67,6 +67,11 @@ def atomic_write(path: Path, write) -> None:
         os.close(dir_fd)
 
 
+def training_files(run: Path) -> list[Path]:
+    """A run folder's training checkpoints (checkpoints/ckpt-<step>.pt), newest first."""
+    return sorted((Path(run) / "checkpoints").glob("ckpt-*.pt"), reverse=True)
+
+
 def remove_stale_temps(folder: Path) -> list[Path]:
     """Delete the temp files in `folder` that `atomic_write` calls on this machine left
     behind when their process was killed; files of live processes (or of other

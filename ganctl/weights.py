@@ -53,9 +53,9 @@ def resolve(plugin: str, stage: int, explicit: str | None = None) -> Path:
             for candidate in (p / "weights.pt", p / f"stage{stage}.pt"):
                 if candidate.is_file():
                     return candidate
-            ckpts = sorted((p / "checkpoints").glob("ckpt-*.pt"))
+            ckpts = checkpoint.training_files(p)
             if ckpts:
-                return ckpts[-1]
+                return ckpts[0]
             raise GanctlError(f"no weights.pt or checkpoints/ in {p}")
         if not p.exists():
             raise GanctlError(f"--weights {explicit}: no such file")

@@ -67,7 +67,7 @@ def kill_loop(tmp_path, kills: int, seed: int) -> dict:
         proc.send_signal(signal.SIGKILL)
         assert proc.wait(timeout=30) == -signal.SIGKILL
         assert len(list(group.iterdir())) == 1  # every resume continued the same run
-        steps = [checkpoint.load(p, kind="training")["step"] for p in rundir.checkpoints(
+        steps = [checkpoint.load(p, kind="training")["step"] for p in checkpoint.training_files(
             run.parent)]  # all of them whole, not just the newest
         assert steps and max(steps) > last
         last = max(steps)
@@ -161,8 +161,8 @@ def test_disk_full_while_checkpointing_keeps_the_previous_one(monkeypatch, tmp_p
             registry.get("sneakers"), device="cpu", overrides={"steps": 4, "batch_size": 8,
                                                  "checkpoint_every": 2, "log_every": 1}))
     run = next((tmp_path / "runs" / "sneakers-stage1").iterdir())
-    assert [p.name for p in rundir.checkpoints(run)] == ["ckpt-000000002.pt"]
-    assert checkpoint.load(rundir.checkpoints(run)[0])["step"] == 2
+    assert [p.name for p in checkpoint.training_files(run)] == ["ckpt-000000002.pt"]
+    assert checkpoint.load(checkpoint.training_files(run)[0])["step"] == 2
     assert not list(run.glob("checkpoints/.*.tmp"))  # no temp file left behind
 
 

@@ -65,7 +65,7 @@ def find_resume(req, plugin) -> Path | None:
 
 def newest_loadable(run: Path) -> Path:
     """The newest checkpoint of `run` that reads back whole (skip a damaged newest one)."""
-    for path in rundir.checkpoints(run):
+    for path in checkpoint.training_files(run):
         try:
             checkpoint.load(path, kind="training")
             return path

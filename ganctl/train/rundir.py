@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ganctl import checkpoint
 from ganctl.errors import GanctlError
 
 RUN_RE = re.compile(r"^(\d{5})-")
@@ -31,15 +32,10 @@ def new_run(group: Path, desc: str) -> Path:
     raise GanctlError(f"could not claim a new run folder in {group}")
 
 
-def checkpoints(run: Path) -> list[Path]:
-    """Training checkpoints of a run, newest first."""
-    return sorted((Path(run) / "checkpoints").glob("ckpt-*.pt"), reverse=True)
-
-
 def latest_run(group: Path) -> Path | None:
     """The highest-numbered run in `group` that has a checkpoint."""
     if not group.is_dir():
         return None
-    runs = sorted((p for p in group.iterdir() if RUN_RE.match(p.name) and checkpoints(p)),
-                  reverse=True)
+    runs = sorted((p for p in group.iterdir()
+                   if RUN_RE.match(p.name) and checkpoint.training_files(p)), reverse=True)
     return runs[0] if runs else None

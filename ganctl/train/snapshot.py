@@ -13,7 +13,7 @@ import torch
 
 from ganctl import checkpoint, config
 from ganctl.tensors import grid_image
-from ganctl.train import rng, rundir
+from ganctl.train import rng
 
 
 def describe_run(cfg, data) -> str:
@@ -94,7 +94,7 @@ def save_training(s, elapsed: float, wandb_id: str | None) -> Path | None:
         **({"ranks": ranks} if s.ddp.on else {})}
     path = s.run / "checkpoints" / f"ckpt-{s.step:09d}.pt"
     checkpoint.save(payload, path)
-    for old in rundir.checkpoints(s.run)[s.cfg.keep_checkpoints:]:
+    for old in checkpoint.training_files(s.run)[s.cfg.keep_checkpoints:]:
         old.unlink(missing_ok=True)
     return path
 
