@@ -107,7 +107,7 @@ def bench_upscale(device, work: Path, tile: int) -> dict:
     src = work / "in-1000.png"
     big.save(src)
     plugin = registry.get("sneakers")
-    net, scale, channels = plugin.upscaler(weights.load("sneakers", 2, device="cpu"), device)
+    net, scale, channels, _ = plugin.upscaler(weights.load("sneakers", 2, device="cpu"), device)
     pad = net.receptive_radius
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)

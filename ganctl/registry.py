@@ -90,7 +90,8 @@ class Plugin:
     weights_name: ClassVar[str | None] = None
 
     def upscaler(self, weights: dict[str, Any], device: torch.device):
-        """Task "upscale": (net, scale, channels) ready for inference."""
+        """Task "upscale": (net, scale, channels, context) ready for inference; context is
+        the input pixels around a tile that reach its output (tiles are padded by it)."""
         raise UsageError(f"plugin {self.name!r} does not upscale")
 
     def translator(self, weights: dict[str, Any], device: torch.device,

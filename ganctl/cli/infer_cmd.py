@@ -67,9 +67,9 @@ def upscale(
         from ganctl.console import warn
 
         warn(f"{problem}; the output may look worse than a plain bicubic resize")
-    net, scale, channels = found.upscaler(payload, dev)
+    net, scale, channels, context = found.upscaler(payload, dev)
     if tile_pad is None:
-        tile_pad = getattr(net, "receptive_radius", 16)
+        tile_pad = context
     suffix = f"x{outscale:g}" if outscale else f"x{scale}"
     process_images(inputs, out, suffix, as_json,
                    lambda img: upscale_image(img, net, scale, channels, dev, tile, tile_pad,

@@ -25,6 +25,11 @@ from ganctl.data.sources import ImageTensors
 DEVICE_RESIDENT_BYTES = 2 * 1024**3
 
 
+class EpochKeyed(Dataset):
+    """A dataset whose items depend on the epoch (unpaired data re-paired every epoch): it
+    is indexed by (epoch, index) keys."""
+
+
 class BatchStream:
     def __init__(self, dataset: Dataset, batch_size: int, seed: int, device: torch.device,
                  workers: int = 0, rank: int = 0, world: int = 1):
@@ -86,7 +91,7 @@ class BatchStream:
         cuda = self.device.type == "cuda"
         # Datasets whose items depend on the epoch (unpaired data re-pairs every epoch)
         # take (epoch, index) keys: worker processes hold copies, so no shared state.
-        keyed = getattr(self.dataset, "epoch_keys", False)
+        keyed = isinstance(self.dataset, EpochKeyed)
         self.sampler.chunks = [[(self.epoch, i) for i in c.tolist()] if keyed else c.tolist()
                                for c in chunks]
         for batch in self._loader():

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from torch.utils.data import Dataset
 
 from ganctl import nets, reference
 from ganctl.config import TrainConfig, opt
 from ganctl.console import warn
 from ganctl.data import layouts, sources
+from ganctl.data.batches import EpochKeyed
 from ganctl.data.images import BadImage, read_tensor, resize_tensor
 from ganctl.errors import GanctlError, UsageError
 from ganctl.infer.translate import translate_image
@@ -61,11 +61,10 @@ class CycleGANConfig(TrainConfig):
         return round(self.image_size * 286 / 256)
 
 
-class UnpairedImages(Dataset):
+class UnpairedImages(EpochKeyed):
     """Item i is (A[i mod |A|], B[perm_epoch(i) mod |B|]): B partners change every epoch,
-    deterministically, so a resumed run sees the same pairs."""
-
-    epoch_keys = True  # items are looked up by (epoch, index)
+    deterministically, so a resumed run sees the same pairs (items are looked up by
+    (epoch, index) keys)."""
 
     def __init__(self, files_a, files_b, size: int):
         self.a, self.b, self.size = files_a, files_b, size

@@ -92,9 +92,10 @@ class Sneakers(Plugin):
                 f"{val['val_psnr_bicubic']:.2f} dB (train longer)")
 
     def upscaler(self, weights, device):
-        """(net, scale, channels) of the stage-2 generator, ready for inference."""
+        """(net, scale, channels, receptive radius) of the stage-2 generator."""
         kw = weights["arch"]["g"]["kwargs"]
-        return build_net(weights, "g", device), kw["scale"], kw["channels"]
+        net = build_net(weights, "g", device)
+        return net, kw["scale"], kw["channels"], net.receptive_radius
 
 
 def has_idx(path: Path | None) -> bool:
