@@ -45,8 +45,11 @@ class Plugin:
     """What every plugin declares. Subclass it and override what your plugin does.
 
     Training: `config_class`, `load_data`, `setup` (returns a `Recipe`, which owns the
-    nets, optimisers and one training step). Inference: `generate` for task "generate";
-    other tasks add their own method, named after the verb.
+    nets, optimisers and one training step). Inference: the hook of each task the plugin
+    declares (`task`, `tasks`): `generate`, `upscaler`, `translator` or `detector`
+    (`TASK_HOOKS`); a plugin declaring a task without overriding its hook is refused when
+    it loads. The other hooks below have working defaults or say clearly that the plugin
+    does not do that.
     """
 
     name: ClassVar[str] = ""

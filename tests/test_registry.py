@@ -139,3 +139,33 @@ def test_builtins_are_entry_points():
     assert registry.names("sneak*") == ["sneakers"]
     with pytest.raises(UsageError, match="unknown plugin"):
         registry.get("zzz")
+
+
+def test_a_taken_net_name_is_refused():
+    import pytest
+    import torch
+
+    from ganctl import nets
+
+    class Other(torch.nn.Module):
+        pass
+
+    with pytest.raises(ValueError, match="already registered"):
+        nets.register("dcgan_g", Other)
+
+
+def test_a_plugin_declaring_a_task_without_its_hook_is_refused(monkeypatch):
+    import pytest
+
+    from ganctl.errors import GanctlError
+
+    class NoHook(registry.Plugin):
+        name = "nohook"
+        task = "translate"
+
+    entry = registry.Entry("nohook", "x:y", "dist")
+    monkeypatch.setattr(registry, "EntryPoint", lambda **kw: type("E", (), {
+        "load": lambda self: NoHook()})())
+    with pytest.raises(GanctlError, match="declares task 'translate' but does not define "
+                                          "translator"):
+        entry.load()

@@ -28,7 +28,13 @@ NETS: dict[str, type[nn.Module]] = {
 
 
 def register(name: str, cls: type[nn.Module]) -> None:
-    """Make a net class buildable by name (third-party plugins call this for their nets)."""
+    """Make a net class buildable by name (third-party plugins call this for their nets).
+    A name already taken by another class is refused: a checkpoint's arch record must
+    always rebuild the net it was saved from."""
+    prev = NETS.get(name, cls)
+    if (prev.__module__, prev.__qualname__) != (cls.__module__, cls.__qualname__):
+        raise ValueError(f"net name {name!r} is already registered for "
+                         f"{NETS[name].__module__}.{NETS[name].__qualname__}")
     NETS[name] = cls
 
 
