@@ -76,3 +76,21 @@ def test_evaluate_needs_an_extractor_where_the_classifier_does_not_apply(cli):
                "batch_size=4").code == 0
     res = cli("evaluate", "faces")
     assert res.code == 2 and "--extractor inception" in res.err
+
+
+def test_torchvision_weights_are_found_in_the_hub_cache_or_beside(tmp_path, monkeypatch):
+    from torchvision.models import VGG19_Weights
+
+    from ganctl import weights
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    record = VGG19_Weights.IMAGENET1K_V1
+    assert weights.torchvision_file(record, download=False) is None
+    beside = tmp_path / "extractors" / "vgg19-dcbb9e9d.pth"
+    beside.parent.mkdir()
+    beside.write_bytes(b"x")
+    assert weights.torchvision_file(record, also=(beside.parent,), download=False) == beside
+    hub = tmp_path / "hub" / "checkpoints" / "vgg19-dcbb9e9d.pth"
+    hub.parent.mkdir(parents=True)
+    hub.write_bytes(b"x")
+    assert weights.torchvision_file(record, also=(beside.parent,), download=False) == hub

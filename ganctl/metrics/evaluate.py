@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ganctl import checkpoint, paths
+from ganctl import checkpoint, paths, weights
 from ganctl.errors import GanctlError, UsageError
 from ganctl.metrics.frechet import fd_from_features, kid, precision_recall
 from ganctl.tensors import imagenet_input, match_channels
@@ -64,11 +64,15 @@ def extractor(spec: str, device) -> Extractor:
         return Extractor(f"fashion-classifier (test accuracy {meta['test_accuracy']:.4f})",
                          meta["sha256"], 28, 1, _Features(net))
     if spec == "inception":
-        path = paths.weights_dir() / "extractors" / INCEPTION_FILE
-        if not path.is_file():
-            raise GanctlError(f"Inception-v3 weights not found: place {INCEPTION_FILE} (from "
-                              f"https://download.pytorch.org/models/{INCEPTION_FILE}) at {path}")
-        from torchvision.models import inception_v3
+        from torchvision.models import Inception_V3_Weights, inception_v3
+
+        record = Inception_V3_Weights.IMAGENET1K_V1
+        extractors = paths.weights_dir() / "extractors"
+        path = weights.torchvision_file(record, also=(extractors,))
+        if path is None:
+            raise GanctlError(f"Inception-v3 weights not found and not downloadable: place "
+                              f"{INCEPTION_FILE} (from {record.url}) in "
+                              f"{Path(torch.hub.get_dir()) / 'checkpoints'} or {extractors}")
 
         net = inception_v3(weights=None, aux_logits=True, init_weights=False)
         net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))

@@ -3,7 +3,6 @@ else pixel L1 + image-gradient L1. Which one ran is recorded by the caller."""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import torch
@@ -11,40 +10,24 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganctl.tensors import imagenet_input
+from ganctl.weights import torchvision_file
 
-VGG19_URL = "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"
-VGG19_FILE = "vgg19-dcbb9e9d.pth"  # torchvision names files by their sha256 prefix
+VGG19_FILE = "vgg19-dcbb9e9d.pth"  # torchvision's ImageNet VGG19 (VGG19_Weights.IMAGENET1K_V1)
+
+
+def vgg19_record():
+    from torchvision.models import VGG19_Weights
+
+    return VGG19_Weights.IMAGENET1K_V1
 
 
 def vgg19_cached() -> Path | None:
-    path = Path(torch.hub.get_dir()) / "checkpoints" / VGG19_FILE
-    return path if path.is_file() else None
+    return torchvision_file(vgg19_record(), download=False)
 
 
 def vgg19_download(timeout: float = 10.0) -> Path | None:
     """Fetch the VGG19 weights into the torch hub cache; None when offline or bad."""
-    import requests
-
-    from ganctl.checkpoint import atomic_write
-
-    dest = Path(torch.hub.get_dir()) / "checkpoints" / VGG19_FILE
-    try:
-        with requests.get(VGG19_URL, stream=True, timeout=(5, timeout)) as r:
-            r.raise_for_status()
-            digest = hashlib.sha256()
-
-            def write(f):
-                for chunk in r.iter_content(1 << 20):
-                    digest.update(chunk)
-                    f.write(chunk)
-
-            atomic_write(dest, write)
-    except (requests.RequestException, OSError):
-        return None
-    if not digest.hexdigest().startswith(VGG19_FILE.split("-")[1][:8]):
-        dest.unlink(missing_ok=True)
-        return None
-    return dest
+    return torchvision_file(vgg19_record(), timeout=timeout)
 
 
 class VGGContent(nn.Module):
@@ -95,5 +78,6 @@ def content_loss(kind: str) -> tuple[nn.Module, str, str]:
 
         raise GanctlError(f"content=vgg needs {VGG19_FILE} in "
                           f"{Path(torch.hub.get_dir()) / 'checkpoints'} and it could not be "
-                          f"downloaded from {VGG19_URL}; place it there or use content=pixel")
+                          f"downloaded from {vgg19_record().url}; place it there or use "
+                          "content=pixel")
     return PixelGradContent(), "pixel", "ImageNet VGG19 weights neither cached nor downloadable"
