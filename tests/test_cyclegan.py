@@ -137,6 +137,15 @@ def test_cycle_loss_goes_down_and_any_two_folders(cli, tmp_path):
     assert last["loss_cycle_a"] + last["loss_cycle_b"] < first["loss_cycle_a"] + first[
         "loss_cycle_b"]
     assert cli("train", "cyclegan", "--data-a", "x").code == 2
+    # the two folders are recorded with the run and read back on resume
+    more = cli("train", "cyclegan", "--resume", "auto", "--steps", "31", "--json")
+    assert more.code == 0 and json.loads(more.out)["step"] == 31
+    moved = cli("train", "cyclegan", "--resume", "auto", "--steps", "32", "--data-a",
+                str(tmp_path / "u" / "testA"), "--data-b", str(tmp_path / "u" / "testB"))
+    assert moved.code == 2 and "cannot change --data when resuming" in moved.err
+    other = cli("train", "sneakers", "--data-a", str(tmp_path / "u" / "trainA"), "--data-b",
+                str(tmp_path / "u" / "trainB"), "--steps", "1")
+    assert other.code == 2 and "--data-a/--data-b are for CycleGAN" in other.err
 
 
 def test_large_images_are_tiled_close_to_the_whole_image_result():

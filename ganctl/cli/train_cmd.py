@@ -76,6 +76,7 @@ def train(
     import os
 
     from ganctl import config, registry
+    from ganctl.data import sources
     from ganctl.errors import UsageError
     from ganctl.train import engine
     from ganctl.train.resume import resolve_config
@@ -88,7 +89,7 @@ def train(
     if data_a or data_b:
         if not (data_a and data_b) or data:
             raise UsageError("--data-a and --data-b go together, without --data")
-        data = f"pair:{data_a}::{data_b}"
+        data = sources.FolderPair(data_a, data_b)
 
     layers: dict = {}
     if config_file:
@@ -105,7 +106,7 @@ def train(
                               if wandb else None)
     if dry_run:
         found, cfg, ckpt, data_spec = resolve_config(req)
-        doc = {"plugin": found.name, "stage": stage, "data": data_spec,
+        doc = {"plugin": found.name, "stage": stage, "data": str(data_spec),
                "resume": str(ckpt) if ckpt else None, "config": config.to_dict(cfg)}
         if as_json:
             print_json(doc)

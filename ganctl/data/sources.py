@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -76,8 +77,32 @@ class Source:
     path: Path | None = None
 
 
-def resolve(spec: str, accepted: tuple[str, ...], plugin: str) -> Source:
+@dataclass(frozen=True)
+class FolderPair:
+    """Two folders of unpaired images (`--data-a A/ --data-b B/`)."""
+
+    a: Path
+    b: Path
+
+    PREFIX: ClassVar[str] = "pair:"
+
+    def __str__(self) -> str:  # how config.json and checkpoints record it
+        return f"{self.PREFIX}{self.a}::{self.b}"
+
+
+def read_spec(spec: str) -> str | FolderPair:
+    """A recorded data spec back as what it was given as."""
+    if spec.startswith(FolderPair.PREFIX):
+        a, _, b = spec[len(FolderPair.PREFIX):].partition("::")
+        return FolderPair(Path(a), Path(b))
+    return spec
+
+
+def resolve(spec: str | FolderPair, accepted: tuple[str, ...], plugin: str) -> Source:
     """Turn `--data NAME|PATH|synthetic` into a Source, with a helpful error when missing."""
+    if isinstance(spec, FolderPair):
+        raise UsageError(f"plugin {plugin!r} does not train on two unpaired folders "
+                         "(--data-a/--data-b are for CycleGAN); pass --data")
     if spec == "synthetic":
         return Source("synthetic", "synthetic")
     if spec in catalog.CATALOG:

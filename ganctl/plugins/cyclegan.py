@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -262,10 +261,9 @@ class CycleGAN(Plugin):
         if self.name != self.weights_name:
             raise UsageError(f"train {self.weights_name}: one run learns both directions "
                              f"(then `ganctl translate {self.name}` uses its B -> A half)")
-        if data.startswith("pair:"):
-            dir_a, _, dir_b = data[5:].partition("::")
-            files_a, files_b = (layouts.image_folder(Path(d)) for d in (dir_a, dir_b))
-            test_a, test_b, name, synthetic = files_a[:3], files_b[:3], data, False
+        if isinstance(data, sources.FolderPair):
+            files_a, files_b = layouts.image_folder(data.a), layouts.image_folder(data.b)
+            test_a, test_b, name, synthetic = files_a[:3], files_b[:3], str(data), False
         else:
             src = sources.resolve(data, self.datasets, self.name)
             root = (sources.synthetic_root("unpaired", n_train=64, n_test=8, size=128)

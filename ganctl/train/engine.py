@@ -71,7 +71,7 @@ class Session:
     plugin: Any
     stage: int
     cfg: Any
-    data_spec: str
+    data_spec: Any  # --data as given: a name, a folder, or a sources.FolderPair
     ddp: Any
     device: torch.device
     data: Any = None

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ganctl import checkpoint, config
 from ganctl.console import info, warn
+from ganctl.data import sources
 from ganctl.errors import GanctlError, UsageError
 from ganctl.train import rng, rundir
 from ganctl.train.limits import named_rules_win
@@ -41,9 +42,9 @@ def resolve_config(req):
             raise UsageError(f"cannot change {key} when resuming (checkpoint has "
                              f"{saved.get(key)!r}); start a new run instead")
     cfg = config.build(cfg_cls, saved, overrides)
-    data = meta["data_spec"]
-    if req.data and req.data != data:
-        raise UsageError(f"cannot change --data when resuming (the run used {data!r})")
+    data = sources.read_spec(meta["data_spec"])
+    if req.data and str(req.data) != str(data):
+        raise UsageError(f"cannot change --data when resuming (the run used {str(data)!r})")
     return plugin, cfg, ckpt_path, data
 
 

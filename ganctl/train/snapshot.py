@@ -23,7 +23,7 @@ def describe_run(cfg, data) -> str:
 
 
 def write_config(s) -> None:
-    doc = {"plugin": s.plugin.name, "stage": s.stage, "data": s.data_spec,
+    doc = {"plugin": s.plugin.name, "stage": s.stage, "data": str(s.data_spec),
            "dataset": s.data.info.as_dict(), "device": str(s.device),
            "world_size": s.ddp.world, "precision": s.recipe.precision,
            "recipe": s.recipe.meta(), "config": config.to_dict(s.cfg),
@@ -82,7 +82,8 @@ def save_training(s, elapsed: float, wandb_id: str | None) -> Path | None:
         return None
     r = s.recipe
     payload = {
-        "kind": "training", **common_meta(s), "data_spec": s.data_spec, "elapsed": elapsed,
+        "kind": "training", **common_meta(s), "data_spec": str(s.data_spec),
+        "elapsed": elapsed,
         "nets": {n: net.state_dict() for n, net in r.nets.items()},
         "ema": {n: e.state_dict() for n, e in s.emas.items()},
         "optimizers": {n: o.state_dict() for n, o in r.optimizers.items()},
