@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 
 import pytest
 import torch
@@ -99,3 +100,14 @@ def test_a_two_way_run_serves_both_names(cli, tmp_path):
     back = (tmp_path / "zebra2horse.png").read_bytes()
     assert back == (tmp_path / "horse2zebra---direction-BtoA.png").read_bytes()
     assert back != (tmp_path / "horse2zebra.png").read_bytes()
+
+
+def test_the_back_name_takes_its_run_by_path(cli, tmp_path):
+    res = cli("train", "horse2zebra", "--data", "synthetic", "--steps", "1", "--no-publish",
+              "--json", "--set", "image_size=32", "n_blocks=1", "ngf=4", "ndf=4", "workers=0")
+    run = json.loads(res.out)["run"]
+    Image.new("RGB", (40, 30), (90, 140, 60)).save(tmp_path / "in.png")
+    assert cli("translate", "zebra2horse", "in.png", "-o", "a.png", "--weights", run).code == 0
+    assert cli("translate", "horse2zebra", "in.png", "-o", "b.png", "--weights", run,
+               "--direction", "BtoA").code == 0
+    assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()

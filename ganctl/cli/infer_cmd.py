@@ -108,7 +108,6 @@ def translate(
       ganctl translate horse2zebra horse.jpg --weights latest_net_G_A.pth
     """
     from ganctl import reference
-    from ganctl import weights as weights_mod
     from ganctl.cli.batch import process_images
     from ganctl.device import resolve
 
@@ -118,12 +117,7 @@ def translate(
     if direction not in (None, "AtoB", "BtoA"):
         raise UsageError("--direction must be AtoB or BtoA")
     dev = resolve(device)
-    # weights imported for this very name win; else the run that trained both directions
-    shared = found.weights_name or found.name
-    owner = found.name if weights_mod.cache_path(found.name, 1).is_file() else shared
-    if weights == "pretrained":  # published for this very name (zebra2horse has its own)
-        weights, owner = found.pretrained(), found.name
-    payload = reference.translation_weights(owner, weights, found.name, found.direction)
+    payload = reference.translation_weights(found, weights)
     fn = found.translator(payload, dev, size=size, direction=direction)
     process_images(inputs, out, found.name, as_json, fn, folder=found.name)
 
