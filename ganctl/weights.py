@@ -109,7 +109,9 @@ def torchvision_file(record, also: tuple[Path, ...] = (), download: bool = True,
     """The file of a torchvision weights record (e.g. `VGG19_Weights.IMAGENET1K_V1`): from
     the torch hub cache or one of `also`, else downloaded into the hub cache by
     torchvision itself (hash-checked against the file name). None when it cannot be had."""
+    import contextlib
     import socket
+    import sys
 
     import torch
 
@@ -123,7 +125,8 @@ def torchvision_file(record, also: tuple[Path, ...] = (), download: bool = True,
     before = socket.getdefaulttimeout()
     socket.setdefaulttimeout(timeout)  # offline or a black-holed network: give up soon
     try:
-        record.get_state_dict(progress=False, check_hash=True)
+        with contextlib.redirect_stdout(sys.stderr):  # torch.hub announces on stdout
+            record.get_state_dict(progress=False, check_hash=True)
     except Exception:  # noqa: BLE001 - no network, a proxy page, a bad hash ...
         hub.unlink(missing_ok=True)
         return None
