@@ -188,7 +188,7 @@ def translation_weights(plugin, explicit: str | None) -> dict:
     path = Path(explicit).expanduser() if explicit else None
     if path is not None and path.is_file() and is_reference_file(path):
         payload = to_payload(path, plugin.name, direction=plugin.direction, source=explicit)
-        return {**payload, "path": explicit}
+        return weights.Weights({**payload, "path": explicit})
     if explicit is None:
         if not weights.cache_path(plugin.name, 1).is_file():
             owner = shared

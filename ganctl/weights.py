@@ -21,14 +21,53 @@ def cache_path(plugin: str, stage: int) -> Path:
     return paths.weights_dir() / plugin / f"stage{stage}.pt"
 
 
-def inference_payload(payload: dict[str, Any]) -> dict[str, Any]:
-    """A weights-kind payload from either kind: EMA nets replace raw ones where present."""
+class Weights(dict):
+    """Inference weights as loaded: the file's own plain dict (so what is saved stays
+    tensors and values), with what every consumer asks of it."""
+
+    @property
+    def path(self) -> str:
+        return self.get("path", "")
+
+    @property
+    def plugin(self) -> str:
+        return self["plugin"]
+
+    @property
+    def stage(self) -> int:
+        return self.get("stage", 1)
+
+    @property
+    def arch(self) -> dict[str, dict[str, Any]]:
+        """{net name: {"name": registered net name, "kwargs": {...}}}"""
+        return self["arch"]
+
+    @property
+    def preprocess(self) -> dict[str, Any]:
+        return self["preprocess"]
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """What the recipe recorded (thresholds, validation scores, ...)."""
+        return self.get("recipe_meta") or {}
+
+    def build(self, name: str, device):
+        """Net `name`, rebuilt from its arch record, its weights loaded, in eval mode."""
+        from ganctl import nets
+
+        net = nets.from_arch(self.arch[name])
+        net.load_state_dict(self["nets"][name])
+        return net.to(device).eval()
+
+
+def inference_payload(payload: dict[str, Any]) -> Weights:
+    """Weights from a file of either kind: EMA nets replace raw ones where present."""
     if payload.get("kind") == "weights":
-        return payload
+        return Weights(payload)
     nets = dict(payload.get("nets", {}))
     nets.update(payload.get("ema") or {})
     out = {k: v for k, v in payload.items() if k in META_KEYS or k == "config"}
-    return {**out, "kind": "weights", "nets": nets}
+    return Weights({**out, "kind": "weights", "nets": nets})
 
 
 def publish(payload: dict[str, Any], plugin: str, stage: int) -> Path:
@@ -69,7 +108,7 @@ def resolve(plugin: str, stage: int, explicit: str | None = None) -> Path:
     return path
 
 
-def load(plugin: str, stage: int, explicit: str | None = None, device="cpu") -> dict[str, Any]:
+def load(plugin: str, stage: int, explicit: str | None = None, device="cpu") -> Weights:
     """Load inference weights for `plugin`/`stage`, checked and EMA-preferring."""
     path = resolve(plugin, stage, explicit)
     payload = checkpoint.load(path, map_location=device, kind="weights", plugin=plugin)
@@ -79,15 +118,6 @@ def load(plugin: str, stage: int, explicit: str | None = None, device="cpu") -> 
     out = inference_payload(payload)
     out["path"] = str(path)
     return out
-
-
-def build_net(payload: dict[str, Any], name: str, device):
-    """Net `name` of a weights payload, rebuilt from its arch record, in eval mode."""
-    from ganctl import nets
-
-    net = nets.from_arch(payload["arch"][name])
-    net.load_state_dict(payload["nets"][name])
-    return net.to(device).eval()
 
 
 def cached(plugin: str | None = None) -> list[dict[str, Any]]:

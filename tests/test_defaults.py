@@ -131,7 +131,7 @@ def test_file_streams_leave_the_global_rng_alone(tmp_path):
 def test_the_ema_generator_is_no_worse_than_the_raw_one_at_a_short_budget(tmp_path):
     """FD (pooled-pixel features) of 256 samples against the synthetic training set, for
     the published EMA generator and the raw one of the same run, at two short budgets."""
-    from ganctl import checkpoint, config, registry
+    from ganctl import checkpoint, config, registry, weights
     from ganctl.metrics.frechet import fd_from_features
     from ganctl.tensors import to_unit
     from ganctl.train import engine
@@ -148,8 +148,8 @@ def test_the_ema_generator_is_no_worse_than_the_raw_one_at_a_short_budget(tmp_pa
             registry.get("sneakers"), device="cpu", publish=False,
             runs_dir=tmp_path / str(steps),
             overrides={"steps": steps, "batch_size": 32, "sample_every": 10**6}))
-        ema = checkpoint.load(res.run / "weights.pt")
-        raw = {**ema, "nets": {"g": checkpoint.load(res.checkpoint)["nets"]["g"]}}
+        ema = weights.load("sneakers", 1, str(res.run / "weights.pt"))
+        raw = weights.Weights({**ema, "nets": {"g": checkpoint.load(res.checkpoint)["nets"]["g"]}})
         seeds = list(range(256))
         fd = {name: fd_from_features(feats(plugin.generate(w, seeds, torch.device("cpu"))),
                                      feats(real))

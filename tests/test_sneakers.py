@@ -249,12 +249,14 @@ def test_weights_record_validation_against_bicubic_and_upscale_warns(cli, sr_tra
                                                                       tmp_path):
     from ganctl.plugins.sneakers import plugin
 
-    w = torch.load(tmp_path / sr_trained["run"] / "weights.pt", weights_only=True)
+    from ganctl.weights import Weights
+
+    w = Weights(torch.load(tmp_path / sr_trained["run"] / "weights.pt", weights_only=True))
     val = w["recipe_meta"]["validation"]
     assert {"val_psnr", "val_psnr_bicubic", "val_ssim", "val_ssim_bicubic"} <= set(val)
     assert plugin.weights_warning(w) is not None  # 6 steps: below bicubic
-    good = {**w, "recipe_meta": {**w["recipe_meta"], "validation": {
-        **val, "val_psnr": val["val_psnr_bicubic"] + 1}}}
+    good = Weights({**w, "recipe_meta": {**w["recipe_meta"], "validation": {
+        **val, "val_psnr": val["val_psnr_bicubic"] + 1}}})
     assert plugin.weights_warning(good) is None
     Image.new("RGB", (12, 10), (90, 40, 200)).save(tmp_path / "x.png")
     res = cli("upscale", "x.png", "-o", "x4.png")

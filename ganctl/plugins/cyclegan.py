@@ -27,7 +27,6 @@ from ganctl.kit.schedules import LinearDecay
 from ganctl.registry import Plugin
 from ganctl.tensors import to_unit
 from ganctl.train.recipe import Recipe
-from ganctl.weights import build_net
 
 
 @dataclass
@@ -300,7 +299,7 @@ class CycleGAN(Plugin):
             key = "g"
         else:
             key = "g_a" if direction == "AtoB" else "g_b"
-        g = build_net(weights, key, device)
+        g = weights.build(key, device)
 
         def run(img):
             return translate_image(img, g, device, channels=3, multiple=g.multiple,

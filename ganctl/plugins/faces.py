@@ -19,7 +19,6 @@ from ganctl.kit.noise import fixed_noise
 from ganctl.registry import Plugin
 from ganctl.tensors import to_unit
 from ganctl.train.recipe import Recipe
-from ganctl.weights import build_net
 
 G_ARCHS = {"dcgan": "faces_dcgan_g", "csp": "faces_csp_g"}
 D_ARCHS = {"dcgan": "faces_dcgan_d", "resnet": "faces_resnet_d"}
@@ -225,16 +224,16 @@ class Faces(Plugin):
 
     @torch.inference_mode()
     def generate(self, weights, seeds, device, truncation=None):
-        g = build_net(weights, "g", device)
-        nz = weights["arch"]["g"]["kwargs"]["nz"]
+        g = weights.build("g", device)
+        nz = weights.arch["g"]["kwargs"]["nz"]
         z = torch.stack([truncated_noise(s, nz, truncation) for s in seeds])
         return torch.cat([g(z[i:i + 256].to(device)).cpu() for i in range(0, len(z), 256)])
 
     @torch.inference_mode()
     def interpolate(self, weights, seed_a, seed_b, steps, device, truncation=None):
         """Images along the great circle between two seeds' latents (slerp)."""
-        g = build_net(weights, "g", device)
-        nz = weights["arch"]["g"]["kwargs"]["nz"]
+        g = weights.build("g", device)
+        nz = weights.arch["g"]["kwargs"]["nz"]
         a, b = (truncated_noise(s, nz, truncation) for s in (seed_a, seed_b))
         ts = [i / max(steps - 1, 1) for i in range(steps)]
         return g(torch.stack([slerp(a, b, t) for t in ts]).to(device)).cpu()

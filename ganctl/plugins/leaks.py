@@ -22,7 +22,6 @@ from ganctl.metrics import detection
 from ganctl.metrics.image import psnr
 from ganctl.registry import Plugin
 from ganctl.train.recipe import Recipe
-from ganctl.weights import build_net
 
 RULES = re.compile(r"^(auto|best-f1|mean-proliv|quantile:(0(\.\d+)?|1(\.0+)?))$")
 
@@ -303,8 +302,8 @@ class Leaks(Plugin):
 
     def detector(self, weights, device):
         """fn(list of PIL images) -> (scores, error maps at model size), plus settings."""
-        vae = build_net(weights, "vae", device)
-        pre, meta = weights["preprocess"], weights.get("recipe_meta", {})
+        vae = weights.build("vae", device)
+        pre, meta = weights.preprocess, weights.meta
         size = pre["size"][0]
         if "threshold" not in meta:
             raise GanctlError("these weights carry no calibrated threshold (training did not "

@@ -27,7 +27,6 @@ from ganctl.metrics.image import psnr, ssim
 from ganctl.registry import Plugin
 from ganctl.tensors import to_unit
 from ganctl.train.recipe import Recipe
-from ganctl.weights import build_net
 
 
 @dataclass
@@ -223,8 +222,8 @@ class Pix2Pix(Plugin):
     def translator(self, weights, device, size: int | None = None, direction=None):
         if direction:  # a pix2pix generator maps one way only: the way it was trained
             reference.check_direction(weights, direction, self.name)
-        g = build_net(weights, "g", device)
-        pre = weights["preprocess"]
+        g = weights.build("g", device)
+        pre = weights.preprocess
         multiple = g.multiple
         work = pre["size"][0]
 

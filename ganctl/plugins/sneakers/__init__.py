@@ -17,7 +17,6 @@ from ganctl.plugins.sneakers.stage1 import DCGANRecipe, Stage1Config
 from ganctl.plugins.sneakers.stage2 import SRGANRecipe, Stage2Config
 from ganctl.registry import Plugin
 from ganctl.tensors import match_channels
-from ganctl.weights import build_net
 
 
 class Sneakers(Plugin):
@@ -69,20 +68,20 @@ class Sneakers(Plugin):
 
     @torch.inference_mode()
     def generate(self, weights, seeds, device, batch: int = 256, refine=None):
-        g = build_net(weights, "g", device)
-        z_dim = weights["arch"]["g"]["kwargs"]["z_dim"]
-        sr = build_net(refine, "g", device) if refine else None
+        g = weights.build("g", device)
+        z_dim = weights.arch["g"]["kwargs"]["z_dim"]
+        sr = refine.build("g", device) if refine else None
         out = []
         for i in range(0, len(seeds), batch):
             z = torch.stack([seed_noise(s, z_dim) for s in seeds[i:i + batch]]).to(device)
             x = g(z)
             if sr is not None:
-                x = sr(match_channels(x, refine["arch"]["g"]["kwargs"]["channels"]))
+                x = sr(match_channels(x, refine.arch["g"]["kwargs"]["channels"]))
             out.append(x.clamp(-1, 1).float().cpu())
         return torch.cat(out)
 
     def weights_warning(self, weights):
-        val = (weights.get("recipe_meta") or {}).get("validation")
+        val = weights.meta.get("validation")
         if weights.get("stage") != 2 or not val:
             return None
         if val["val_psnr"] >= val["val_psnr_bicubic"]:
@@ -93,8 +92,8 @@ class Sneakers(Plugin):
 
     def upscaler(self, weights, device):
         """(net, scale, channels, receptive radius) of the stage-2 generator."""
-        kw = weights["arch"]["g"]["kwargs"]
-        net = build_net(weights, "g", device)
+        kw = weights.arch["g"]["kwargs"]
+        net = weights.build("g", device)
         return net, kw["scale"], kw["channels"], net.receptive_radius
 
 
