@@ -11,8 +11,9 @@ from PIL import Image
 
 from ganctl import nets
 from ganctl.config import build
+from ganctl.kit.noise import seed_noise
 from ganctl.nets.faces import CSPUp
-from ganctl.plugins.faces import FacesConfig, FacesRecipe, truncated_noise
+from ganctl.plugins.faces import FacesConfig, FacesRecipe
 
 TINY = ["--set", "ngf=8", "ndf=8", "batch_size=16", "log_every=2", "sample_every=3",
         "checkpoint_every=100"]
@@ -93,8 +94,8 @@ def test_mode_collapse_alarm(capsys):
 
 
 def test_truncation_and_interpolation(cli, tmp_path):
-    z = truncated_noise(5, 100, 0.5)
-    assert z.abs().max() <= 0.5 and torch.equal(z, truncated_noise(5, 100, 0.5))
+    z = seed_noise(5, 100, 0.5)
+    assert z.abs().max() <= 0.5 and torch.equal(z, seed_noise(5, 100, 0.5))
     assert cli("train", "faces", "--data", "synthetic", "--steps", "2", *TINY).code == 0
     res = cli("sample", "faces", "--interpolate", "3", "17", "--steps", "5", "-o", "m.gif")
     assert res.code == 0, res.err

@@ -248,7 +248,6 @@ def test_compact_tiles_equal_the_whole_image():
 def test_weights_record_validation_against_bicubic_and_upscale_warns(cli, sr_trained,
                                                                       tmp_path):
     from ganctl.plugins.sneakers import plugin
-
     from ganctl.weights import Weights
 
     w = Weights(torch.load(tmp_path / sr_trained["run"] / "weights.pt", weights_only=True))

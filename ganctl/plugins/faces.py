@@ -15,7 +15,7 @@ from ganctl.console import warn
 from ganctl.data import cache, layouts, sources
 from ganctl.errors import GanctlError
 from ganctl.kit import losses
-from ganctl.kit.noise import fixed_noise
+from ganctl.kit.noise import fixed_noise, seed_noise
 from ganctl.registry import Plugin
 from ganctl.tensors import to_unit
 from ganctl.train.recipe import Recipe
@@ -165,20 +165,6 @@ def write_gif(folder: Path, out: Path, frame_ms: int = 400) -> Path | None:
     return out
 
 
-def truncated_noise(seed: int, dim: int, truncation: float | None) -> torch.Tensor:
-    """N(0, I) from the seed's own generator; components beyond +-truncation are redrawn
-    (from the same generator, so still a function of the seed alone)."""
-    g = torch.Generator().manual_seed(seed)
-    z = torch.randn(dim, generator=g)
-    if truncation:
-        for _ in range(1000):
-            bad = z.abs() > truncation
-            if not bad.any():
-                break
-            z[bad] = torch.randn(int(bad.sum()), generator=g)
-    return z
-
-
 def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
     omega = torch.arccos((a / a.norm()).dot(b / b.norm()).clamp(-1, 1))
     if omega.abs() < 1e-6:
@@ -226,7 +212,7 @@ class Faces(Plugin):
     def generate(self, weights, seeds, device, truncation=None):
         g = weights.build("g", device)
         nz = weights.arch["g"]["kwargs"]["nz"]
-        z = torch.stack([truncated_noise(s, nz, truncation) for s in seeds])
+        z = torch.stack([seed_noise(s, nz, truncation) for s in seeds])
         return torch.cat([g(z[i:i + 256].to(device)).cpu() for i in range(0, len(z), 256)])
 
     @torch.inference_mode()
@@ -234,7 +220,7 @@ class Faces(Plugin):
         """Images along the great circle between two seeds' latents (slerp)."""
         g = weights.build("g", device)
         nz = weights.arch["g"]["kwargs"]["nz"]
-        a, b = (truncated_noise(s, nz, truncation) for s in (seed_a, seed_b))
+        a, b = (seed_noise(s, nz, truncation) for s in (seed_a, seed_b))
         ts = [i / max(steps - 1, 1) for i in range(steps)]
         return g(torch.stack([slerp(a, b, t) for t in ts]).to(device)).cpu()
 
