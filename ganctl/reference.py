@@ -167,31 +167,3 @@ def is_reference_file(path: Path) -> bool:
         return False
     return isinstance(payload, dict) and "format" not in payload and all(
         isinstance(v, torch.Tensor) for v in payload.values())
-
-
-def translation_weights(plugin, explicit: str | None) -> dict:
-    """The one answer to "which weights does this translation name use":
-
-    - `--weights pretrained`: the generator published for this very name (zebra2horse
-      has its own), downloaded once and pinned;
-    - `--weights FILE` holding a reference generator (a bare state_dict, as the reference
-      repositories publish): imported on the fly, its architecture read from its keys and
-      taken as mapping the way the name translates;
-    - `--weights FILE|RUN`: ganctl weights;
-    - nothing: weights imported for this very name, else those of the run that trained
-      both directions (horse2zebra's run serves zebra2horse)."""
-    from ganctl import weights
-
-    owner, shared = plugin.name, plugin.weights_name or plugin.name
-    if explicit == "pretrained":
-        explicit = plugin.pretrained()
-    path = Path(explicit).expanduser() if explicit else None
-    if path is not None and path.is_file() and is_reference_file(path):
-        payload = to_payload(path, plugin.name, direction=plugin.direction, source=explicit)
-        return weights.Weights({**payload, "path": explicit})
-    if explicit is None:
-        if not weights.cache_path(plugin.name, 1).is_file():
-            owner = shared
-    elif checkpoint.load(weights.resolve(plugin.name, 1, explicit)).get("plugin") == shared:
-        owner = shared  # a run of the two-way name, given by path
-    return weights.load(owner, 1, explicit, device="cpu")

@@ -163,3 +163,32 @@ def torchvision_file(record, also: tuple[Path, ...] = (), download: bool = True,
     finally:
         socket.setdefaulttimeout(before)
     return hub if hub.is_file() else None
+
+
+def for_translation(plugin, explicit: str | None) -> Weights:
+    """The one answer to "which weights does this translation name use":
+
+    - `--weights pretrained`: the generator published for this very name (zebra2horse
+      has its own), downloaded once and pinned;
+    - `--weights FILE` holding a reference generator (a bare state_dict, as the reference
+      repositories publish): imported on the fly, its architecture read from its keys and
+      taken as mapping the way the name translates;
+    - `--weights FILE|RUN`: ganctl weights;
+    - nothing: weights imported for this very name, else those of the run that trained
+      both directions (horse2zebra's run serves zebra2horse)."""
+    from ganctl import reference
+
+    owner, shared = plugin.name, plugin.weights_name or plugin.name
+    if explicit == "pretrained":
+        explicit = plugin.pretrained()
+    path = Path(explicit).expanduser() if explicit else None
+    if path is not None and path.is_file() and reference.is_reference_file(path):
+        payload = reference.to_payload(path, plugin.name, direction=plugin.direction,
+                                       source=explicit)
+        return Weights({**payload, "path": explicit})
+    if explicit is None:
+        if not cache_path(plugin.name, 1).is_file():
+            owner = shared
+    elif checkpoint.load(resolve(plugin.name, 1, explicit)).get("plugin") == shared:
+        owner = shared  # a run of the two-way name, given by path
+    return load(owner, 1, explicit, device="cpu")

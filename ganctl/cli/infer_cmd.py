@@ -107,7 +107,7 @@ def translate(
 
       ganctl translate horse2zebra horse.jpg --weights latest_net_G_A.pth
     """
-    from ganctl import reference
+    from ganctl import weights as weights_mod
     from ganctl.cli.batch import process_images
     from ganctl.device import resolve
 
@@ -117,7 +117,7 @@ def translate(
     if direction not in (None, "AtoB", "BtoA"):
         raise UsageError("--direction must be AtoB or BtoA")
     dev = resolve(device)
-    payload = reference.translation_weights(found, weights)
+    payload = weights_mod.for_translation(found, weights)
     fn = found.translator(payload, dev, size=size, direction=direction)
     process_images(inputs, out, found.name, as_json, fn, folder=found.name)
 
