@@ -108,10 +108,14 @@ def resolve(plugin: str, stage: int, explicit: str | None = None) -> Path:
     return path
 
 
-def load(plugin: str, stage: int, explicit: str | None = None, device="cpu") -> Weights:
-    """Load inference weights for `plugin`/`stage`, checked and EMA-preferring."""
+def load(plugin: str, stage: int, explicit: str | None = None, device="cpu",
+         also: str | None = None) -> Weights:
+    """Load inference weights for `plugin`/`stage`, checked and EMA-preferring; weights
+    of plugin `also` are accepted too (the run that owns a two-way name's weights)."""
     path = resolve(plugin, stage, explicit)
-    payload = checkpoint.load(path, map_location=device, kind="weights", plugin=plugin)
+    payload = checkpoint.load(path, map_location=device, kind="weights")
+    if payload.get("plugin") != also:
+        checkpoint.check(payload, path, plugin=plugin)
     if payload.get("stage", 1) != stage:
         raise GanctlError(f"{path} holds stage {payload.get('stage')} of {plugin}, "
                           f"not stage {stage}")
@@ -178,17 +182,18 @@ def for_translation(plugin, explicit: str | None) -> Weights:
       both directions (horse2zebra's run serves zebra2horse)."""
     from ganctl import reference
 
-    owner, shared = plugin.name, plugin.weights_name or plugin.name
+    shared = plugin.weights_name or plugin.name
     if explicit == "pretrained":
         explicit = plugin.pretrained()
-    path = Path(explicit).expanduser() if explicit else None
-    if path is not None and path.is_file() and reference.is_reference_file(path):
-        payload = reference.to_payload(path, plugin.name, direction=plugin.direction,
-                                       source=explicit)
-        return Weights({**payload, "path": explicit})
-    if explicit is None:
-        if not cache_path(plugin.name, 1).is_file():
-            owner = shared
-    elif checkpoint.load(resolve(plugin.name, 1, explicit)).get("plugin") == shared:
-        owner = shared  # a run of the two-way name, given by path
-    return load(owner, 1, explicit, device="cpu")
+    if explicit is None:  # the cache: this name's own import first, else the two-way run
+        owner = plugin.name if cache_path(plugin.name, 1).is_file() else shared
+        return load(owner, 1)
+    try:
+        return load(plugin.name, 1, explicit, also=shared)
+    except GanctlError:
+        path = Path(explicit).expanduser()
+        if not (path.is_file() and reference.is_reference_file(path)):
+            raise
+    payload = reference.to_payload(path, plugin.name, direction=plugin.direction,
+                                   source=explicit)
+    return Weights({**payload, "path": explicit})
