@@ -137,6 +137,17 @@ def load(path: Path, map_location="cpu", kind: str | None = None,
     return check(payload, path, kind=kind, plugin=plugin)
 
 
+def sha256_of(path: Path) -> str:
+    """The file's SHA-256, read in blocks (weights files can be large)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def is_torch_file(path: Path) -> bool:
     """Whether the file starts like torch.save output: a zip archive (PyTorch >= 1.6) or
     a pickle stream (protocol 2+, the legacy format)."""

@@ -12,3 +12,14 @@ class UsageError(GanctlError):
 
     exit_code = 2
 
+
+
+def needs_extra(module: str, extra: str, what: str):
+    """Import optional `module`, or fail with the pip command that installs it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise GanctlError(f"{what} needs the optional package {module.split('.')[0]}: "
+                          f"pip install 'ganctl[{extra}]'") from None

@@ -120,6 +120,11 @@ class Plugin:
         """`steps` images between two seeds' latents."""
         raise UsageError(f"plugin {self.name!r} does not support --interpolate")
 
+    def deployable(self, weights: dict[str, Any], direction: str | None = None):
+        """The inference net with its fixed pre- and post-processing folded in, for
+        `models export --format onnx`: a `ganctl.infer.deploy.Deployable`."""
+        raise UsageError(f"plugin {self.name!r} has no exportable inference net")
+
     def pretrained(self) -> str:
         """The path of the published generator for this name, downloaded once."""
         raise GanctlError(f"no published pretrained generator for {self.name}")

@@ -2,6 +2,8 @@
 
 Layout: ``<GANCTL_HOME or user_data_dir("ganctl")>/weights/<plugin>/stage<N>.pt`` with a
 ``stage<N>.json`` sidecar holding the metadata, so listing the cache reads no tensors.
+`--weights` may also name a ``.pt`` or ``.safetensors`` file, a run or Hub folder, or an
+``hf://`` address.
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ganctl import checkpoint, paths
+from ganctl import checkpoint, formats, hub, paths
 from ganctl.errors import GanctlError
 
 META_KEYS = ("plugin", "stage", "arch", "preprocess", "dataset", "step", "epoch", "created",
-             "versions", "run", "ema_nets", "recipe_meta")
+             "versions", "run", "ema_nets", "recipe_meta", "source")
+# What a folder given as --weights may hold, in the order they are looked for.
+FOLDER_FILES = ("weights.pt", "stage{stage}.pt", "model.safetensors")
 
 
 def cache_path(plugin: str, stage: int) -> Path:
@@ -70,6 +74,13 @@ def inference_payload(payload: dict[str, Any]) -> Weights:
     return Weights({**out, "kind": "weights", "nets": nets})
 
 
+def read(path: Path, device="cpu") -> dict[str, Any]:
+    """A ganctl weights or training file of either format, checked, never unpickling code."""
+    if formats.is_safetensors(path):
+        return formats.read(path, device)
+    return checkpoint.load(path, map_location=device, kind="weights")
+
+
 def publish(payload: dict[str, Any], plugin: str, stage: int) -> Path:
     """Write inference weights to the cache atomically, with a JSON sidecar."""
     path = cache_path(plugin, stage)
@@ -89,13 +100,13 @@ def resolve(plugin: str, stage: int, explicit: str | None = None) -> Path:
     if explicit:
         p = Path(explicit).expanduser()
         if p.is_dir():
-            for candidate in (p / "weights.pt", p / f"stage{stage}.pt"):
-                if candidate.is_file():
-                    return candidate
+            for name in FOLDER_FILES:
+                if (p / name.format(stage=stage)).is_file():
+                    return p / name.format(stage=stage)
             ckpts = checkpoint.training_files(p)
             if ckpts:
                 return ckpts[0]
-            raise GanctlError(f"no weights.pt or checkpoints/ in {p}")
+            raise GanctlError(f"no weights.pt, model.safetensors or checkpoints/ in {p}")
         if not p.exists():
             raise GanctlError(f"--weights {explicit}: no such file")
         return p
@@ -112,15 +123,25 @@ def load(plugin: str, stage: int, explicit: str | None = None, device="cpu",
          also: str | None = None) -> Weights:
     """Load inference weights for `plugin`/`stage`, checked and EMA-preferring; weights
     of plugin `also` are accepted too (the run that owns a two-way name's weights)."""
-    path = resolve(plugin, stage, explicit)
-    payload = checkpoint.load(path, map_location=device, kind="weights")
-    if payload.get("plugin") != also:
-        checkpoint.check(payload, path, plugin=plugin)
-    if payload.get("stage", 1) != stage:
-        raise GanctlError(f"{path} holds stage {payload.get('stage')} of {plugin}, "
-                          f"not stage {stage}")
-    out = inference_payload(payload)
+    out = open_file(explicit, plugin, stage, device)
+    if out.plugin not in (plugin, also):
+        raise GanctlError(f"{out.path} belongs to plugin {out.plugin!r} (stage {out.stage}), "
+                          f"not {plugin!r}")
+    if out.stage != stage:
+        raise GanctlError(f"{out.path} holds stage {out.stage} of {plugin}, not stage {stage}")
+    return out
+
+
+def open_file(explicit: str | None, plugin: str = "", stage: int = 1,
+              device="cpu") -> Weights:
+    """The inference weights `--weights` names (a file, a run or Hub folder, an hf://
+    address; None: the cache's `plugin` stage `stage`), whatever plugin they belong to."""
+    fetched = hub.fetch(explicit) if hub.is_hub(explicit) else None
+    path = fetched.path if fetched else resolve(plugin, stage, explicit)
+    out = inference_payload(read(path, device))
     out["path"] = str(path)
+    if fetched:
+        out["source"] = fetched.source()
     return out
 
 
@@ -188,12 +209,16 @@ def for_translation(plugin, explicit: str | None) -> Weights:
     if explicit is None:  # the cache: this name's own import first, else the two-way run
         owner = plugin.name if cache_path(plugin.name, 1).is_file() else shared
         return load(owner, 1)
+    fetched = hub.fetch(explicit) if hub.is_hub(explicit) else None
+    local = str(fetched.path) if fetched else explicit
     try:
-        return load(plugin.name, 1, explicit, also=shared)
+        out = load(plugin.name, 1, local, also=shared)
     except GanctlError:
-        path = Path(explicit).expanduser()
+        path = Path(local).expanduser()
         if not (path.is_file() and reference.is_reference_file(path)):
             raise
-    payload = reference.to_payload(path, plugin.name, direction=plugin.direction,
-                                   source=explicit)
-    return Weights({**payload, "path": explicit})
+        out = Weights({**reference.to_payload(path, plugin.name, direction=plugin.direction,
+                                              source=explicit), "path": local})
+    if fetched:  # the address, not the local cache file
+        out["source"] = fetched.source()
+    return out

@@ -13,9 +13,9 @@ LAYERS = [
     {"plugins"},
     {"registry", "plots"},
     {"train"},
-    {"infer", "metrics", "reference", "weights"},
+    {"infer", "metrics", "reference", "weights", "hub", "export", "card"},
     {"data"},
-    {"config", "checkpoint"},
+    {"config", "checkpoint", "formats"},
     {"kit"},
     {"nets", "tensors", "console", "errors", "paths", "device", "__init__"},
 ]

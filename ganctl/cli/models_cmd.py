@@ -1,4 +1,4 @@
-"""`ganctl models list|inspect|path`."""
+"""`ganctl models list|inspect|path` (import, export and push: share_cmd.py)."""
 
 from __future__ import annotations
 
@@ -115,22 +115,20 @@ def describe_plugin(p) -> dict:
 
 
 def describe_checkpoint(path: Path) -> dict:
-    import hashlib
-
     from ganctl import checkpoint
     from ganctl.errors import GanctlError
-    from ganctl.weights import resolve
+    from ganctl.weights import read, resolve
 
     if path.is_dir():
         path = resolve("", 1, str(path))
     if not path.is_file():
         raise GanctlError(f"{path}: no such checkpoint file, run folder or plugin")
-    payload = checkpoint.load(path)
+    payload = read(path)
     params = {name: sum(int(t.numel()) for k, t in sd.items()
                         if hasattr(t, "numel") and not k.endswith(("running_mean", "running_var",
                                                                    "num_batches_tracked")))
               for name, sd in payload.get("nets", {}).items()}
-    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    sha = checkpoint.sha256_of(path)
     keys = ("kind", "plugin", "stage", "step", "epoch", "created", "arch", "preprocess",
             "dataset", "data_spec", "ema_nets", "run", "versions", "config")
     return {"file": str(path), "bytes": path.stat().st_size, "sha256": sha,
@@ -140,44 +138,6 @@ def describe_checkpoint(path: Path) -> dict:
             "has_optimizer_state": bool(payload.get("optimizers")),
             "ema_in_checkpoint": sorted(payload.get("ema") or {})
             if payload.get("kind") == "training" else payload.get("ema_nets", [])}
-
-
-@models_app.command("import", no_args_is_help=True)
-def import_cmd(
-    path: Path = typer.Argument(..., help="A reference pix2pix/CycleGAN generator .pth "
-                                "(a bare state_dict)."),
-    name: str = typer.Option(..., "--as", help="Plugin to import it for, e.g. edges2shoes "
-                             "or horse2zebra."),
-    direction: str = typer.Option(None, "--direction", help="Which way it maps, in the "
-                                  "dataset's A/B terms: AtoB or BtoA (default: the way the "
-                                  "name translates, e.g. BtoA for zebra2horse)."),
-) -> None:
-    """Import a reference generator .pth into the weights cache, with metadata.
-
-    The architecture is read from the keys (U-Net depth, ResNet blocks, norm) and the
-    file must load with the exact key set. Loading never executes code.
-
-    Examples:
-
-      ganctl models import latest_net_G.pth --as edges2shoes
-
-      ganctl models import zebra2horse.pth --as zebra2horse
-    """
-    from ganctl import reference, registry, weights
-    from ganctl.console import info
-    from ganctl.errors import UsageError
-
-    found = registry.get(name)
-    if not found.does("translate"):
-        raise UsageError(f"{name} is not a translation plugin")
-    if direction not in (None, "AtoB", "BtoA"):
-        raise UsageError("--direction must be AtoB or BtoA")
-    direction = direction or found.direction
-    owner = found.name  # a one-way import belongs to the name it translates for
-    payload = reference.to_payload(path, owner, direction=direction, source=str(path))
-    dest = weights.publish(payload, owner, 1)
-    arch = payload["arch"]["g"]
-    info(f"imported {path} for {owner}: {arch['name']} {arch['kwargs']} -> {dest}")
 
 
 @models_app.command("path")

@@ -44,10 +44,6 @@ class Extractor:
         return torch.cat(out)
 
 
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def extractor(spec: str, device) -> Extractor:
     """'classifier' (Fashion-MNIST CNN), 'inception' (ImageNet Inception-v3 pool features,
     from the weights cache) or 'torchscript:PATH' (any module: [-1, 1] images -> features,
@@ -77,7 +73,7 @@ def extractor(spec: str, device) -> Extractor:
         net = inception_v3(weights=None, aux_logits=True, init_weights=False)
         net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         net.fc = torch.nn.Identity()
-        return Extractor("inception-v3 pool3 (2048-d)", sha256_of(path), 299, 3,
+        return Extractor("inception-v3 pool3 (2048-d)", checkpoint.sha256_of(path), 299, 3,
                          _ImageNetInput(net.eval().to(device)))
     if spec.startswith("torchscript:"):
         target, _, size = spec[len("torchscript:"):].partition("@")
@@ -90,7 +86,8 @@ def extractor(spec: str, device) -> Extractor:
                 net = torch.jit.load(str(path), map_location=device).eval()
         except Exception as e:  # noqa: BLE001 - any load failure is the user's file
             raise GanctlError(f"{path} is not a TorchScript module: {type(e).__name__}") from None
-        return Extractor(f"torchscript {path.name}", sha256_of(path), int(size or 64), 3, net)
+        return Extractor(f"torchscript {path.name}", checkpoint.sha256_of(path),
+                         int(size or 64), 3, net)
     raise UsageError("--extractor must be classifier, inception or torchscript:PATH[@SIZE]")
 
 

@@ -28,7 +28,7 @@ class Generator(nn.Module):
             nn.Conv2d(width, channels, 3, 1, 1), nn.Tanh())
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        x = self.project(z).view(len(z), -1, self.base, self.base)
+        x = self.project(z).unflatten(1, (-1, self.base, self.base))
         return self.body(x)
 
 
@@ -72,7 +72,7 @@ class OriginalGenerator(nn.Module):
             nn.Conv2d(64, channels, 3, 1, 1), nn.Tanh())
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.body(self.project(z).view(len(z), 128, self.base, self.base))
+        return self.body(self.project(z).unflatten(1, (128, self.base, self.base)))
 
 
 class OriginalDiscriminator(nn.Module):

@@ -34,7 +34,7 @@ class DCGANGenerator(nn.Module):
         self.main = nn.Sequential(*layers)
 
     def forward(self, z):
-        return self.main(z.view(len(z), -1, 1, 1))
+        return self.main(z[:, :, None, None])
 
 
 class DCGANDiscriminator(nn.Module):
@@ -101,7 +101,7 @@ class CSPGenerator(nn.Module):
         self.main = nn.Sequential(*blocks)
 
     def forward(self, z):
-        return self.main(z.view(len(z), -1, 1, 1))
+        return self.main(z[:, :, None, None])
 
 
 class ResBlockDown(nn.Module):

@@ -15,7 +15,7 @@ class Generator(nn.Module):
                                   nn.Linear(hidden, channels * size * size), nn.Tanh())
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.body(z).view(len(z), *self.shape)
+        return self.body(z).unflatten(1, self.shape)
 
 
 class Discriminator(nn.Module):

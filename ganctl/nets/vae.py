@@ -62,7 +62,7 @@ class ConvVAE(nn.Module):
         """The encoder's flattened last feature map (pooled to 2x2 when large)."""
         h = self._hidden(x, cond)
         if self.pool_features:
-            h = nn.functional.avg_pool2d(h.view(len(h), self.top, 4, 4), 2).flatten(1)
+            h = nn.functional.avg_pool2d(h.unflatten(1, (self.top, 4, 4)), 2).flatten(1)
         return h
 
     def mahalanobis(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
@@ -73,7 +73,7 @@ class ConvVAE(nn.Module):
     def decode(self, z: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         if self.cond_dim:
             z = torch.cat([z, cond], 1)
-        h = self.from_latent(z).view(len(z), self.top, 4, 4)
+        h = self.from_latent(z).unflatten(1, (self.top, 4, 4))
         return torch.sigmoid(self.decoder(h))
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None):

@@ -21,6 +21,7 @@ from ganctl.data import layouts, sources
 from ganctl.data.batches import EpochKeyed
 from ganctl.data.images import BadImage, read_tensor, resize_tensor
 from ganctl.errors import GanctlError, UsageError
+from ganctl.infer import deploy
 from ganctl.infer.translate import translate_image
 from ganctl.kit.jitter import random_crop_flip
 from ganctl.kit.schedules import LinearDecay
@@ -291,20 +292,28 @@ class CycleGAN(Plugin):
                                         reference.CYCLEGAN_MODELS.format(model),
                                         self.direction))
 
-    def translator(self, weights, device, size: int | None = None, direction=None):
+    def generator(self, weights, device, direction=None):
+        """The generator mapping `direction` (default: the way this name translates)."""
         direction = direction or self.direction
         # an imported generator is one-way ("g"); a trained run has both
         if "g" in weights["nets"]:
             reference.check_direction(weights, direction, self.name)
-            key = "g"
-        else:
-            key = "g_a" if direction == "AtoB" else "g_b"
-        g = weights.build(key, device)
+            return weights.build("g", device)
+        return weights.build("g_a" if direction == "AtoB" else "g_b", device)
+
+    def translator(self, weights, device, size: int | None = None, direction=None):
+        g = self.generator(weights, device, direction)
 
         def run(img):
             return translate_image(img, g, device, channels=3, multiple=g.multiple,
                                    force_size=size)
         return run
+
+    def deployable(self, weights, direction=None):
+        g = self.generator(weights, "cpu", direction)
+        m, s = g.multiple, weights.preprocess["size"][0]
+        return deploy.image_deployable(g, 3, [(s, s), (s // 2 + m, s + 2 * m)],
+                                       f"H and W multiples of {m}; any size")
 
 
 # The entry points in pyproject.toml name these attributes.

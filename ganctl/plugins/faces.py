@@ -14,6 +14,7 @@ from ganctl.config import TrainConfig, opt
 from ganctl.console import warn
 from ganctl.data import cache, layouts, sources
 from ganctl.errors import GanctlError
+from ganctl.infer import deploy
 from ganctl.kit import losses
 from ganctl.kit.noise import fixed_noise, seed_noise
 from ganctl.registry import Plugin
@@ -214,6 +215,10 @@ class Faces(Plugin):
         nz = weights.arch["g"]["kwargs"]["nz"]
         z = torch.stack([seed_noise(s, nz, truncation) for s in seeds])
         return torch.cat([g(z[i:i + 256].to(device)).cpu() for i in range(0, len(z), 256)])
+
+    def deployable(self, weights, direction=None):
+        return deploy.latent_deployable(weights.build("g", "cpu"),
+                                        weights.arch["g"]["kwargs"]["nz"])
 
     @torch.inference_mode()
     def interpolate(self, weights, seed_a, seed_b, steps, device, truncation=None):

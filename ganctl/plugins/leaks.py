@@ -18,6 +18,7 @@ from ganctl.console import info, warn
 from ganctl.data import cache, layouts, sources
 from ganctl.data.images import fit, open_image, to_array
 from ganctl.errors import GanctlError, UsageError
+from ganctl.infer import deploy
 from ganctl.metrics import detection
 from ganctl.metrics.image import psnr
 from ganctl.registry import Plugin
@@ -229,25 +230,38 @@ def fit_feature_stats(vae, images: torch.Tensor, cond: torch.Tensor, use_cond: b
     vae.feat_precision.copy_(torch.linalg.inv(cov).float())
 
 
-@torch.inference_mode()
-def score_batch(vae, images: torch.Tensor, cond, score: str, device, batch: int = 256):
-    """Per-image scores (numpy) and per-pixel squared-error maps (N, H, W), eval mode."""
-    vae.eval()
-    out, maps = [], []
-    for i in range(0, len(images), batch):
-        x = images[i:i + batch].to(device).float().div(255)
-        c = cond[i:i + batch].to(device) if cond is not None else None
-        recon, mu, logvar = vae(x, c)
+class Scorer(torch.nn.Module):
+    """Images in [0, 1] (and their condition vectors) -> (one anomaly score per image,
+    the per-pixel squared reconstruction error averaged over channels)."""
+
+    def __init__(self, vae, score: str):
+        super().__init__()
+        self.vae, self.score = vae, score
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None):
+        recon, mu, logvar = self.vae(x, cond)
         err = (recon - x).pow(2)
-        if score == "feature":
-            s = vae.mahalanobis(x, c)
-        elif score == "mse":
+        if self.score == "feature":
+            s = self.vae.mahalanobis(x, cond)
+        elif self.score == "mse":
             s = err.flatten(1).mean(1)
         else:
             kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)
             s = err.flatten(1).sum(1) + kl
+        return s, err.mean(1)
+
+
+@torch.inference_mode()
+def score_batch(vae, images: torch.Tensor, cond, score: str, device, batch: int = 256):
+    """Per-image scores (numpy) and per-pixel squared-error maps (N, H, W), eval mode."""
+    scorer = Scorer(vae.eval(), score)
+    out, maps = [], []
+    for i in range(0, len(images), batch):
+        x = images[i:i + batch].to(device).float().div(255)
+        c = cond[i:i + batch].to(device) if cond is not None else None
+        s, err_map = scorer(x, c)
         out.append(s.cpu())
-        maps.append(err.mean(1).cpu())
+        maps.append(err_map.cpu())
     if not out:
         return np.empty(0), torch.empty(0)
     return torch.cat(out).numpy().astype(np.float64), torch.cat(maps)
@@ -319,6 +333,31 @@ class Leaks(Plugin):
 
         return run, meta, pre
 
+
+    def deployable(self, weights, direction=None):
+        pre, meta = weights.preprocess, weights.meta
+        size, channels = pre["size"][0], pre["channels"]
+        gen = torch.Generator().manual_seed(0)
+        conditioned = meta.get("condition") == "aspect"
+
+        def batch(n):
+            x = {"image": torch.rand(n, channels, size, size, generator=gen)}
+            if conditioned:
+                x["condition"] = torch.randn(n, 2, generator=gen) * 0.3
+            return x
+
+        describe = {"image": f"float32 (batch, {channels}, {size}, {size}) in [0, 1]: the "
+                             f"photo fitted to {size}x{size} ({pre['fit']})",
+                    "score": "float32 (batch,): anomaly score; above the threshold = leak",
+                    "error_map": f"float32 (batch, {size}, {size}): squared error"}
+        if conditioned:
+            describe["condition"] = ("float32 (batch, 2): [log(w/h), log(sqrt(w*h)/"
+                                     f"{size})] of the original photo")
+        return deploy.Deployable(
+            Scorer(weights.build("vae", "cpu"), meta.get("score", "mse")).eval(), batch(2),
+            ["score", "error_map"], {k: {0: "batch"} for k in (*batch(1), "score",
+                                                               "error_map")},
+            describe, probes=[batch(5)], extra={"threshold": meta.get("threshold")})
 
     def heatmap(self, img: Image.Image, error_map: torch.Tensor, preprocess) -> Image.Image:
         return heatmap(img, error_map, preprocess["fit"])

@@ -20,6 +20,7 @@ from ganctl.console import warn
 from ganctl.data import layouts, sources
 from ganctl.data.images import BadImage, read_tensor, resize_tensor
 from ganctl.errors import GanctlError, UsageError
+from ganctl.infer import deploy
 from ganctl.infer.translate import translate_image
 from ganctl.kit.jitter import random_crop_flip
 from ganctl.kit.schedules import LinearDecay
@@ -232,6 +233,17 @@ class Pix2Pix(Plugin):
                                    work_size=work, force_size=size,
                                    batch_stats=pre.get("batch_stats", False))
         return run
+
+    def deployable(self, weights, direction=None):
+        if direction:
+            reference.check_direction(weights, direction, self.name)
+        g, pre = weights.build("g", "cpu"), weights.preprocess
+        if pre.get("batch_stats", False):
+            g = deploy.with_image_stats(g)
+        m, work = g.multiple, pre["size"][0]
+        return deploy.image_deployable(
+            g, pre["channels"], [(work, work), (m, 2 * m)],
+            f"H and W multiples of {m} (ganctl scales the longer side to {work}, then pads)")
 
 
 edges2shoes = Pix2Pix("edges2shoes", "edges2shoes", pretrained="edges2shoes")

@@ -12,6 +12,7 @@ import torch
 
 from ganctl.data import cache, layouts, sources
 from ganctl.errors import GanctlError, UsageError
+from ganctl.infer import deploy
 from ganctl.kit.noise import seed_noise
 from ganctl.plugins.sneakers.stage1 import DCGANRecipe, Stage1Config
 from ganctl.plugins.sneakers.stage2 import SRGANRecipe, Stage2Config
@@ -95,6 +96,14 @@ class Sneakers(Plugin):
         kw = weights.arch["g"]["kwargs"]
         net = weights.build("g", device)
         return net, kw["scale"], kw["channels"], net.receptive_radius
+
+    def deployable(self, weights, direction=None):
+        kw = weights.arch["g"]["kwargs"]
+        if weights.stage == 1:
+            return deploy.latent_deployable(weights.build("g", "cpu"), kw["z_dim"])
+        return deploy.image_deployable(weights.build("g", "cpu"), kw["channels"],
+                                       [(28, 28), (17, 40)], "any height and width; the "
+                                       f"output is x{kw['scale']} on each side")
 
 
 def has_idx(path: Path | None) -> bool:

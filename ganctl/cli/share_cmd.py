@@ -1,0 +1,182 @@
+"""`ganctl models import|export|push`: weights in and out of the cache, as files and on
+the Hugging Face Hub."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ganctl.cli import app  # noqa: F401 - the models group hangs off the app
+from ganctl.cli.common import json_option, print_json
+from ganctl.cli.models_cmd import models_app
+
+WEIGHTS_SOURCE = ("A plugin name (its cached weights), a .pt or .safetensors file, a run "
+                  "or Hub folder, or hf://OWNER/REPO[@REVISION][/FILE].")
+
+
+def open_weights(target: str, stage: int):
+    """The weights `target` names, and their plugin object."""
+    from ganctl import registry, weights
+
+    if target in registry.entries() and not Path(target).exists():
+        registry.get(target).check_stage(stage)
+        found = weights.load(target, stage)
+    else:
+        found = weights.open_file(target, stage=stage)
+    return found, registry.get(found.plugin)
+
+
+@models_app.command("import", no_args_is_help=True)
+def import_cmd(
+    source: str = typer.Argument(..., help="A reference pix2pix/CycleGAN generator .pth (a "
+                                 "bare state_dict), a ganctl .pt/.safetensors file or folder, "
+                                 "or hf://OWNER/REPO[@REVISION][/FILE]."),
+    name: str = typer.Option(None, "--as", help="Plugin to import it for, e.g. edges2shoes "
+                             "or horse2zebra (required for a reference .pth)."),
+    direction: str = typer.Option(None, "--direction", help="A reference .pth: which way it "
+                                  "maps, in the dataset's A/B terms: AtoB or BtoA (default: "
+                                  "the way the name translates, e.g. BtoA for zebra2horse)."),
+    as_json: bool = json_option(),
+) -> None:
+    """Put weights into the cache, where the verbs find them without --weights.
+
+    A reference .pth's architecture is read from its keys (U-Net depth, ResNet blocks,
+    norm) and it must load with the exact key set. Loading never executes code. The
+    cache records where the file came from and its SHA-256.
+
+    Examples:
+
+      ganctl models import latest_net_G.pth --as edges2shoes
+
+      ganctl models import hf://someone/sneakers-dcgan
+
+      ganctl models import model.safetensors
+    """
+    from ganctl import checkpoint, hub, reference, registry, weights
+    from ganctl.console import info
+    from ganctl.errors import GanctlError, UsageError
+
+    if direction not in (None, "AtoB", "BtoA"):
+        raise UsageError("--direction must be AtoB or BtoA")
+    found = registry.get(name) if name else None
+    fetched = hub.fetch(source) if hub.is_hub(source) else None
+    local = fetched.path if fetched else Path(source).expanduser()
+    if local.is_file() and reference.is_reference_file(local):
+        if found is None:
+            raise UsageError(f"{source} is a bare generator state_dict: say which plugin it "
+                             "is for with --as NAME (e.g. --as edges2shoes)")
+        if not found.does("translate"):
+            raise UsageError(f"{name} is not a translation plugin")
+        payload = reference.to_payload(local, found.name, direction=direction or
+                                       found.direction, source=source)
+    else:
+        if direction:
+            raise UsageError("--direction is for reference .pth files; ganctl weights "
+                             "record the way they map")
+        payload = dict(weights.open_file(str(local)))
+        payload.pop("path", None)
+        if found is not None and payload["plugin"] != found.name:
+            raise GanctlError(f"{source} holds {payload['plugin']} weights, not {found.name}")
+    file = fetched.path if fetched else weights.resolve("", 1, str(local))
+    payload["source"] = fetched.source() if fetched else {
+        "path": str(file.resolve()), "sha256": checkpoint.sha256_of(file)}
+    dest = weights.publish(payload, payload["plugin"], payload.get("stage", 1))
+    if as_json:
+        print_json({"plugin": payload["plugin"], "stage": payload.get("stage", 1),
+                    "file": str(dest), "source": payload["source"]})
+        return
+    arch = payload["arch"]["g"] if "g" in payload["arch"] else next(iter(
+        payload["arch"].values()))
+    info(f"imported {source} for {payload['plugin']}: {arch['name']} {arch['kwargs']} -> {dest}")
+
+
+@models_app.command("export", no_args_is_help=True)
+def export_cmd(
+    target: str = typer.Argument(..., help=WEIGHTS_SOURCE),
+    out: Path = typer.Option(..., "-o", "--out", help="A file (model.safetensors, x.onnx, "
+                             "x.pt) or a folder to write into."),
+    fmt: str = typer.Option("safetensors", "--format", help="safetensors, onnx, pt or hub "
+                            "(a folder for `huggingface-cli upload`)."),
+    stage: int = typer.Option(1, "--stage", help="Stage, when TARGET is a plugin name."),
+    direction: str = typer.Option(None, "--direction", help="onnx, translation: which "
+                                  "generator of a two-way run (AtoB or BtoA; default: the "
+                                  "way the plugin name translates)."),
+    as_json: bool = json_option(),
+) -> None:
+    """Write trained weights in a format other tools read.
+
+    safetensors: the tensors, with ganctl's record (plugin, architecture, preprocessing,
+    config, dataset, metrics) in the header and in a JSON file beside it; --weights
+    reads it back. onnx: the inference net with its fixed preprocessing (images in
+    [0, 1]), checked against PyTorch with ONNX Runtime before it is written. hub: a
+    folder with model.safetensors, config.json, a model card and a sample image.
+
+    Examples:
+
+      ganctl models export sneakers -o sneakers.safetensors
+
+      ganctl models export horse2zebra --format onnx -o h2z.onnx
+
+      ganctl models export runs/faces/00000-celeba-faces-dcgan --format hub -o faces-hub/
+    """
+    from ganctl import card, export
+    from ganctl.console import info
+    from ganctl.errors import UsageError
+
+    if fmt not in export.FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(export.FORMATS)}")
+    if direction not in (None, "AtoB", "BtoA"):
+        raise UsageError("--direction must be AtoB or BtoA")
+    if direction and fmt != "onnx":
+        raise UsageError("--direction chooses the generator an ONNX file holds; "
+                         f"--format {fmt} keeps every net")
+    found, plugin = open_weights(target, stage)
+    if direction and not plugin.does("translate"):
+        raise UsageError(f"--direction is for translation plugins, not {plugin.name}")
+    dest = export.target(out, fmt)
+    report: dict = {"plugin": plugin.name, "stage": found.stage, "format": fmt}
+    if fmt == "onnx":
+        report.update(export.write_onnx(plugin, found, dest, direction))
+        info(f"checked with ONNX Runtime on {report['checked_inputs']} inputs: max "
+             f"difference {report['max_diff']:.2e} (limit {export.ONNX_TOLERANCE:g})")
+    else:
+        files = {"safetensors": export.write_safetensors, "pt": export.write_pt}.get(fmt)
+        written = files(found, dest) if files else card.write_folder(plugin, found, dest)
+        report["files"] = [str(p) for p in written]
+    if as_json:
+        print_json(report)
+        return
+    info(f"wrote {dest}")
+
+
+@models_app.command("push", no_args_is_help=True)
+def push_cmd(
+    target: str = typer.Argument(..., help=WEIGHTS_SOURCE),
+    repo: str = typer.Argument(..., help="The Hub repository, OWNER/REPO (created if new)."),
+    private: bool = typer.Option(False, "--private", help="Create the repository private."),
+    stage: int = typer.Option(1, "--stage", help="Stage, when TARGET is a plugin name."),
+) -> None:
+    """Upload weights to the Hugging Face Hub as a Hub folder (see `models export
+    --format hub`). Needs a token: `hf auth login` or HF_TOKEN.
+
+    Examples:
+
+      ganctl models push sneakers someone/sneakers-dcgan
+
+      ganctl models push edges2shoes someone/edges2shoes-pix2pix --private
+    """
+    import tempfile
+
+    from ganctl import card, hub
+    from ganctl.console import info
+    from ganctl.errors import UsageError
+
+    if repo.count("/") != 1 or not all(repo.split("/")):
+        raise UsageError(f"{repo}: the repository is OWNER/REPO")
+    hub.token()  # before any work: no token, no push
+    found, plugin = open_weights(target, stage)
+    with tempfile.TemporaryDirectory(prefix="ganctl-push-") as tmp:
+        card.write_folder(plugin, found, Path(tmp), repo=repo)
+        url = hub.push(Path(tmp), repo, private=private)
+    info(f"pushed {plugin.name} stage {found.stage} to {repo}: {url}")
