@@ -2,8 +2,9 @@
 header. Reading one never unpickles anything (the format has no code path for it).
 
 Tensor names are ``<net>/<state_dict key>`` (``g/blocks.0.weight``); the header's
-``__metadata__`` holds ``{"format": "ganctl", "ganctl": "<JSON of everything but the
-tensors>"}``, the same JSON a Hub folder keeps in ``config.json``.
+``__metadata__`` holds one entry, ``{"ganctl": "<JSON of everything but the tensors>"}``
+(one key, so the file's bytes do not depend on a hash map's order), the same record a
+Hub folder keeps in ``config.json``.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def write(payload: dict[str, Any], path: Path) -> Path:
 
     tensors = {f"{net}/{key}": t.detach().cpu().contiguous().clone()
                for net, sd in payload["nets"].items() for key, t in sd.items()}
-    meta = {"format": checkpoint.FORMAT, "ganctl": json.dumps(record(payload))}
+    meta = {"ganctl": json.dumps(record(payload), sort_keys=True)}
     data = save(tensors, metadata=meta)
     try:
         checkpoint.atomic_write(Path(path), lambda f: f.write(data))
@@ -63,7 +64,7 @@ def read(path: Path, device="cpu") -> dict[str, Any]:
     try:
         with safe_open(str(path), framework="pt", device=str(device)) as f:
             meta = f.metadata() or {}
-            if meta.get("format") != checkpoint.FORMAT or "ganctl" not in meta:
+            if "ganctl" not in meta:
                 raise GanctlError(f"{path} is a safetensors file without ganctl's metadata "
                                   "(plugin, architecture); export it with `ganctl models "
                                   "export`")

@@ -59,8 +59,11 @@ def _hf():
 
 def offline() -> bool:
     """HF_HUB_OFFLINE as huggingface_hub reads it, but at call time (it reads it at import)."""
+    _hf()
+    from huggingface_hub import constants
+
     value = os.environ.get("HF_HUB_OFFLINE", "")
-    return value.upper() in ("1", "ON", "YES", "TRUE") or _hf().constants.HF_HUB_OFFLINE
+    return value.upper() in ("1", "ON", "YES", "TRUE") or constants.HF_HUB_OFFLINE
 
 
 def endpoint() -> str | None:
@@ -143,6 +146,6 @@ def push(folder: Path, repo: str, private: bool = False) -> str:
         api.create_repo(repo, private=private, exist_ok=True, repo_type="model")
         info = api.upload_folder(repo_id=repo, folder_path=str(folder), repo_type="model",
                                  commit_message="Upload ganctl weights")
-    except (errors.HfHubHTTPError, OSError) as e:
+    except (errors.HfHubHTTPError, OSError, ValueError) as e:  # ValueError: a bad card
         raise GanctlError(f"cannot push to {repo}: {str(e).splitlines()[0][:200]}") from None
     return str(getattr(info, "commit_url", info))

@@ -161,6 +161,8 @@ def pretrained(plugin: str, model: str, url: str, direction: str = "AtoB") -> Pa
 
 def is_reference_file(path: Path) -> bool:
     """A bare state_dict (what the reference repositories publish), not a ganctl file."""
+    if not checkpoint.is_torch_file(path):  # e.g. safetensors, which newer torch also reads
+        return False
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception:  # noqa: BLE001 - unreadable: let the normal loader report it

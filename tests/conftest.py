@@ -64,3 +64,27 @@ def run_ganctl(*args: str, env: dict | None = None, timeout: float = 300, **kw):
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([sys.executable, "-m", "ganctl", *map(str, args)],
                           capture_output=True, env=full_env, timeout=timeout, **kw)
+
+
+def train_runs(root: Path, shared_data: Path, runs: dict[str, list[str]]) -> dict[str, Path]:
+    """Train each run once for a whole test module (in this process, in `root`, its own
+    GANCTL_HOME); {key: its weights.pt}. A key ending in 2 trains that plugin's stage 2
+    when the args say --stage 2."""
+    from ganctl.cli import main
+
+    (root / "home" / "data").mkdir(parents=True)
+    (root / "home" / "data" / "synthetic").symlink_to(shared_data, target_is_directory=True)
+    out = {}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GANCTL_HOME", str(root / "home"))
+        mp.setenv("WANDB_MODE", "disabled")
+        mp.chdir(root)
+        for key, args in runs.items():
+            before = set(root.glob("runs/*/*/weights.pt"))
+            try:
+                main(["train", key.rstrip("2"), "--data", "synthetic", "--no-publish",
+                      "--set", "sample_every=1000", *args])
+            except SystemExit as e:
+                assert not e.code, f"training {key} failed"
+            (out[key],) = set(root.glob("runs/*/*/weights.pt")) - before
+    return out

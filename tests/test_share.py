@@ -12,6 +12,8 @@ import pytest
 import torch
 from PIL import Image
 
+from tests.conftest import train_runs
+
 onnxruntime = pytest.importorskip("onnxruntime")
 
 # One tiny run of every plugin's inference net (pix2pix: batch-size-1 batch norm, so
@@ -30,32 +32,9 @@ RUNS = {
 }
 
 
-def ganctl(*args) -> int:
-    from ganctl.cli import main
-
-    try:
-        main([str(a) for a in args])
-    except SystemExit as e:
-        return e.code if isinstance(e.code, int) else 0
-    return 0
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, shared_data) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("share")
-    (root / "home" / "data").mkdir(parents=True)
-    (root / "home" / "data" / "synthetic").symlink_to(shared_data, target_is_directory=True)
-    out = {}
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GANCTL_HOME", str(root / "home"))
-        mp.setenv("WANDB_MODE", "disabled")
-        mp.chdir(root)
-        for key, args in RUNS.items():
-            before = set(root.glob("runs/*/*/weights.pt"))
-            assert ganctl("train", key.rstrip("2"), "--data", "synthetic", "--no-publish",
-                          "--set", "sample_every=1000", *args) == 0, key
-            (out[key],) = set(root.glob("runs/*/*/weights.pt")) - before
-    return out
+    return train_runs(tmp_path_factory.mktemp("share"), shared_data, RUNS)
 
 
 def photo(path: Path, size=(32, 32), seed=0) -> Path:
