@@ -217,3 +217,48 @@ def test_hub_folder_holds_exactly_the_promised_files(cli, runs, tmp_path):
     assert "steps: 2" in card and "hardware: cpu, 1 process" in card
     with Image.open(out / "samples.png") as img:
         assert img.size[0] > 0
+
+
+def test_the_readme_onnxruntime_snippet_runs_and_matches_translate(cli, runs, tmp_path,
+                                                                   monkeypatch):
+    import re
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    (snippet,) = [b for b in re.findall(r"```python\n(.*?)```", readme, re.S)
+                  if "onnxruntime" in b]
+    assert len(snippet.strip().splitlines()) <= 10
+    assert cli("models", "export", runs["cyclegan"], "--format", "onnx", "-o",
+               tmp_path / "h2z.onnx").code == 0
+    photo(tmp_path / "horse.jpg", size=(300, 200), seed=4)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(snippet, "README snippet", "exec"), {})  # noqa: S102 - our own README
+    with Image.open(tmp_path / "horse.jpg") as img:
+        img.convert("RGB").resize((256, 256)).save(tmp_path / "resized.png")
+    assert cli("translate", "cyclegan", "resized.png", "--weights", runs["cyclegan"], "-o",
+               "ganctl.png").code == 0
+    ours = np.asarray(Image.open(tmp_path / "ganctl.png"), dtype=int)
+    theirs = np.asarray(Image.open(tmp_path / "zebra.png"), dtype=int)
+    assert theirs.shape == ours.shape == (256, 256, 3)
+    assert np.abs(ours - theirs).max() <= 1  # rounding of the last 8-bit level
+
+
+def test_export_refuses_what_it_cannot_do(cli, runs, tmp_path):
+    res = cli("models", "export", runs["sneakers"], "--stage", "2", "-o", tmp_path / "x")
+    assert res.code == 2 and "holds stage 1 weights, not --stage 2" in res.err
+    res = cli("models", "export", runs["sneakers"], "--format", "zip", "-o", tmp_path / "x")
+    assert res.code == 2 and "--format must be one of" in res.err
+    res = cli("models", "export", runs["sneakers"], "--format", "onnx", "-o", tmp_path / "x.pt")
+    assert res.code == 2 and "ends in .onnx" in res.err
+    res = cli("models", "export", runs["sneakers"], "--direction", "BtoA", "-o", tmp_path / "y")
+    assert res.code == 2 and "keeps every net" in res.err
+    res = cli("models", "export", tmp_path / "absent.pt", "-o", tmp_path / "z")
+    assert res.code == 1 and "no such file" in res.err
+    assert not any(tmp_path.glob("[xyz]*"))  # nothing half-written
+
+
+def test_inspect_reads_a_safetensors_file(cli, runs, tmp_path):
+    assert cli("models", "export", runs["faces"], "-o", tmp_path / "f.safetensors").code == 0
+    res = cli("models", "inspect", tmp_path / "f.safetensors", "--json")
+    assert res.code == 0, res.err
+    doc = json.loads(res.out)
+    assert doc["plugin"] == "faces" and doc["kind"] == "weights" and doc["parameters"]["g"] > 0

@@ -14,6 +14,12 @@ from ganctl.errors import UsageError
 DEVICE_HELP = "auto, cpu, cuda, cuda:N or mps (auto picks a GPU when there is one)."
 
 
+def weights_option(prefix: str = "", also: str = "") -> Any:
+    return typer.Option(None, "--weights", help=f"{prefix}A .pt or .safetensors file, a run "
+                        f"or Hub folder, {also}or hf://OWNER/REPO\\[@REVISION]\\[/FILE] "
+                        "(default: the weights cache).")
+
+
 def device_option() -> Any:
     return typer.Option("auto", "--device", help=DEVICE_HELP)
 

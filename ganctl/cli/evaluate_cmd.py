@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from ganctl.cli import app
-from ganctl.cli.common import device_option, json_option, print_json
+from ganctl.cli.common import device_option, json_option, print_json, weights_option
 
 
 @app.command(no_args_is_help=True)
@@ -20,7 +20,7 @@ def evaluate(
     real: str = typer.Option(None, "--real", help="Real dataset (name, folder or synthetic; "
                              "default: what the weights were trained on)."),
     n: int = typer.Option(1000, "-n", help="Generated and real images to compare."),
-    weights: str = typer.Option(None, "--weights", help="Weights file (default: the cache)."),
+    weights: str = weights_option(),
     device: str = device_option(),
     as_json: bool = json_option(),
 ) -> None:

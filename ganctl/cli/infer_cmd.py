@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from ganctl.cli import app
-from ganctl.cli.common import device_option, json_option
+from ganctl.cli.common import device_option, json_option, weights_option
 from ganctl.errors import UsageError
 
 
@@ -28,7 +28,7 @@ def upscale(
                             "for stdout. Default: NAME-x4.png here, or upscaled/ for "
                             "several inputs."),
     model: str = typer.Option("sneakers", "--model", help="Plugin whose upscaler to use."),
-    weights: str = typer.Option(None, "--weights", help="Weights file or run folder."),
+    weights: str = weights_option(),
     tile: int = typer.Option(256, "--tile", help="Tile side in input pixels (0 = whole "
                              "image at once); bounds memory on large images."),
     tile_pad: int = typer.Option(None, "--tile-pad", help="Context around each tile in input "
@@ -83,9 +83,8 @@ def translate(
     inputs: list[str] = typer.Argument(..., help="Files, folders, globs, or - for stdin."),
     out: str = typer.Option(None, "-o", "--out", help="Output file (one input), folder, or - "
                             "for stdout. Default: NAME-MODEL.png here, or MODEL/ for several."),
-    weights: str = typer.Option(None, "--weights", help="Weights file, run folder, a "
-                                "reference generator .pth (e.g. latest_net_G.pth), or "
-                                "'pretrained' (the published generator, downloaded once)."),
+    weights: str = weights_option(also="a reference generator .pth (latest_net_G.pth), "
+                                  "'pretrained' (the published generator, downloaded once) "),
     size: int = typer.Option(None, "--size", help="Run at SIZE x SIZE and output that size "
                              "(the reference behaviour); default keeps the input's size."),
     direction: str = typer.Option(None, "--direction", help="AtoB or BtoA for two-way "
@@ -126,7 +125,7 @@ def translate(
 def detect_leaks(
     inputs: list[str] = typer.Argument(..., help="Files, folders, globs, - for stdin, or a "
                                        "leaks dataset folder (uses test/imgs + annotations)."),
-    weights: str = typer.Option(None, "--weights", help="Weights file or run folder."),
+    weights: str = weights_option(),
     threshold: float = typer.Option(None, "--threshold", help="Override the calibrated "
                                     "threshold (scores above it are leaks)."),
     csv_out: Path = typer.Option(None, "--csv", help="Write per-image results as CSV."),

@@ -9,7 +9,8 @@ import typer
 from ganctl.cli import app
 from ganctl.cli.common import json_option, print_json
 
-models_app = typer.Typer(help="List plugins and cached weights; inspect checkpoints.",
+models_app = typer.Typer(help="Plugins and cached weights: list, inspect, import, export "
+                         "(safetensors, ONNX, Hub folder), push to the Hugging Face Hub.",
                          no_args_is_help=True)
 app.add_typer(models_app, name="models")
 
@@ -75,8 +76,9 @@ def list_models(
 
 @models_app.command("inspect", no_args_is_help=True)
 def inspect(
-    target: str = typer.Argument(..., help="A checkpoint or weights file, a run folder, "
-                                 "or a plugin name."),
+    target: str = typer.Argument(..., help="A checkpoint or weights file (.pt, "
+                                 ".safetensors), a run or Hub folder, hf://OWNER/REPO, or a "
+                                 "plugin name."),
     as_json: bool = json_option(),
 ) -> None:
     """Describe a checkpoint (what, trained how, on what) or a plugin's config keys.
@@ -87,9 +89,9 @@ def inspect(
 
       ganctl models inspect sneakers
     """
-    from ganctl import registry
+    from ganctl import hub, registry
 
-    path = Path(target).expanduser()
+    path = hub.fetch(target).path if hub.is_hub(target) else Path(target).expanduser()
     if not path.exists() and target in registry.entries():
         doc = describe_plugin(registry.get(target))
     else:

@@ -7,7 +7,13 @@ from pathlib import Path
 import typer
 
 from ganctl.cli import app
-from ganctl.cli.common import device_option, json_option, parse_seeds, print_json
+from ganctl.cli.common import (
+    device_option,
+    json_option,
+    parse_seeds,
+    print_json,
+    weights_option,
+)
 from ganctl.errors import UsageError
 
 
@@ -22,8 +28,7 @@ def sample(
     nrow: int = typer.Option(None, "--nrow", help="Images per grid row (default: square)."),
     stage: int = typer.Option(None, "--stage", help="Last stage to run: 1 stops at the "
                               "generator; default: every stage with cached weights."),
-    weights: str = typer.Option(None, "--weights", help="Stage-1 weights file or run folder "
-                                "(default: the weights cache)."),
+    weights: str = weights_option("Stage-1 weights: "),
     refine_weights: str = typer.Option(None, "--refine-weights", help="Weights of the "
                                        "refining stage (e.g. sneakers stage 2)."),
     truncation: float = typer.Option(None, "--truncation", help="Redraw latent components "

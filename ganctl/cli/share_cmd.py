@@ -12,18 +12,21 @@ from ganctl.cli.common import json_option, print_json
 from ganctl.cli.models_cmd import models_app
 
 WEIGHTS_SOURCE = ("A plugin name (its cached weights), a .pt or .safetensors file, a run "
-                  "or Hub folder, or hf://OWNER/REPO[@REVISION][/FILE].")
+                  "or Hub folder, or hf://OWNER/REPO\\[@REVISION]\\[/FILE].")
 
 
-def open_weights(target: str, stage: int):
+def open_weights(target: str, stage: int | None):
     """The weights `target` names, and their plugin object."""
     from ganctl import registry, weights
+    from ganctl.errors import UsageError
 
     if target in registry.entries() and not Path(target).exists():
-        registry.get(target).check_stage(stage)
+        stage = registry.get(target).check_stage(stage or 1)
         found = weights.load(target, stage)
     else:
-        found = weights.open_file(target, stage=stage)
+        found = weights.open_file(target, stage=stage or 1)
+        if stage and found.stage != stage:
+            raise UsageError(f"{target} holds stage {found.stage} weights, not --stage {stage}")
     return found, registry.get(found.plugin)
 
 
@@ -31,7 +34,7 @@ def open_weights(target: str, stage: int):
 def import_cmd(
     source: str = typer.Argument(..., help="A reference pix2pix/CycleGAN generator .pth (a "
                                  "bare state_dict), a ganctl .pt/.safetensors file or folder, "
-                                 "or hf://OWNER/REPO[@REVISION][/FILE]."),
+                                 "or hf://OWNER/REPO\\[@REVISION]\\[/FILE]."),
     name: str = typer.Option(None, "--as", help="Plugin to import it for, e.g. edges2shoes "
                              "or horse2zebra (required for a reference .pth)."),
     direction: str = typer.Option(None, "--direction", help="A reference .pth: which way it "
@@ -41,9 +44,9 @@ def import_cmd(
 ) -> None:
     """Put weights into the cache, where the verbs find them without --weights.
 
-    A reference .pth's architecture is read from its keys (U-Net depth, ResNet blocks,
-    norm) and it must load with the exact key set. Loading never executes code. The
-    cache records where the file came from and its SHA-256.
+    A reference .pth's architecture is read from its keys; the key set must match.
+
+    Loading never executes code. The cache records the file's origin and SHA-256.
 
     Examples:
 
@@ -98,7 +101,8 @@ def export_cmd(
                              "x.pt) or a folder to write into."),
     fmt: str = typer.Option("safetensors", "--format", help="safetensors, onnx, pt or hub "
                             "(a folder for `huggingface-cli upload`)."),
-    stage: int = typer.Option(1, "--stage", help="Stage, when TARGET is a plugin name."),
+    stage: int = typer.Option(None, "--stage", help="Stage (default 1 for a plugin name; a "
+                              "file's own stage, checked when given)."),
     direction: str = typer.Option(None, "--direction", help="onnx, translation: which "
                                   "generator of a two-way run (AtoB or BtoA; default: the "
                                   "way the plugin name translates)."),
@@ -106,11 +110,11 @@ def export_cmd(
 ) -> None:
     """Write trained weights in a format other tools read.
 
-    safetensors: the tensors, with ganctl's record (plugin, architecture, preprocessing,
-    config, dataset, metrics) in the header and in a JSON file beside it; --weights
-    reads it back. onnx: the inference net with its fixed preprocessing (images in
-    [0, 1]), checked against PyTorch with ONNX Runtime before it is written. hub: a
-    folder with model.safetensors, config.json, a model card and a sample image.
+    safetensors: tensors + ganctl's record (header and a JSON file); --weights reads it.
+
+    onnx: the inference net, images in [0, 1], checked with ONNX Runtime before writing.
+
+    hub: a folder with model.safetensors, config.json, a model card and samples.png.
 
     Examples:
 
@@ -118,7 +122,7 @@ def export_cmd(
 
       ganctl models export horse2zebra --format onnx -o h2z.onnx
 
-      ganctl models export runs/faces/00000-celeba-faces-dcgan --format hub -o faces-hub/
+      ganctl models export runs/faces/00000-celeba --format hub -o faces-hub/
     """
     from ganctl import card, export
     from ganctl.console import info
@@ -155,10 +159,12 @@ def push_cmd(
     target: str = typer.Argument(..., help=WEIGHTS_SOURCE),
     repo: str = typer.Argument(..., help="The Hub repository, OWNER/REPO (created if new)."),
     private: bool = typer.Option(False, "--private", help="Create the repository private."),
-    stage: int = typer.Option(1, "--stage", help="Stage, when TARGET is a plugin name."),
+    stage: int = typer.Option(None, "--stage", help="Stage (default 1 for a plugin name; a "
+                              "file's own stage, checked when given)."),
 ) -> None:
-    """Upload weights to the Hugging Face Hub as a Hub folder (see `models export
-    --format hub`). Needs a token: `hf auth login` or HF_TOKEN.
+    """Upload weights to the Hugging Face Hub as a Hub folder (as `export --format hub`).
+
+    Needs a token: `hf auth login` or HF_TOKEN. The repository is created if new.
 
     Examples:
 
