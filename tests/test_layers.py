@@ -9,7 +9,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "ganctl"
 # Layers from the top; a module's layer is its first name under ganctl/.
 LAYERS = [
-    {"__main__", "cli"},
+    {"__main__", "cli", "demo"},
     {"plugins"},
     {"registry", "plots"},
     {"train"},

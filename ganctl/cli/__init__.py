@@ -49,7 +49,7 @@ def _root(
 
 # Register the verbs, in the order --help lists them (each module adds its command).
 for _verb in ("train_cmd", "sample_cmd", "infer_cmd", "evaluate_cmd", "data_cmd", "plot_cmd",
-              "models_cmd", "share_cmd"):
+              "models_cmd", "share_cmd", "demo_cmd"):
     importlib.import_module(f"ganctl.cli.{_verb}")
 
 

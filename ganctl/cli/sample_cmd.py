@@ -54,7 +54,6 @@ def sample(
     """
     from ganctl import registry
     from ganctl import weights as weights_mod
-    from ganctl.console import warn
     from ganctl.device import resolve
     from ganctl.infer.io import STDIO, is_dir_target, output_format, save_image
     from ganctl.tensors import grid_image, to_pil
@@ -84,18 +83,7 @@ def sample(
         found.check_stage(stage)
     dev = resolve(device)
     payload = weights_mod.load(found.name, 1, weights, device="cpu")
-    refine, r_stage = None, found.refine_stage
-    wanted = r_stage is not None and (stage is None or stage >= r_stage)
-    if wanted and (stage is not None or refine_weights or
-                   weights_mod.cache_path(found.name, r_stage).is_file()):
-        refine = weights_mod.load(found.name, r_stage, refine_weights, device="cpu")
-        problem = found.weights_warning(refine)
-        if problem and stage is None and not refine_weights:
-            warn(f"not applying stage {r_stage}: {problem}; pass --stage {r_stage} to apply "
-                 "it anyway")
-            refine = None
-        elif problem:
-            warn(problem)
+    refine, r_stage = refining_stage(found, stage, refine_weights), found.refine_stage
     options = {"refine": refine} if refine else {}
     if truncation:
         options["truncation"] = truncation
@@ -116,11 +104,34 @@ def sample(
         info(f"wrote {len(seed_list)} image(s) to {files[0] if len(files) == 1 else out}")
 
 
+def refining_stage(found, stage: int | None = None, refine_weights: str | None = None):
+    """The refining stage's weights `sample` applies after the generator, or None: used
+    when asked for (--stage, --refine-weights) or when cached and not below its baseline."""
+    from ganctl import weights as weights_mod
+    from ganctl.console import warn
+
+    r_stage = found.refine_stage
+    if r_stage is None or (stage is not None and stage < r_stage):
+        return None
+    if stage is None and not refine_weights and \
+            not weights_mod.cache_path(found.name, r_stage).is_file():
+        return None
+    refine = weights_mod.load(found.name, r_stage, refine_weights, device="cpu")
+    problem = found.weights_warning(refine)
+    if problem and stage is None and not refine_weights:
+        warn(f"not applying stage {r_stage}: {problem}; pass --stage {r_stage} to apply it "
+             "anyway")
+        return None
+    if problem:
+        warn(problem)
+    return refine
+
+
 def _interpolate(found, seeds, steps, out, weights, device, truncation, as_json) -> None:
     from ganctl import weights as weights_mod
     from ganctl.device import resolve
-    from ganctl.infer.io import save_image
-    from ganctl.tensors import grid_image, to_pil
+    from ganctl.infer.io import save_animation, save_image
+    from ganctl.tensors import grid_image
 
     if "interpolate" not in found.sample_options:
         raise UsageError(f"plugin {found.name!r} does not support --interpolate; plugins "
@@ -131,10 +142,7 @@ def _interpolate(found, seeds, steps, out, weights, device, truncation, as_json)
     images = found.interpolate(payload, seeds[0], seeds[1], steps, resolve(device),
                                truncation=truncation)
     if str(out).lower().endswith(".gif"):
-        frames = [to_pil(img) for img in images]
-        frames += frames[-2:0:-1]  # there and back
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        frames[0].save(out, save_all=True, append_images=frames[1:], duration=120, loop=0)
+        save_animation(images, out)
     else:
         save_image(grid_image(images, nrow=steps), out)
     if as_json:

@@ -110,3 +110,14 @@ def save_image(img: Image.Image, dest: str | Path) -> str:
 def is_dir_target(dest: str) -> bool:
     """'-o out/' or an existing folder means one file per image."""
     return dest != STDIO and (dest.endswith(("/", "\\")) or Path(dest).is_dir())
+
+
+def save_animation(images, dest: str | Path) -> str:
+    """(N, C, H, W) frames in [-1, 1] as a looping GIF that plays there and back."""
+    from ganctl.tensors import to_pil
+
+    frames = [to_pil(img) for img in images]
+    frames += frames[-2:0:-1]
+    Path(dest).parent.mkdir(parents=True, exist_ok=True)
+    frames[0].save(dest, save_all=True, append_images=frames[1:], duration=120, loop=0)
+    return str(dest)

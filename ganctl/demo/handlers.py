@@ -1,0 +1,206 @@
+"""What each demo page does, without Gradio: weights resolved as the CLI resolves them,
+page inputs turned into the CLI's own outputs. Tests call these directly."""
+
+from __future__ import annotations
+
+import random
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from ganctl.errors import GanctlError, UsageError
+
+MAX_SEEDS = 256  # a grid bigger than this is not a demo any more
+
+
+def open_upload(path: str | None, channels: int | None = 3) -> Image.Image:
+    """An uploaded file, decoded with the CLI's limits (pixel cap, truncation checks)."""
+    from ganctl.data.images import open_image
+
+    if not path:
+        raise UsageError("no image given")
+    return open_image(path, channels=channels, label=Path(path).name)
+
+
+def drawing(editor: dict[str, Any] | Image.Image | None) -> Image.Image:
+    """The sketch pad's picture as RGB on white, exactly what a PNG of it gives the CLI."""
+    from ganctl.data.images import to_mode
+
+    img = editor.get("composite") if isinstance(editor, dict) else editor
+    if img is None:
+        raise UsageError("draw something first")
+    return to_mode(img, 3)
+
+
+class Translation:
+    """A translation name: one output per direction its weights map (two for a two-way
+    CycleGAN run, the name's own way first)."""
+
+    def __init__(self, plugin, weights_spec: str | None = None, device="cpu"):
+        from ganctl import weights
+
+        self.plugin = plugin
+        self.weights = weights.for_translation(plugin, weights_spec)
+        nets = self.weights["nets"]
+        other = "BtoA" if plugin.direction == "AtoB" else "AtoB"
+        ways = [plugin.direction, other] if {"g_a", "g_b"} <= set(nets) else [None]
+        self.labels = [f"{plugin.name} ({w})" if w else plugin.name for w in ways]
+        self.runs = [plugin.translator(self.weights, device, direction=w) for w in ways]
+
+    def __call__(self, img: Image.Image) -> list[Image.Image]:
+        return [run(img) for run in self.runs]
+
+
+class Generation:
+    """Seeds -> the grid `ganctl sample --seeds` writes, interpolation, truncation and the
+    refining (x4) stage where the plugin has them."""
+
+    def __init__(self, plugin, weights_spec: str | None = None, device="cpu"):
+        from ganctl import weights
+        from ganctl.cli.sample_cmd import refining_stage
+
+        self.plugin, self.device = plugin, device
+        self.weights = weights.load(plugin.name, 1, weights_spec, device="cpu")
+        self.refine = refining_stage(plugin)  # cached and not below its baseline
+        self.truncation = "truncation" in plugin.sample_options
+        self.interpolation = "interpolate" in plugin.sample_options
+
+    def seeds(self, text: str) -> list[int]:
+        from ganctl.cli.common import parse_seeds
+
+        seeds = parse_seeds(str(text))
+        if len(seeds) > MAX_SEEDS:
+            raise UsageError(f"{len(seeds)} seeds; the page shows at most {MAX_SEEDS}")
+        return seeds
+
+    def grid(self, seeds_text: str, nrow: int | None = None, truncation: float | None = None,
+             refine: bool = True) -> Image.Image:
+        import torch
+
+        from ganctl.tensors import grid_image
+
+        options: dict[str, Any] = {}
+        if refine and self.refine is not None:
+            options["refine"] = self.refine
+        if truncation and self.truncation:
+            options["truncation"] = float(truncation)
+        with torch.inference_mode():
+            images = self.plugin.generate(self.weights, self.seeds(seeds_text), self.device,
+                                          **options)
+        return grid_image(images, int(nrow) if nrow else None)
+
+    def animation(self, seed_a: int, seed_b: int, steps: int, folder: Path,
+                  truncation: float | None = None) -> str:
+        """A GIF between two seeds, as `sample --interpolate A B -o x.gif` writes it."""
+        from ganctl.infer.io import save_animation
+
+        if not self.interpolation:
+            raise UsageError(f"{self.plugin.name} has no latent interpolation")
+        images = self.plugin.interpolate(self.weights, int(seed_a), int(seed_b), int(steps),
+                                         self.device, truncation=truncation or None)
+        out = Path(tempfile.mkstemp(suffix=".gif", dir=folder)[1])
+        return save_animation(images, out)
+
+    @staticmethod
+    def random_seed() -> int:
+        return random.randrange(2**31)
+
+
+class Upscaling:
+    def __init__(self, plugin, weights_spec: str | None = None, device="cpu"):
+        from ganctl import weights
+        self.device = device
+        payload = weights.load(plugin.name, plugin.refine_stage, weights_spec, device="cpu")
+        self.warning = plugin.weights_warning(payload)
+        self.net, self.scale, self.channels, self.context = plugin.upscaler(payload,
+                                                                            self.device)
+
+    def __call__(self, img: Image.Image, tile: int = 256) -> Image.Image:
+        from ganctl.infer.upscale import upscale_image
+
+        return upscale_image(img, self.net, self.scale, self.channels, self.device, int(tile),
+                             self.context)
+
+
+class Detection:
+    """Photos -> scores, verdicts and heatmaps as `detect-leaks` gives them; with an
+    annotation file, the ROC and PR plots too."""
+
+    def __init__(self, plugin, weights_spec: str | None = None, device="cpu"):
+        from ganctl import weights
+        self.plugin = plugin
+        payload = weights.load(plugin.name, 1, weights_spec, device="cpu")
+        self.score, self.meta, self.pre = plugin.detector(payload, device)
+        self.threshold = float(self.meta["threshold"])
+
+    def __call__(self, paths: list[str], annotations: str | None, folder: Path):
+        """(rows [name, score, verdict], [(heatmap, name)], plot files)."""
+        import numpy as np
+
+        rows, heatmaps, scored = [], [], {}
+        opened = []
+        for path in paths or []:
+            name = Path(path).name
+            try:
+                opened.append((name, open_upload(path, self.pre["channels"])))
+            except GanctlError as e:
+                rows.append([name, None, f"unreadable: {e}"])
+        if opened:
+            scores, maps = self.score([img for _, img in opened])
+            for (name, img), s, m in zip(opened, scores, maps):
+                leak = bool(s > self.threshold)
+                rows.append([name, float(s), "leak" if leak else "normal"])
+                heatmaps.append((self.plugin.heatmap(img, m, self.pre), name))
+                scored[name] = float(s)
+        plots = []
+        if annotations and scored:
+            from ganctl.cli.detect import write_plots
+            from ganctl.data.layouts import read_annotations
+
+            labels, _ = read_annotations(Path(annotations))
+            pairs = [(labels[n], s) for n, s in scored.items() if n in labels]
+            if pairs and len({y for y, _ in pairs}) == 2:
+                y, s = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+                plots = write_plots(y, s, self.threshold, Path(tempfile.mkdtemp(dir=folder)))
+        return rows, heatmaps, plots
+
+
+class Runs:
+    """Loss curves and newest sample grids of run folders, read afresh on every refresh
+    (a run still training has a torn last line now and then: skipped)."""
+
+    def __init__(self, folders: list[Path]):
+        self.folders = [Path(f) for f in folders]
+        if not self.folders:
+            raise GanctlError("no run folders (folders with a stats.jsonl) given")
+
+    @classmethod
+    def under(cls, root: Path) -> Runs:
+        root = Path(root)
+        found = [root] if (root / "stats.jsonl").is_file() else \
+            sorted(p.parent for p in root.glob("**/stats.jsonl"))
+        if not found:
+            raise GanctlError(f"{root}: no run folders (no stats.jsonl below it)")
+        return cls(found)
+
+    def refresh(self, folder: Path) -> tuple[str | None, list[tuple[str, str]]]:
+        """(loss-curve PNG as `plot-losses` draws it, [(newest grid, run name)])."""
+        from ganctl import plots
+
+        runs = [plots.load(str(f)) for f in self.folders]
+        png = None
+        try:
+            keys = plots.select_keys(runs, None)
+        except UsageError:  # nothing logged yet: a run that just started
+            keys = []
+        if keys:
+            png = str(Path(tempfile.mkstemp(suffix=".png", dir=folder)[1]))
+            plots.plot_png(runs, keys, png)
+        grids = []
+        for f in self.folders:
+            newest = sorted((f / "samples").glob("*.png"))
+            if newest:
+                grids.append((str(newest[-1]), f.name))
+        return png, grids
