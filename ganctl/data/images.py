@@ -136,11 +136,24 @@ def fit(img: Image.Image, size: tuple[int, int], mode: str = "resize") -> Image.
     if mode == "crop":
         return ImageOps.fit(img, (w, h), method=Image.Resampling.BICUBIC)
     if mode == "pad":
-        fill = 255 if img.mode == "L" else (255, 255, 255)
-        return ImageOps.pad(img, (w, h), method=Image.Resampling.BICUBIC, color=fill)
+        return letterbox(img, (w, h), 255 if img.mode == "L" else (255, 255, 255))
     # Downscaling by a large factor: LANCZOS (BOX-like) avoids aliasing from BICUBIC.
     method = Image.Resampling.LANCZOS if img.width > 2 * w else Image.Resampling.BICUBIC
     return img.resize((w, h), method)
+
+
+def letterbox(img: Image.Image, size: tuple[int, int], fill) -> Image.Image:
+    """Scaled to fit inside `size`, centred on `fill` (ImageOps.pad's arithmetic, but a
+    1-pixel-thin image keeps a 1-pixel side where Pillow 12 would make it 0 and fail)."""
+    w, h = size
+    if img.width / img.height > w / h:
+        inner = (w, max(1, round(img.height / img.width * w)))
+    else:
+        inner = (max(1, round(img.width / img.height * h)), h)
+    out = Image.new(img.mode, (w, h), fill)
+    out.paste(img.resize(inner, Image.Resampling.BICUBIC),
+              (round((w - inner[0]) / 2), round((h - inner[1]) / 2)))
+    return out
 
 
 def to_array(img: Image.Image) -> np.ndarray:
