@@ -66,25 +66,36 @@ def run_ganctl(*args: str, env: dict | None = None, timeout: float = 300, **kw):
                           capture_output=True, env=full_env, timeout=timeout, **kw)
 
 
-def train_runs(root: Path, shared_data: Path, runs: dict[str, list[str]]) -> dict[str, Path]:
-    """Train each run once for a whole test module (in this process, in `root`, its own
-    GANCTL_HOME); {key: its weights.pt}. A key ending in 2 trains that plugin's stage 2
-    when the args say --stage 2."""
+@pytest.fixture(scope="session")
+def tiny_runs(tmp_path_factory, shared_data):
+    """train({key: args}) -> {key: weights.pt}: tiny runs trained once for the whole session
+    (in this process, in one folder with its own GANCTL_HOME), shared by every module that
+    asks for the same plugin and arguments. A key ending in 2 names the plugin without the
+    2 (sneakers2 is sneakers with --stage 2 in its args)."""
     from ganctl.cli import main
 
+    root = tmp_path_factory.mktemp("tiny-runs")
     (root / "home" / "data").mkdir(parents=True)
     (root / "home" / "data" / "synthetic").symlink_to(shared_data, target_is_directory=True)
-    out = {}
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GANCTL_HOME", str(root / "home"))
-        mp.setenv("WANDB_MODE", "disabled")
-        mp.chdir(root)
+    done: dict[tuple, Path] = {}
+
+    def train(runs: dict[str, list[str]]) -> dict[str, Path]:
+        out = {}
         for key, args in runs.items():
-            before = set(root.glob("runs/*/*/weights.pt"))
-            try:
-                main(["train", key.rstrip("2"), "--data", "synthetic", "--no-publish",
-                      "--set", "sample_every=1000", *args])
-            except SystemExit as e:
-                assert not e.code, f"training {key} failed"
-            (out[key],) = set(root.glob("runs/*/*/weights.pt")) - before
-    return out
+            plugin = key.rstrip("2")
+            if (plugin, *args) not in done:
+                with pytest.MonkeyPatch.context() as mp:
+                    mp.setenv("GANCTL_HOME", str(root / "home"))
+                    mp.setenv("WANDB_MODE", "disabled")
+                    mp.chdir(root)
+                    before = set(root.glob("runs/*/*/weights.pt"))
+                    try:
+                        main(["train", plugin, "--data", "synthetic", "--no-publish",
+                              "--set", "sample_every=1000", *args])
+                    except SystemExit as e:
+                        assert not e.code, f"training {key} failed"
+                    (done[(plugin, *args)],) = set(root.glob("runs/*/*/weights.pt")) - before
+            out[key] = done[(plugin, *args)]
+        return out
+
+    return train

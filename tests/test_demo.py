@@ -13,7 +13,6 @@ from PIL import Image, ImageDraw
 from ganctl import registry
 from ganctl.demo import handlers
 from ganctl.errors import GanctlError
-from tests.conftest import train_runs
 
 RUNS = {
     "sneakers": ["--steps", "2", "--set", "batch_size=8", "width=8"],
@@ -30,8 +29,8 @@ RUNS = {
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, shared_data) -> dict[str, Path]:
-    return train_runs(tmp_path_factory.mktemp("demo"), shared_data, RUNS)
+def runs(tiny_runs) -> dict[str, Path]:
+    return tiny_runs(RUNS)
 
 
 def pixels(img_or_path) -> np.ndarray:

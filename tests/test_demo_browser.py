@@ -19,8 +19,6 @@ import pytest
 import requests
 from PIL import Image
 
-from tests.conftest import train_runs
-
 pytest.importorskip("gradio")
 pytest.importorskip("selenium")
 if not (shutil.which("chromium") and shutil.which("chromedriver")):
@@ -53,12 +51,12 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory, shared_data):
+def demo(tmp_path_factory, tiny_runs):
     """`ganctl demo edges2shoes sneakers leaks` on a free port, weights in its cache."""
     from ganctl.cli import main
 
     root = tmp_path_factory.mktemp("browser")
-    runs = train_runs(root, shared_data, RUNS)
+    runs = tiny_runs(RUNS)
     env = {**os.environ, "GANCTL_HOME": str(root / "home"), "WANDB_MODE": "disabled"}
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GANCTL_HOME", env["GANCTL_HOME"])

@@ -10,23 +10,20 @@ import pytest
 import torch
 from PIL import Image
 
-from tests.conftest import train_runs
 from tests.hubserver import Hub
 
 hf = pytest.importorskip("huggingface_hub")
 hf_constants = pytest.importorskip("huggingface_hub.constants")
 
-RUNS = {"sneakers": ["--steps", "2", "--set", "batch_size=8", "width=8"],
-        "sneakers2": ["--steps", "3", "--set", "batch_size=8", "width=8", "seed=1"]}
+RUNS = {"a": ["--steps", "2", "--set", "batch_size=8", "width=8"],
+        "b": ["--steps", "3", "--set", "batch_size=8", "width=8", "seed=1"]}
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, shared_data) -> dict[str, Path]:
-    one = train_runs(tmp_path_factory.mktemp("hub-a"), shared_data, {"sneakers": RUNS["sneakers"]})
-    # a second, different set of sneakers weights (the "changed file")
-    other = train_runs(tmp_path_factory.mktemp("hub-b"), shared_data,
-                       {"sneakers": RUNS["sneakers2"]})
-    return {"a": one["sneakers"], "b": other["sneakers"]}
+def runs(tiny_runs) -> dict[str, Path]:
+    # "b": a second, different set of sneakers weights (the "changed file")
+    found = tiny_runs({"sneakers": RUNS["a"]})["sneakers"], tiny_runs({"sneakers": RUNS["b"]})
+    return {"a": found[0], "b": found[1]["sneakers"]}
 
 
 @pytest.fixture

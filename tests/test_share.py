@@ -12,8 +12,6 @@ import pytest
 import torch
 from PIL import Image
 
-from tests.conftest import train_runs
-
 onnxruntime = pytest.importorskip("onnxruntime")
 
 # One tiny run of every plugin's inference net (pix2pix: batch-size-1 batch norm, so
@@ -33,8 +31,8 @@ RUNS = {
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, shared_data) -> dict[str, Path]:
-    return train_runs(tmp_path_factory.mktemp("share"), shared_data, RUNS)
+def runs(tiny_runs) -> dict[str, Path]:
+    return tiny_runs(RUNS)
 
 
 def photo(path: Path, size=(32, 32), seed=0) -> Path:
