@@ -3,6 +3,7 @@ a working directory per test, and an in-process CLI runner."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -66,6 +67,23 @@ def run_ganctl(*args: str, env: dict | None = None, timeout: float = 300, **kw):
                           capture_output=True, env=full_env, timeout=timeout, **kw)
 
 
+# The smallest training of each plugin's nets, for tests that need trained weights (the
+# tiny_runs fixture trains each once per session). pix2pix's args serve every pix2pix name
+# (edges2shoes, ...) and cyclegan's every CycleGAN name (horse2zebra, ...).
+TINY = {
+    "sneakers": ["--steps", "2", "--set", "batch_size=8", "width=8"],
+    "sneakers2": ["--stage", "2", "--steps", "2", "--set", "batch_size=4", "n_blocks=1",
+                  "width=8", "warmup_steps=1", "content=pixel"],
+    "faces": ["--steps", "2", "--set", "ngf=8", "ndf=8", "batch_size=8"],
+    "pix2pix": ["--steps", "2", "--set", "net_g=unet_32", "load_size=40", "crop_size=32",
+                "ngf=4", "ndf=4", "workers=0"],
+    "cyclegan": ["--steps", "2", "--set", "image_size=32", "n_blocks=1", "ngf=4", "ndf=4",
+                 "workers=0", "pool_size=4"],
+    "leaks": ["--epochs", "1", "--set", "image_size=32", "width=8", "latent=8",
+              "batch_size=32"],
+}
+
+
 @pytest.fixture(scope="session")
 def tiny_runs(tmp_path_factory, shared_data):
     """train({key: args}) -> {key: weights.pt}: tiny runs trained once for the whole session
@@ -99,3 +117,38 @@ def tiny_runs(tmp_path_factory, shared_data):
         return out
 
     return train
+
+
+def trained_copy(root: Path, shared_data: Path, args: list[str]):
+    """Train once with the CLI in `root` (its own GANCTL_HOME); returns fn(home, cwd) that
+    gives a test its own copy, as if it had trained itself: the run folder under `cwd`,
+    the published weights in `home`'s cache; fn returns (the --json result, stderr)."""
+    import contextlib
+    import io
+    import shutil
+
+    from ganctl.cli import main
+
+    (root / "home" / "data").mkdir(parents=True)
+    (root / "home" / "data" / "synthetic").symlink_to(shared_data, target_is_directory=True)
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(out), \
+            contextlib.redirect_stderr(err):
+        mp.setenv("GANCTL_HOME", str(root / "home"))
+        mp.setenv("WANDB_MODE", "disabled")
+        mp.chdir(root)
+        try:
+            main(args)
+        except SystemExit as e:
+            assert not e.code, err.getvalue()[-2000:]
+    doc = json.loads(out.getvalue())
+
+    def copy(home: Path, cwd: Path):
+        from ganctl import checkpoint, weights
+
+        shutil.copytree(root / "runs", cwd / "runs", dirs_exist_ok=True)
+        for pt in (root / "home" / "weights").glob("*/stage*.pt"):
+            weights.publish(checkpoint.load(pt), pt.parent.name, int(pt.stem[5:]))
+        return doc, err.getvalue()
+
+    return copy

@@ -13,19 +13,10 @@ from PIL import Image, ImageDraw
 from ganctl import registry
 from ganctl.demo import handlers
 from ganctl.errors import GanctlError
+from tests.conftest import TINY
 
-RUNS = {
-    "sneakers": ["--steps", "2", "--set", "batch_size=8", "width=8"],
-    "sneakers2": ["--stage", "2", "--steps", "2", "--set", "batch_size=4", "n_blocks=1",
-                  "width=8", "warmup_steps=1", "content=pixel"],
-    "faces": ["--steps", "2", "--set", "ngf=8", "ndf=8", "batch_size=8"],
-    "edges2shoes": ["--steps", "2", "--set", "net_g=unet_32", "load_size=40", "crop_size=32",
-                    "ngf=4", "ndf=4", "workers=0"],
-    "horse2zebra": ["--steps", "2", "--set", "image_size=32", "n_blocks=1", "ngf=4", "ndf=4",
-                    "workers=0", "pool_size=4"],
-    "leaks": ["--epochs", "1", "--set", "image_size=32", "width=8", "latent=8",
-              "batch_size=32"],
-}
+RUNS = {"sneakers": TINY["sneakers"], "sneakers2": TINY["sneakers2"], "faces": TINY["faces"],
+        "edges2shoes": TINY["pix2pix"], "horse2zebra": TINY["cyclegan"], "leaks": TINY["leaks"]}
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,8 @@ import pytest
 import requests
 from PIL import Image
 
+from tests.conftest import TINY
+
 pytest.importorskip("gradio")
 pytest.importorskip("selenium")
 if not (shutil.which("chromium") and shutil.which("chromedriver")):
@@ -32,15 +34,8 @@ from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
-RUNS = {
-    "edges2shoes": ["--steps", "2", "--set", "net_g=unet_32", "load_size=40", "crop_size=32",
-                    "ngf=4", "ndf=4", "workers=0"],
-    "sneakers": ["--steps", "2", "--set", "batch_size=8", "width=8"],
-    "sneakers2": ["--stage", "2", "--steps", "2", "--set", "batch_size=4", "n_blocks=1",
-                  "width=8", "warmup_steps=1", "content=pixel"],
-    "leaks": ["--epochs", "1", "--set", "image_size=32", "width=8", "latent=8",
-              "batch_size=32"],
-}
+RUNS = {"edges2shoes": TINY["pix2pix"], "sneakers": TINY["sneakers"],
+        "sneakers2": TINY["sneakers2"], "leaks": TINY["leaks"]}
 SEEN: dict[str, str] = {}  # what one test learns for a later one (the upload folder)
 
 
@@ -105,8 +100,10 @@ def browser():
 
 
 def open_tab(driver, url: str, title: str) -> WebDriverWait:
-    driver.get(url)
-    wait = WebDriverWait(driver, 60)
+    """Switch to a tab, loading the page only the first time (a reload costs seconds)."""
+    if not driver.current_url.startswith(url):
+        driver.get(url)
+    wait = WebDriverWait(driver, 60, poll_frequency=0.1)
     tab = wait.until(lambda d: [t for t in d.find_elements(By.CSS_SELECTOR, "button[role=tab]")
                                 if t.text == title])[0]
     tab.click()

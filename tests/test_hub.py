@@ -10,12 +10,13 @@ import pytest
 import torch
 from PIL import Image
 
+from tests.conftest import TINY
 from tests.hubserver import Hub
 
 hf = pytest.importorskip("huggingface_hub")
 hf_constants = pytest.importorskip("huggingface_hub.constants")
 
-RUNS = {"a": ["--steps", "2", "--set", "batch_size=8", "width=8"],
+RUNS = {"a": TINY["sneakers"],
         "b": ["--steps", "3", "--set", "batch_size=8", "width=8", "seed=1"]}
 
 

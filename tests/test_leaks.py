@@ -15,6 +15,7 @@ from ganctl import nets
 from ganctl.errors import GanctlError
 from ganctl.metrics import detection
 from ganctl.plugins.leaks import calibrate
+from tests.conftest import trained_copy
 
 TINY = ["--set", "image_size=32", "width=8", "latent=8", "batch_size=32", "log_every=5",
         "sample_every=20", "checkpoint_every=1000", "lr=3e-3"]
@@ -90,11 +91,17 @@ def test_large_feature_maps_are_pooled_to_bound_the_precision_matrix():
     assert vae.features(torch.rand(2, 3, 64, 64)).shape == (2, 1024)
 
 
+@pytest.fixture(scope="module")
+def trained_once(tmp_path_factory, shared_data):
+    return trained_copy(tmp_path_factory.mktemp("leaks"), shared_data,
+                        ["train", "leaks", "--data", "synthetic", "--json", "--epochs", "12",
+                         *TINY])
+
+
 @pytest.fixture
-def trained(cli, tmp_path):
-    res = cli("train", "leaks", "--data", "synthetic", "--json", "--epochs", "12", *TINY)
-    assert res.code == 0, res.err
-    return json.loads(res.out), res.err
+def trained(trained_once, home, tmp_path):
+    """`ganctl train leaks` as this test's own: (its --json result, its stderr)."""
+    return trained_once(home, tmp_path)
 
 
 def test_training_separates_synthetic_leaks(trained, tmp_path):

@@ -12,14 +12,19 @@ from PIL import Image
 from ganctl import weights
 from ganctl.errors import GanctlError
 from ganctl.plugins.sneakers import plugin
-from tests.conftest import FAST, run_ganctl
+from tests.conftest import FAST, run_ganctl, trained_copy
+
+
+@pytest.fixture(scope="module")
+def trained_once(tmp_path_factory, shared_data):
+    return trained_copy(tmp_path_factory.mktemp("sample"), shared_data,
+                        ["train", "sneakers", "--json", *FAST])
 
 
 @pytest.fixture
-def trained(cli):
-    res = cli("train", "sneakers", "--json", *FAST)
-    assert res.code == 0, res.err
-    return json.loads(res.out)
+def trained(trained_once, home, tmp_path):
+    """`ganctl train sneakers` as this test's own: run folder here, weights in its cache."""
+    return trained_once(home, tmp_path)[0]
 
 
 def test_missing_weights_name_the_train_command(cli):

@@ -12,22 +12,13 @@ import pytest
 import torch
 from PIL import Image
 
+from tests.conftest import TINY
+
 onnxruntime = pytest.importorskip("onnxruntime")
 
 # One tiny run of every plugin's inference net (pix2pix: batch-size-1 batch norm, so
 # per-image statistics; leaks: Mahalanobis score and aspect conditioning).
-RUNS = {
-    "sneakers": ["--steps", "2", "--set", "batch_size=8", "width=8"],
-    "sneakers2": ["--stage", "2", "--steps", "2", "--set", "batch_size=4", "n_blocks=1",
-                  "width=8", "warmup_steps=1", "content=pixel"],
-    "faces": ["--steps", "2", "--set", "ngf=8", "ndf=8", "batch_size=8"],
-    "pix2pix": ["--steps", "2", "--set", "net_g=unet_32", "load_size=40", "crop_size=32",
-                "ngf=4", "ndf=4", "workers=0"],
-    "cyclegan": ["--steps", "2", "--set", "image_size=32", "n_blocks=1", "ngf=4", "ndf=4",
-                 "workers=0", "pool_size=4"],
-    "leaks": ["--epochs", "1", "--set", "image_size=32", "width=8", "latent=8",
-              "batch_size=32", "condition=aspect"],
-}
+RUNS = {**TINY, "leaks": [*TINY["leaks"], "condition=aspect"]}
 
 
 @pytest.fixture(scope="module")
