@@ -119,10 +119,11 @@ def tiny_runs(tmp_path_factory, shared_data):
     return train
 
 
-def trained_copy(root: Path, shared_data: Path, args: list[str]):
-    """Train once with the CLI in `root` (its own GANCTL_HOME); returns fn(home, cwd) that
-    gives a test its own copy, as if it had trained itself: the run folder under `cwd`,
-    the published weights in `home`'s cache; fn returns (the --json result, stderr)."""
+def trained_copy(root: Path, shared_data: Path, *trainings: list[str]):
+    """Run each `trainings` CLI call once in `root` (its own GANCTL_HOME); returns
+    fn(home, cwd) that gives a test its own copy, as if it had trained itself: the run
+    folders under `cwd`, the published weights in `home`'s cache. fn returns (the --json
+    result of each training, their stderr)."""
     import contextlib
     import io
     import shutil
@@ -131,17 +132,19 @@ def trained_copy(root: Path, shared_data: Path, args: list[str]):
 
     (root / "home" / "data").mkdir(parents=True)
     (root / "home" / "data" / "synthetic").symlink_to(shared_data, target_is_directory=True)
-    out, err = io.StringIO(), io.StringIO()
-    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(out), \
-            contextlib.redirect_stderr(err):
-        mp.setenv("GANCTL_HOME", str(root / "home"))
-        mp.setenv("WANDB_MODE", "disabled")
-        mp.chdir(root)
-        try:
-            main(args)
-        except SystemExit as e:
-            assert not e.code, err.getvalue()[-2000:]
-    doc = json.loads(out.getvalue())
+    docs, err = [], io.StringIO()
+    for args in trainings:
+        out = io.StringIO()
+        with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(out), \
+                contextlib.redirect_stderr(err):
+            mp.setenv("GANCTL_HOME", str(root / "home"))
+            mp.setenv("WANDB_MODE", "disabled")
+            mp.chdir(root)
+            try:
+                main(args)
+            except SystemExit as e:
+                assert not e.code, err.getvalue()[-2000:]
+        docs.append(json.loads(out.getvalue()))
 
     def copy(home: Path, cwd: Path):
         from ganctl import checkpoint, weights
@@ -149,6 +152,6 @@ def trained_copy(root: Path, shared_data: Path, args: list[str]):
         shutil.copytree(root / "runs", cwd / "runs", dirs_exist_ok=True)
         for pt in (root / "home" / "weights").glob("*/stage*.pt"):
             weights.publish(checkpoint.load(pt), pt.parent.name, int(pt.stem[5:]))
-        return doc, err.getvalue()
+        return docs, err.getvalue()
 
     return copy

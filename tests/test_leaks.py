@@ -101,7 +101,8 @@ def trained_once(tmp_path_factory, shared_data):
 @pytest.fixture
 def trained(trained_once, home, tmp_path):
     """`ganctl train leaks` as this test's own: (its --json result, its stderr)."""
-    return trained_once(home, tmp_path)
+    (doc,), err = trained_once(home, tmp_path)
+    return doc, err
 
 
 def test_training_separates_synthetic_leaks(trained, tmp_path):

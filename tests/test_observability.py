@@ -9,17 +9,21 @@ import pytest
 from PIL import Image
 
 from ganctl import plots
-from tests.conftest import FAST, run_ganctl
+from tests.conftest import FAST, run_ganctl, trained_copy
+
+
+@pytest.fixture(scope="module")
+def two_runs_once(tmp_path_factory, shared_data):
+    return trained_copy(tmp_path_factory.mktemp("observability"), shared_data,
+                        *(["train", "sneakers", "--json", "--seed", seed, "--no-publish", *FAST]
+                          for seed in ("1", "2")))
 
 
 @pytest.fixture
-def two_runs(cli, tmp_path):
-    runs = []
-    for seed in ("1", "2"):
-        res = cli("train", "sneakers", "--json", "--seed", seed, "--no-publish", *FAST)
-        assert res.code == 0, res.err
-        runs.append(str(tmp_path / json.loads(res.out)["run"]))
-    return runs
+def two_runs(two_runs_once, home, tmp_path):
+    """Two short sneakers runs (seeds 1 and 2), this test's own copies."""
+    docs, _ = two_runs_once(home, tmp_path)
+    return [str(tmp_path / d["run"]) for d in docs]
 
 
 def test_stats_schema_is_shared(two_runs):

@@ -24,7 +24,7 @@ def trained_once(tmp_path_factory, shared_data):
 @pytest.fixture
 def trained(trained_once, home, tmp_path):
     """`ganctl train sneakers` as this test's own: run folder here, weights in its cache."""
-    return trained_once(home, tmp_path)[0]
+    return trained_once(home, tmp_path)[0][0]
 
 
 def test_missing_weights_name_the_train_command(cli):

@@ -20,11 +20,11 @@ def demo(
     no_browser: bool = typer.Option(False, "--no-browser", help="Do not open a browser."),
     device: str = device_option(),
 ) -> None:
-    """A local web page: draw a sketch and translate it, generate from seeds, upscale,
-    score photos for leaks, or watch runs train.
+    """A local web page: draw and translate, generate, upscale, score leaks, watch runs.
 
-    Needs the demo extra: pip install 'ganctl[demo]'. Runs offline, from the weights cache
-    (or --weights), listening on 127.0.0.1 by default; Ctrl-C stops it.
+    Needs the demo extra: pip install 'ganctl\\[demo]'.
+
+    Offline, from the weights cache (or --weights), on 127.0.0.1; Ctrl-C stops it.
 
     Examples:
 
