@@ -167,3 +167,42 @@ def test_uploads_keep_the_cli_pixel_limit(runs, tmp_path, monkeypatch):
     h = handlers.Detection(registry.get("leaks"), str(runs["leaks"]))
     rows, heatmaps, _ = h([str(tmp_path / "big.png")], None, tmp_path)
     assert rows[0][0] == "big.png" and "too many pixels" in rows[0][2] and not heatmaps
+
+
+def test_serve_listens_where_asked_warns_off_localhost_and_cleans_up(capsys, monkeypatch):
+    """demo.serve with a stand-in page: what it hands Gradio, and what it leaves behind."""
+    import os
+    import sys
+    import types
+
+    from ganctl import demo
+    from ganctl.demo import app
+
+    launches = []
+
+    class Page:
+        def queue(self):
+            return self
+
+        def launch(self, **kw):
+            launches.append({**kw, "temp": os.environ["GRADIO_TEMP_DIR"]})
+            raise KeyboardInterrupt  # Ctrl-C while serving
+
+        def close(self):
+            launches[-1]["closed"] = True
+
+    monkeypatch.setitem(sys.modules, "gradio", types.ModuleType("gradio"))
+    for var in ("GRADIO_TEMP_DIR", "GRADIO_ANALYTICS_ENABLED"):  # restored afterwards
+        monkeypatch.setenv(var, "")
+    monkeypatch.setattr(app, "build", lambda gr, targets, out, weights, device: Page())
+    for host in ("127.0.0.1", "0.0.0.0"):
+        demo.serve(["sneakers"], host=host, port=7999, open_browser=False)
+        err = capsys.readouterr().err
+        assert ("anyone who can reach this machine" in err) == (host == "0.0.0.0")
+        assert "demo stopped" in err
+        got = launches[-1]
+        assert got["server_name"] == host and got["server_port"] == 7999
+        assert got["max_file_size"] == "25mb" and got["closed"] and not got["inbrowser"]
+        temp = Path(got["temp"]).parent
+        assert temp.name.startswith("ganctl-demo-") and not temp.exists()  # removed
+        assert str(temp / "out") in got["allowed_paths"]
