@@ -29,7 +29,7 @@ def serve(targets: list[str], host: str = "127.0.0.1", port: int = 7860,
     tmp = Path(tempfile.mkdtemp(prefix="ganctl-demo-"))
     os.environ["GRADIO_TEMP_DIR"] = str(tmp / "uploads")  # read by Gradio at import
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing leaves the machine
-    page = None
+    page, served = None, False
     try:
         gr = needs_extra("gradio", "demo", "ganctl demo")
         from ganctl.demo.app import build
@@ -45,6 +45,7 @@ def serve(targets: list[str], host: str = "127.0.0.1", port: int = 7860,
         runs = [str(Path(t).resolve()) for t in targets if Path(t).is_dir()]
         info(f"ganctl demo on http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port} "
              "(Ctrl-C stops it)")
+        served = True
         with contextlib.redirect_stdout(sys.stderr):  # Gradio's own notes: not on stdout
             page.queue().launch(server_name=host, server_port=port, inbrowser=open_browser,
                                 max_file_size=MAX_UPLOAD, allowed_paths=[str(out), *runs],
@@ -56,4 +57,5 @@ def serve(targets: list[str], host: str = "127.0.0.1", port: int = 7860,
         if page is not None:
             page.close()
         shutil.rmtree(tmp, ignore_errors=True)
-        info("demo stopped")
+        if served:
+            info("demo stopped")
