@@ -28,6 +28,13 @@ def json_option() -> Any:
     return typer.Option(False, "--json", help="Print machine-readable results on stdout.")
 
 
+def check_direction(direction: str | None) -> str | None:
+    """A --direction value: None, AtoB or BtoA."""
+    if direction not in (None, "AtoB", "BtoA"):
+        raise UsageError("--direction must be AtoB or BtoA")
+    return direction
+
+
 def parse_seeds(text: str) -> list[int]:
     """'0-63', '1,5,9-11' -> a list of ints, order kept."""
     seeds: list[int] = []

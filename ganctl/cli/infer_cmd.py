@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from ganctl.cli import app
-from ganctl.cli.common import device_option, json_option, weights_option
+from ganctl.cli.common import check_direction, device_option, json_option, weights_option
 from ganctl.errors import UsageError
 
 
@@ -113,8 +113,7 @@ def translate(
     found = _plugin_with("translate", model)
     if size is not None and size < 16:
         raise UsageError("--size must be at least 16")
-    if direction not in (None, "AtoB", "BtoA"):
-        raise UsageError("--direction must be AtoB or BtoA")
+    check_direction(direction)
     dev = resolve(device)
     payload = weights_mod.for_translation(found, weights)
     fn = found.translator(payload, dev, size=size, direction=direction)

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from ganctl.cli import app  # noqa: F401 - the models group hangs off the app
-from ganctl.cli.common import json_option, print_json
+from ganctl.cli.common import check_direction, json_option, print_json
 from ganctl.cli.models_cmd import models_app
 
 WEIGHTS_SOURCE = ("A plugin name (its cached weights), a .pt or .safetensors file, a run "
@@ -60,8 +60,7 @@ def import_cmd(
     from ganctl.console import info
     from ganctl.errors import GanctlError, UsageError
 
-    if direction not in (None, "AtoB", "BtoA"):
-        raise UsageError("--direction must be AtoB or BtoA")
+    check_direction(direction)
     found = registry.get(name) if name else None
     fetched = hub.fetch(source) if hub.is_hub(source) else None
     local = fetched.path if fetched else Path(source).expanduser()
@@ -78,12 +77,11 @@ def import_cmd(
             raise UsageError("--direction is for reference .pth files; ganctl weights "
                              "record the way they map")
         payload = dict(weights.open_file(str(local)))
-        payload.pop("path", None)
+        local = Path(payload.pop("path"))  # the file a folder stood for
         if found is not None and payload["plugin"] != found.name:
             raise GanctlError(f"{source} holds {payload['plugin']} weights, not {found.name}")
-    file = fetched.path if fetched else weights.resolve("", 1, str(local))
     payload["source"] = fetched.source() if fetched else {
-        "path": str(file.resolve()), "sha256": checkpoint.sha256_of(file)}
+        "path": str(local.resolve()), "sha256": checkpoint.sha256_of(local)}
     dest = weights.publish(payload, payload["plugin"], payload.get("stage", 1))
     if as_json:
         print_json({"plugin": payload["plugin"], "stage": payload.get("stage", 1),
@@ -130,8 +128,7 @@ def export_cmd(
 
     if fmt not in export.FORMATS:
         raise UsageError(f"--format must be one of {', '.join(export.FORMATS)}")
-    if direction not in (None, "AtoB", "BtoA"):
-        raise UsageError("--direction must be AtoB or BtoA")
+    check_direction(direction)
     if direction and fmt != "onnx":
         raise UsageError("--direction chooses the generator an ONNX file holds; "
                          f"--format {fmt} keeps every net")
@@ -145,9 +142,9 @@ def export_cmd(
         info(f"checked with ONNX Runtime on {report['checked_inputs']} inputs: max "
              f"difference {report['max_diff']:.2e} (limit {export.ONNX_TOLERANCE:g})")
     else:
-        files = {"safetensors": export.write_safetensors, "pt": export.write_pt}.get(fmt)
-        written = files(found, dest) if files else card.write_folder(plugin, found, dest)
-        report["files"] = [str(p) for p in written]
+        write = {"safetensors": export.write_safetensors, "pt": export.write_pt,
+                 "hub": lambda w, d: card.write_folder(plugin, w, d)}[fmt]
+        report["files"] = [str(p) for p in write(found, dest)]
     if as_json:
         print_json(report)
         return
