@@ -30,7 +30,7 @@ def friendly(gr, fn):
 
 def translate_tab(gr, key: str, h: handlers.Translation, out: Path) -> None:
     side = PAD_SIDE
-    white = Image.new("RGBA", (side, side), "white")
+    white = Image.new("RGBA", (side, side), "white")  # the pad's own layer stays transparent
     with gr.Row():
         pad = gr.Sketchpad(value={"background": white, "layers": [], "composite": None},
                            type="pil", image_mode="RGBA", format="png", canvas_size=(side, side),
@@ -117,7 +117,8 @@ def detect_tab(gr, key: str, h: handlers.Detection, out: Path) -> None:
     go.click(friendly(gr, lambda p, n: h(p, n, out)), [photos, notes], [table, maps, curves])
 
 
-def runs_tab(gr, key: str, h: handlers.Runs, out: Path) -> None:
+def runs_tab(gr, key: str, h: handlers.Runs, out: Path) -> tuple:
+    """The dashboard; returns its outputs, which the page also fills when it loads."""
     gr.Markdown(f"{len(h.folders)} run(s): " + ", ".join(f"`{f}`" for f in h.folders))
     curves = gr.Image(label="losses (as `ganctl plot-losses`)", elem_id=f"{key}-curves")
     grids = gr.Gallery(label="newest sample grids", columns=3)
@@ -139,11 +140,11 @@ def build(gr, targets: list[str], out: Path, weights: str | None = None, device=
     with gr.Blocks(title="ganctl demo") as page:
         gr.Markdown("# ganctl demo\nEverything runs on this machine, from its own weights.")
         loads = []
-        for target in targets:
+        for i, target in enumerate(targets):
             if Path(target).is_dir():
                 with gr.Tab(f"runs: {Path(target).name or target}"):
                     h = handlers.Runs.under(Path(target))
-                    loads.append((h, runs_tab(gr, "runs", h, out)))
+                    loads.append((h, runs_tab(gr, f"runs{i}", h, out)))
                 continue
             plugin = registry.get(target)
             tasks = [plugin.task] + [t for t in plugin.tasks if t != plugin.task]
