@@ -108,3 +108,53 @@ def test_sync_bn_alone_is_ignored_with_a_warning(cli):
     res = cli("train", "sneakers", "--steps", "1", "--set", "batch_size=8", "sync_bn=true",
               "--no-publish")
     assert res.code == 0 and "sync_bn only matters for several processes" in res.err
+
+
+def test_usable_cores_follow_the_container_quota(tmp_path):
+    from ganctl.device import cgroup_cpu_quota, usable_cores
+
+    (tmp_path / "cpu.max").write_text("max 100000\n")
+    assert cgroup_cpu_quota(tmp_path) is None
+    assert usable_cores(tmp_path) == len(__import__("os").sched_getaffinity(0))
+    (tmp_path / "cpu.max").write_text("150000 100000\n")  # 1.5 cores: one thread
+    assert cgroup_cpu_quota(tmp_path) == 1.5 and usable_cores(tmp_path) == 1
+    v1 = tmp_path / "v1"
+    (v1 / "cpu").mkdir(parents=True)
+    (v1 / "cpu" / "cpu.cfs_quota_us").write_text("-1\n")
+    (v1 / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
+    assert cgroup_cpu_quota(v1) is None
+    (v1 / "cpu" / "cpu.cfs_quota_us").write_text("100000\n")
+    assert usable_cores(v1) == 1
+    assert cgroup_cpu_quota(tmp_path / "absent") is None
+
+
+def test_thread_count_prefers_the_flag_then_omp_then_cores_per_local_process():
+    from ganctl.device import thread_count
+    from ganctl.errors import UsageError
+
+    assert thread_count(3, {"OMP_NUM_THREADS": "8"}, cores=16)[0] == 3
+    assert thread_count(None, {"OMP_NUM_THREADS": "8"}, cores=16)[0] == 8
+    assert thread_count(None, {}, cores=16)[0] == 16
+    # torchrun's placeholder OMP_NUM_THREADS=1 for 4 local processes: 16 cores / 4
+    torchrun = {"OMP_NUM_THREADS": "1", "LOCAL_WORLD_SIZE": "4"}
+    assert thread_count(None, torchrun, cores=16)[0] == 4
+    assert thread_count(None, {**torchrun, "OMP_NUM_THREADS": "2"}, cores=16)[0] == 2
+    assert thread_count(None, {"LOCAL_WORLD_SIZE": "4"}, cores=2)[0] == 1
+    assert thread_count(None, {"OMP_NUM_THREADS": "junk"}, cores=6)[0] == 6
+    with pytest.raises(UsageError, match="at least 1"):
+        thread_count(0, {}, cores=4)
+
+
+def test_threads_flag_sets_torch_and_is_recorded(cli, tmp_path):
+    before = torch.get_num_threads()
+    try:
+        res = cli("train", "sneakers", "--data", "synthetic", "--steps", "1", "--threads",
+                  "1", "--no-publish", "--runs-dir", str(tmp_path))
+        assert res.code == 0, res.err
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    (cfg,) = tmp_path.glob("*/*/config.json")
+    assert json.loads(cfg.read_text())["threads"] == 1
+    bad = cli("train", "sneakers", "--threads", "0")
+    assert bad.code == 2 and "--threads must be at least 1" in bad.err

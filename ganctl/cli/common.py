@@ -24,6 +24,22 @@ def device_option() -> Any:
     return typer.Option("auto", "--device", help=DEVICE_HELP)
 
 
+def apply_threads(value: int | None) -> int | None:
+    """Sets torch's CPU threads as soon as the option is parsed (torch is imported only
+    by commands that compute, never for --help)."""
+    from ganctl.device import set_threads
+
+    set_threads(value)
+    return value
+
+
+def threads_option() -> Any:
+    return typer.Option(None, "--threads", callback=apply_threads, show_default=False,
+                        help="CPU threads for torch (default: OMP_NUM_THREADS, else the "
+                             "cores this process may use, divided among torchrun's local "
+                             "processes).")
+
+
 def json_option() -> Any:
     return typer.Option(False, "--json", help="Print machine-readable results on stdout.")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from ganctl.cli import app
-from ganctl.cli.common import device_option, weights_option
+from ganctl.cli.common import device_option, threads_option, weights_option
 
 
 @app.command(no_args_is_help=True)
@@ -19,6 +19,7 @@ def demo(
     weights: str = weights_option(),
     no_browser: bool = typer.Option(False, "--no-browser", help="Do not open a browser."),
     device: str = device_option(),
+    threads: int = threads_option(),
 ) -> None:
     """A local web page: draw and translate, generate, upscale, score leaks, watch runs.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from ganctl.cli import app
-from ganctl.cli.common import device_option, json_option, print_json, weights_option
+from ganctl.cli.common import device_option, json_option, print_json, threads_option, weights_option
 
 
 @app.command(no_args_is_help=True)
@@ -22,6 +22,7 @@ def evaluate(
     n: int = typer.Option(1000, "-n", help="Generated and real images to compare."),
     weights: str = weights_option(),
     device: str = device_option(),
+    threads: int = threads_option(),
     as_json: bool = json_option(),
 ) -> None:
     """Score a generator: Frechet distance and KID, labelled with how they were made.

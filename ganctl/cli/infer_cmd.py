@@ -7,7 +7,13 @@ from pathlib import Path
 import typer
 
 from ganctl.cli import app
-from ganctl.cli.common import check_direction, device_option, json_option, weights_option
+from ganctl.cli.common import (
+    check_direction,
+    device_option,
+    json_option,
+    threads_option,
+    weights_option,
+)
 from ganctl.errors import UsageError
 
 
@@ -37,6 +43,7 @@ def upscale(
     outscale: float = typer.Option(None, "--outscale", help="Final scale if not the model's "
                                    "(model scale, then resize)."),
     device: str = device_option(),
+    threads: int = threads_option(),
     as_json: bool = json_option(),
 ) -> None:
     """Upscale images x4 with the sneakers stage-2 SRGAN (any size, any mode).
@@ -90,6 +97,7 @@ def translate(
     direction: str = typer.Option(None, "--direction", help="AtoB or BtoA for two-way "
                                   "(CycleGAN) runs; default from the model name."),
     device: str = device_option(),
+    threads: int = threads_option(),
     as_json: bool = json_option(),
 ) -> None:
     """Translate images: edge drawing -> shoe (pix2pix), horse <-> zebra (CycleGAN).
@@ -137,6 +145,7 @@ def detect_leaks(
     fail_on_leak: bool = typer.Option(False, "--fail-on-leak", help="Exit 3 when any leak "
                                       "is found (for scripts)."),
     device: str = device_option(),
+    threads: int = threads_option(),
     as_json: bool = json_option(),
 ) -> None:
     """Score images with the leak VAE and flag anomalies.

@@ -12,6 +12,7 @@ from ganctl.cli.common import (
     json_option,
     parse_seeds,
     print_json,
+    threads_option,
     weights_option,
 )
 from ganctl.errors import UsageError
@@ -38,6 +39,7 @@ def sample(
                                                 "GIF with -o x.gif).", show_default=False),
     steps: int = typer.Option(8, "--steps", help="Images in an --interpolate strip."),
     device: str = device_option(),
+    threads: int = threads_option(),
     as_json: bool = json_option(),
 ) -> None:
     """Generate images from noise; each image depends only on its seed.

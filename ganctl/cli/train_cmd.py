@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from ganctl.cli import app
-from ganctl.cli.common import device_option, json_option, print_json
+from ganctl.cli.common import device_option, json_option, print_json, threads_option
 
 
 @app.command(no_args_is_help=True)
@@ -51,6 +51,7 @@ def train(
     wandb_project: str = typer.Option("ganctl", "--wandb-project", help="wandb project."),
     wandb_entity: str = typer.Option(None, "--wandb-entity", help="wandb entity (team)."),
     device: str = device_option(),
+    threads: int = threads_option(),
     as_json: bool = json_option(),
 ) -> None:
     """Train a plugin; every run gets its own folder with config, stats, samples and checkpoints.

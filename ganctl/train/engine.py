@@ -243,11 +243,13 @@ def train_steps(s: Session, limits: Limits, log: RunLog, done: bool):
             log.step(s.step, s.step / bpe, elapsed())
             when = {"step": s.step, "epoch": round(s.step / bpe, 4), "time": round(elapsed(), 3)}
             if s.step % cfg.log_every == 0 or done:
-                now = time.perf_counter()
                 means = dist.average({k: v / s.acc_n[k] for k, v in s.acc.items()}, ddp.world)
-                log.row({**when, "imgs_per_s": round(imgs * ddp.world / max(now - t_log, 1e-9), 2),
+                losses = {k: v.item() for k, v in means.items()}  # waits for the device
+                now = time.perf_counter()  # so the timings below count finished work
+                log.row({**when, "time": round(elapsed(), 3),
+                         "imgs_per_s": round(imgs * ddp.world / max(now - t_log, 1e-9), 2),
                          "data_wait_frac": round(waited / max(now - t_log, 1e-9), 4),
-                         **lrs, **{k: v.item() for k, v in means.items()}})
+                         **lrs, **losses})
                 s.acc, s.acc_n, t_log, imgs, waited = {}, {}, now, 0, 0.0
             if ddp.main and (s.step % cfg.sample_every == 0 or done):
                 log.image(snapshot.write_samples(s), s.step)
