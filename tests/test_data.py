@@ -214,7 +214,7 @@ def test_file_datasets_stream_through_persistent_workers(tmp_path):
     assert epochs[0] != epochs[1] or epochs[1] != epochs[2]
 
 
-def test_loader_workers_are_capped_to_the_usable_cpus(tmp_path, capsys, monkeypatch):
+def test_loader_workers_are_capped_to_the_usable_cores(tmp_path, capsys, monkeypatch):
     """More workers than CPUs only compete for the cores (and make the DataLoader print
     a warning block): the stream uses at most the CPUs and says so in one line."""
     import warnings
@@ -224,7 +224,7 @@ def test_loader_workers_are_capped_to_the_usable_cpus(tmp_path, capsys, monkeypa
 
     synthetic.write_unpaired(tmp_path, n_train=4, n_test=1, size=32)
     pairs = layouts.unpaired_folders(tmp_path)
-    monkeypatch.setattr(batches, "usable_cpus", lambda: 1)
+    monkeypatch.setattr(batches, "usable_cores", lambda: 1)
     stream = BatchStream(UnpairedImages(pairs.train_a, pairs.train_b, 32), 2, seed=0,
                          device=torch.device("cpu"), workers=4)
     assert stream.workers == 1

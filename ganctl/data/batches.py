@@ -12,7 +12,6 @@ from files go through one DataLoader whose workers persist across epochs.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import torch
@@ -20,6 +19,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from ganctl.console import info
 from ganctl.data.sources import ImageTensors
+from ganctl.device import usable_cores
 
 # Whole in-memory datasets up to this size are moved to the GPU once.
 DEVICE_RESIDENT_BYTES = 2 * 1024**3
@@ -51,8 +51,8 @@ class BatchStream:
             device.type == "cpu" or dataset.nbytes() <= DEVICE_RESIDENT_BYTES
         ):
             self.dataset = dataset.to(device)
-        elif workers > usable_cpus():  # more would only compete for the same cores
-            self.workers = usable_cpus()
+        elif workers > usable_cores():  # more would only compete for the same cores
+            self.workers = usable_cores()
             info(f"{self.workers} data loader worker(s) instead of {workers}: this machine "
                  f"gives the process {self.workers} CPU(s)")
 
@@ -109,13 +109,6 @@ class BatchStream:
                                      generator=torch.Generator().manual_seed(self.seed),
                                      **extra)
         return self.loader
-
-
-def usable_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
 
 
 class _Chunks:

@@ -26,7 +26,8 @@ def write_config(s) -> None:
     doc = {"plugin": s.plugin.name, "stage": s.stage, "data": str(s.data_spec),
            "dataset": s.data.info.as_dict(), "device": str(s.device),
            "world_size": s.ddp.world, "precision": s.recipe.precision,
-           "threads": torch.get_num_threads(), "recipe": s.recipe.meta(), "config": config.to_dict(s.cfg),
+           "threads": torch.get_num_threads(), "recipe": s.recipe.meta(),
+           "config": config.to_dict(s.cfg),
            "versions": checkpoint.versions()}
     checkpoint.atomic_write(s.run / "config.json",
                             lambda f: f.write(json.dumps(doc, indent=2).encode()))
