@@ -6,6 +6,9 @@ private GANCTL_HOME, then measures:
 - `sample`: images/s of stage 1 alone and of stage 1 + the stage-2 upscaler;
 - `upscale`: a 1000x1000 RGB input (-> 4000x4000): megapixels/s and peak memory;
 - `translate`: latency of one 256x256 image (pix2pix unet_256, CycleGAN res-9);
+- folders: `upscale` and `translate` over a folder of same-size images, run in groups
+  (the default) and one image at a time, interleaved, in this process;
+- `sample` of 10,000 images into a folder: peak memory against 1,000;
 - `ganctl --help` and `ganctl train --help` wall time.
 
 Each verb is timed twice: the whole command as a user runs it (a fresh process:
@@ -133,9 +136,74 @@ def bench_translate(device, work: Path) -> dict:
         plugin = registry.get(name)
         owner = getattr(plugin, "weights_name", name)
         fn = plugin.translator(weights.load(owner, 1, device="cpu"), device)
-        out[name] = {"latency_ms": round(timed(lambda fn=fn: fn(img), device, 5) * 1000, 1),
+        out[name] = {"latency_ms": round(timed(lambda fn=fn: fn([img]), device, 5) * 1000, 1),
                      "cli": cli("translate", name, src, "-o", work / f"{name}.png",
                                 "--device", device)}
+    return out
+
+
+def folder_speed(args: list[str], group: int) -> dict:
+    """`ganctl ARGS --json` in this process with groups of up to `group` images."""
+    import contextlib
+    import io
+
+    from ganctl.cli import batch, main
+
+    before, batch.GROUP_IMAGES = batch.GROUP_IMAGES, group
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+            try:
+                main([*map(str, args), "--json"])
+            except SystemExit as e:
+                if e.code:
+                    raise
+    finally:
+        batch.GROUP_IMAGES = before
+    doc = json.loads(out.getvalue())
+    return {k: doc[k] for k in ("images_per_s", "output_megapixels_per_s")}
+
+
+def bench_folders(device, work: Path, pairs: int = 3) -> dict:
+    rng = np.random.default_rng(2)
+    cases = {"upscale 64 images 64x64 -> 256x256": (64, 64, ["upscale"]),
+             "translate edges2shoes 16 images 256x256": (16, 256, ["translate", "edges2shoes"]),
+             "translate horse2zebra 16 images 256x256": (16, 256, ["translate", "horse2zebra"])}
+    out = {}
+    for label, (n, size, verb) in cases.items():
+        src = work / f"folder-{size}"
+        if not src.is_dir():
+            src.mkdir()
+            for i in range(n):
+                Image.fromarray(rng.integers(0, 255, (size, size, 3), dtype=np.uint8)).save(
+                    src / f"{i}.png")
+        args = [*verb, src, "-o", f"{work / 'folder-out'}/", "--device", device]
+        runs: dict[str, list] = {"grouped": [], "one_by_one": []}
+        for _ in range(pairs):  # interleaved
+            runs["grouped"].append(folder_speed(args, 64))
+            runs["one_by_one"].append(folder_speed(args, 1))
+        row = {}
+        for key, rows in runs.items():
+            for metric in ("images_per_s", "output_megapixels_per_s"):
+                vals = [r[metric] for r in rows]
+                row[f"{key}_{metric}"] = {"median": round(statistics.median(vals), 3),
+                                          "min": round(min(vals), 3), "max": round(max(vals), 3)}
+        row["speedup"] = round(row["grouped_images_per_s"]["median"]
+                               / row["one_by_one_images_per_s"]["median"], 2)
+        print(label, json.dumps(row), flush=True)
+        out[label] = row
+    return out
+
+
+def bench_sample_memory(device, work: Path) -> dict:
+    """Peak memory of `sample` into a folder: 10,000 stage-1 images against 1,000, and
+    1,000 stage 1+2 (112 px) images against 100."""
+    out = {}
+    for stage, counts in (("1", (1000, 10000)), ("2", (100, 1000))):
+        for n in counts:
+            out[f"stage 1-{stage}, {n} images"] = cli(
+                "sample", "sneakers", "--stage", stage, "-n", n, "-o",
+                f"{work / f'sample-{stage}-{n}'}/", "--device", device)
     return out
 
 
@@ -162,6 +230,8 @@ def main() -> None:
            "sample": bench_sample(device, args.n),
            "upscale": bench_upscale(device, work, args.tile),
            "translate": bench_translate(device, work),
+           "folders": bench_folders(args.device, work),
+           "sample_memory": bench_sample_memory(args.device, work),
            "help_wall_s": bench_help()}
     shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(doc, indent=2))

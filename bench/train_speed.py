@@ -1,8 +1,8 @@
 """Benchmark: compute-only training step time of the larger architectures.
 
 Times real training steps with data loading excluded (batches are drawn first) on
-synthetic data. `vs_reference.py` measures whole training loops, data included;
-`inference.py` measures translate latency.
+synthetic data, in each plugin's default precision and memory format. `vs_reference.py`
+measures whole training loops, data included; `inference.py` measures translate latency.
 
     python bench/train_speed.py --json docs/bench/train-speed.json [--device cuda]
 """
@@ -20,6 +20,7 @@ from common import provenance, sync, write_json
 from ganctl import config, registry
 from ganctl.data.batches import BatchStream
 from ganctl.device import resolve
+from ganctl.train import accel
 
 CASES = [
     ("pix2pix unet_256, batch 1, 256 px", "edges2shoes", {"batch_size": 1, "workers": 0}),
@@ -36,20 +37,30 @@ def time_steps(name: str, sets: dict, device, steps: int) -> dict:
     cfg = config.build(plugin.config_class(1), sets)
     data = plugin.load_data(cfg, "synthetic", 1)
     recipe = plugin.setup(cfg, data, 1, device)
+    precision = accel.resolve_precision(cfg.precision, device)
     it = iter(BatchStream(data.train, cfg.batch_size, 0, device, 0))
     batches = [next(it) for _ in range(steps + 2)]
+    if cfg.channels_last:
+        accel.channels_last(recipe.nets.values())
+        batches = [accel.to_channels_last(b) for b in batches]
+
+    def step(b):
+        with accel.autocast(device, precision):
+            recipe.step(b)
+
     for b in batches[:2]:  # warm-up
-        recipe.step(b)
+        step(b)
     sync(device)
     t0 = time.perf_counter()
     for b in batches[2:]:
-        recipe.step(b)
+        step(b)
     sync(device)
     seconds = (time.perf_counter() - t0) / steps
     g = recipe.nets.get("g") or recipe.nets["g_a"]
     params = sum(p.numel() for p in g.parameters())
     return {"steps_per_s": round(1 / seconds, 3), "seconds_per_step": round(seconds, 3),
-            "generator_params": params}
+            "generator_params": params, "precision": precision,
+            "channels_last": cfg.channels_last}
 
 
 def main() -> None:

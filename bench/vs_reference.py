@@ -1,70 +1,61 @@
-"""Benchmark: ganctl's training loop against a plain PyTorch loop, per plugin stage.
+"""Benchmark: ganctl's shipping defaults against the plain loop a competent user writes.
 
-For each plugin stage both loops train the same nets (built from the same recipe, so
-the same architecture, losses and batch size) on the same image files:
+For each plugin stage both sides train the same nets (built by the plugin's recipe, so
+the same architecture, losses, optimisers and batch size):
 
-- reference: what one writes by hand: a Dataset that opens each file with PIL and
-  applies the transforms per item, a DataLoader (shuffle, workers, re-created workers
-  every epoch), batches copied to the device, and the losses printed with .item()
-  every step;
-- ganctl: `ganctl.train.engine.train` itself, the path `ganctl train` runs (tensor cache
-  and on-device batching for small images, persistent DataLoader workers and
-  torchvision.io decoding for large ones, no per-step host syncs), logging, sampling
-  and checkpointing intervals set beyond the measured steps.
+- plain loop: fp32, default memory format, the recipe's step called in a bare loop; data
+  as an in-memory uint8 tensor indexed by a random permutation for Fashion-MNIST, and for
+  folders a Dataset decoding each file with PIL in a DataLoader whose workers persist
+  and number the usable cores; losses read with .item() only every 50 steps;
+- ganctl: `ganctl.train.engine.train`, the code `ganctl train` runs, with the plugin's
+  shipping defaults (precision, memory format, EMA, its own data path and logging).
 
-Throughput is images per second over the timed steps, after warm-up steps.
+Each side runs `--pairs` times, interleaved (plain, ganctl, plain, ganctl, ...), each
+run a fresh start whose warm-up steps are dropped; throughput is the median over the
+runs, with the ratio's median and range over the pairs. `--flip-channels-last` adds a
+third run to each round: ganctl with its channels-last default turned the other way.
+Timing windows start and end after the device finished its work on both sides (ganctl's
+log rows wait for the loss).
 
-    python bench/vs_reference.py --json docs/bench/vs-reference.json          # CPU
+Beside the speed: one step's FLOPs (torch.utils.flop_counter) and what share of the
+measured peak each side reaches, the peak being the rate of the nets' own conv/linear
+layers timed alone in that side's precision and memory format (bench/flops.py).
+
+    python bench/vs_reference.py --flip-channels-last --json docs/bench/vs-reference.json
     python bench/vs_reference.py --device cuda --json vs-reference-gpu.json   # a GPU
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
+import dataclasses
 import json
 import os
 import random
-import shutil
+import statistics
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
-from common import provenance, sync, write_json
+from common import provenance, write_json
+from flops import layer_ceiling, matmul_peak, record_layers, step_flops, sync
 from PIL import Image, ImageOps
 from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms.functional import pil_to_tensor
 
 from ganctl import config, registry
-from ganctl.data import layouts, sources
-from ganctl.device import resolve
+from ganctl.data import catalog, layouts, sources
+from ganctl.data.batches import BatchStream
+from ganctl.device import resolve, usable_cores
 from ganctl.plugins.leaks import condition_vector
 from ganctl.train import engine
 
-FASHION = Path("/usr/share/datasets/fashion-mnist")
-# --variants times these cases again with --channels-last, bf16 and --compile.
-VARIANT_CASES = ("sneakers stage 1", "faces")
+PLAIN = {"precision": "fp32", "channels_last": False, "compile": False, "ema": 0.0}
 
 
-def fashion_sneakers_folder(root: Path) -> Path:
-    """The 6,000 Fashion-MNIST training sneakers as 28x28 PNG files (real data)."""
-    out = root / "fashion-sneakers-png"
-    if not out.is_dir():
-        with gzip.open(FASHION / "train-images-idx3-ubyte.gz") as f:
-            images = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 28, 28)
-        with gzip.open(FASHION / "train-labels-idx1-ubyte.gz") as f:
-            labels = np.frombuffer(f.read(), np.uint8, offset=8)
-        tmp = root / "fashion-sneakers-png.tmp"
-        tmp.mkdir(parents=True, exist_ok=True)
-        for i in np.flatnonzero(labels == 7):
-            Image.fromarray(images[i], "L").save(tmp / f"{i:05d}.png")
-        tmp.rename(out)
-    return out
-
-
-# --- the reference loop's datasets: PIL per item, the usual way --------------------
+# --- the plain loop's datasets: PIL per item, as torchvision's ImageFolder does ------
 
 class Files(Dataset):
     def __init__(self, files, load):
@@ -77,11 +68,10 @@ class Files(Dataset):
         return self.load(self.files[i])
 
 
-def padded(size: int, mode: str):
+def padded(size: int):
     def load(p):
-        img = Image.open(p).convert(mode)
-        return pil_to_tensor(ImageOps.pad(img, (size, size), color=255 if mode == "L" else
-                                          (255, 255, 255)))
+        return pil_to_tensor(ImageOps.pad(Image.open(p).convert("RGB"), (size, size),
+                                          color=(255, 255, 255)))
     return load
 
 
@@ -102,11 +92,8 @@ def jitter(images, load: int, crop: int):
     images = [im.resize((load, load), Image.Resampling.BICUBIC) for im in images]
     y, x = random.randint(0, load - crop), random.randint(0, load - crop)
     flip = random.random() < 0.5
-    out = []
-    for im in images:
-        im = im.crop((x, y, x + crop, y + crop))
-        out.append(pil_to_tensor(ImageOps.mirror(im) if flip else im))
-    return out
+    return [pil_to_tensor(ImageOps.mirror(im.crop((x, y, x + crop, y + crop))) if flip
+                          else im.crop((x, y, x + crop, y + crop))) for im in images]
 
 
 def paired(load: int, crop: int):
@@ -133,15 +120,22 @@ class Unpaired(Dataset):
 
 # --- the cases ---------------------------------------------------------------------
 
-def cases(root: Path):
-    """(label, plugin, stage, config values, data folder, reference dataset, warm-up and
-    timed steps)."""
-    if FASHION.is_dir():
-        sneakers, sneakers_name = fashion_sneakers_folder(root), "Fashion-MNIST sneakers"
-    else:
-        sneakers = sources.synthetic_root("sneakers", n=512, size=112, seed=0)
-        sneakers_name = "synthetic sneakers"
+@dataclass
+class Case:
+    label: str
+    plugin: str
+    stage: int
+    sets: dict
+    data: str  # what ganctl trains on: a catalog name or a folder
+    dataset: Dataset | None  # the plain loop's files; None: Fashion-MNIST in memory
+    warm: int
+    timed: int
+    conv: bool = True  # a convolutional stage (the issue's >= 1.5x goal applies)
+
+
+def cases() -> list[Case]:
     synth = sources.synthetic_root
+    fashion = "fashion-sneakers" if catalog.DEBIAN_FASHION_MNIST.is_dir() else "synthetic"
     s2 = synth("sneakers", n=512, size=112, seed=0)
     e2s = synth("edges2shoes", n_train=64, n_val=8, size=256)
     h2z = synth("unpaired", n_train=64, n_test=8, size=128)
@@ -149,126 +143,190 @@ def cases(root: Path):
     leaks = synth("leaks", n_train=256, n_proliv=16, n_test=64)
     unp = layouts.unpaired_folders(h2z)
     return [
-        (f"sneakers stage 1 DCGAN, 28 px gray, batch 128 ({sneakers_name})", "sneakers", 1,
-         {"batch_size": 128, "channels": 1}, sneakers,
-         Files(layouts.image_folder(sneakers), padded(28, "L")), 5, 40),
-        (f"sneakers stage 1 MLP baseline, 28 px gray, batch 128 ({sneakers_name})",
-         "sneakers", 1, {"batch_size": 128, "channels": 1, "arch": "mlp"}, sneakers,
-         Files(layouts.image_folder(sneakers), padded(28, "L")), 20, 200),
-        ("sneakers stage 2 SRGAN, 112 px, batch 16", "sneakers", 2,
-         {"batch_size": 16, "channels": 3, "content": "pixel"}, s2,
-         Files(layouts.image_folder(s2), padded(112, "RGB")), 2, 10),
-        ("pix2pix unet_256, 256 px, batch 1", "pix2pix", 1, {"batch_size": 1, "workers": 2},
-         e2s, Files(layouts.paired_folder(e2s).train, paired(286, 256)), 3, 30),
-        ("CycleGAN res-6, 128 px, batch 1", "cyclegan", 1,
-         {"batch_size": 1, "image_size": 128, "workers": 2}, h2z,
-         Unpaired(unp.train_a, unp.train_b, 143, 128), 2, 8),
-        ("faces DCGAN, 64 px, batch 128", "faces", 1, {"batch_size": 128}, faces,
-         Files(layouts.celeba(faces), cropped(64)), 2, 12),
-        ("leaks VAE, 64 px, batch 64", "leaks", 1, {"batch_size": 64}, leaks,
-         Files(layouts.leaks_folder(leaks).train, leak_item(64)), 5, 60),
+        Case(f"sneakers stage 1 DCGAN, 28 px gray, batch 128, {fashion} sneakers",
+             "sneakers", 1, {"batch_size": 128, "channels": 1}, fashion, None, 5, 30),
+        Case("sneakers stage 1 MLP baseline, same data", "sneakers", 1,
+             {"batch_size": 128, "channels": 1, "arch": "mlp"}, fashion, None, 20, 200,
+             conv=False),
+        Case("sneakers stage 2 SRGAN, 28 -> 112 px, batch 16", "sneakers", 2,
+             {"batch_size": 16, "channels": 3, "content": "pixel"}, str(s2),
+             Files(layouts.image_folder(s2), padded(112)), 2, 6),
+        Case("pix2pix unet_256, 256 px, batch 1", "pix2pix", 1, {"batch_size": 1},
+             str(e2s), Files(layouts.paired_folder(e2s).train, paired(286, 256)), 2, 8),
+        Case("CycleGAN res-6, 128 px, batch 1", "cyclegan", 1,
+             {"batch_size": 1, "image_size": 128}, str(h2z),
+             Unpaired(unp.train_a, unp.train_b, 143, 128), 1, 4),
+        Case("faces DCGAN, 64 px, batch 128", "faces", 1, {"batch_size": 128}, str(faces),
+             Files(layouts.celeba(faces), cropped(64)), 2, 6),
+        Case("leaks VAE, 64 px, batch 64", "leaks", 1, {"batch_size": 64}, str(leaks),
+             Files(layouts.leaks_folder(leaks).train, leak_item(64)), 5, 20),
     ]
 
 
-def reference(plugin, stage, sets, folder, dataset, warm, timed, device, workers) -> dict:
-    """The plain loop: same recipe (nets, losses, optimisers), plain data path."""
-    torch.manual_seed(0)
-    cfg = config.build(plugin.config_class(stage), sets)
-    data = plugin.load_data(cfg, str(folder), stage)  # the recipe's validation images
-    recipe = plugin.setup(cfg, data, stage, device)
-    loader = DataLoader(dataset, batch_size=cfg.batch_size, shuffle=True, drop_last=True,
-                        num_workers=workers, pin_memory=device.type == "cuda")
-    step, t0 = 0, None
-    while step < warm + timed:
-        for batch in loader:
-            if step == warm:
-                sync(device)
-                t0 = time.perf_counter()
-            batch = batch if isinstance(batch, (list, tuple)) else (batch,)
-            out = recipe.step(tuple(t.to(device) for t in batch))
-            losses = {k: round(v.item(), 4) for k, v in out.items()}  # the usual logging
-            if step % 10 == 0:
-                print(f"  reference step {step}: {losses}", flush=True)
-            step += 1
-            if step == warm + timed:
-                break
+def build(case: Case, device, sets: dict):
+    plugin = registry.get(case.plugin)
+    cfg = config.build(plugin.config_class(case.stage), {**case.sets, **sets})
+    data = plugin.load_data(cfg, case.data, case.stage)
+    return cfg, data, plugin.setup(cfg, data, case.stage, device)
+
+
+def memory_batches(case: Case, data, batch: int, device):
+    """Random batches of the training images, held on the device as uint8: the 6,000
+    Fashion-MNIST sneakers read from their IDX files (without them: the synthetic set)."""
+    if case.data == "fashion-sneakers":
+        x = torch.from_numpy(layouts.fashion_mnist(catalog.DEBIAN_FASHION_MNIST, "train",
+                                                   classes=(7,))[0])
+    else:
+        x = data.train.tensors[0]
+    x = x.to(device)
+    while True:
+        order = torch.randperm(len(x), device=device)
+        for i in range(len(x) // batch):
+            yield (x[order[i * batch:(i + 1) * batch]],)
+
+
+def folder_batches(dataset: Dataset, batch: int, device):
+    workers = usable_cores()
+    loader = DataLoader(dataset, batch_size=batch, shuffle=True, drop_last=True,
+                        num_workers=workers, persistent_workers=True,
+                        pin_memory=device.type == "cuda")
+    while True:
+        for b in loader:
+            b = b if isinstance(b, (list, tuple)) else (b,)
+            yield tuple(t.to(device, non_blocking=True) for t in b)
+
+
+def plain_run(case: Case, device, seed: int) -> float:
+    """Images per second of the plain loop over its timed steps."""
+    torch.manual_seed(seed)
+    random.seed(seed)
+    torch.backends.cudnn.benchmark = device.type == "cuda"  # as ganctl sets it
+    cfg, data, recipe = build(case, device, PLAIN)
+    batches = (memory_batches(case, data, cfg.batch_size, device) if case.dataset is None
+               else folder_batches(case.dataset, cfg.batch_size, device))
+    for step in range(case.warm + case.timed):
+        if step == case.warm:
+            sync(device)
+            t0 = time.perf_counter()
+        out = recipe.step(next(batches))
+        if (step + 1) % 50 == 0:
+            print(f"  plain step {step + 1}: "
+                  f"{ {k: round(v.item(), 4) for k, v in out.items()} }", flush=True)
     sync(device)
-    seconds = time.perf_counter() - t0
-    return {"images_per_s": round(timed * cfg.batch_size / seconds, 2),
-            "seconds_per_step": round(seconds / timed, 4)}
+    return case.timed * cfg.batch_size / (time.perf_counter() - t0)
 
 
-def ganctl_loop(name, stage, sets, folder, warm, timed, device, runs: Path, extra=None) -> dict:
-    overrides = {**sets, **(extra or {}), "steps": warm + timed, "log_every": warm,
-                 "sample_every": 10**9, "checkpoint_every": 10**9}
-    if timed % warm:
+def ganctl_run(case: Case, device, runs: Path, seed: int) -> tuple[float, float]:
+    """(images per second over the timed steps, data wait share) of `engine.train`."""
+    overrides = {**case.sets, "seed": seed, "steps": case.warm + case.timed,
+                 "log_every": case.warm, "sample_every": 10**9, "checkpoint_every": 10**9}
+    if case.timed % case.warm:
         raise ValueError("timed steps must be a multiple of the warm-up steps")
-    t0 = time.perf_counter()
-    res = engine.train(engine.TrainRequest(registry.get(name), stage, overrides, str(folder),
-                                           str(device), runs, publish=False))
-    wall = time.perf_counter() - t0
+    res = engine.train(engine.TrainRequest(registry.get(case.plugin), case.stage, overrides,
+                                           case.data, str(device), runs, publish=False))
     rows = [json.loads(x) for x in (res.run / "stats.jsonl").read_text().splitlines()]
     rows = [r for r in rows if "imgs_per_s" in r]
-    start = next(r for r in rows if r["step"] == warm)
-    seconds = rows[-1]["time"] - start["time"]
-    batch = config.build(registry.get(name).config_class(stage), sets).batch_size
-    waits = [r["data_wait_frac"] for r in rows if r["step"] > warm]
-    return {"images_per_s": round(timed * batch / seconds, 2),
-            "seconds_per_step": round(seconds / timed, 4),
-            "data_wait_frac": round(sum(waits) / len(waits), 4), "run_wall_s": round(wall, 1)}
+    start = next(r for r in rows if r["step"] == case.warm)
+    cfg = config.build(registry.get(case.plugin).config_class(case.stage), case.sets)
+    waits = [r["data_wait_frac"] for r in rows if r["step"] > case.warm]
+    return (case.timed * cfg.batch_size / (rows[-1]["time"] - start["time"]),
+            sum(waits) / len(waits))
 
 
-def data_prep(plugin, stage, sets, folder) -> dict:
-    """Seconds to get the training data ready: first run (decode + cache write) and a
-    later run (cache mapped)."""
-    from ganctl.data import cache
+def ganctl_defaults(case: Case) -> dict:
+    plugin = registry.get(case.plugin)
+    cfg = config.build(plugin.config_class(case.stage), case.sets)
+    return {k: getattr(cfg, k) for k in ("precision", "channels_last", "compile", "ema")}
 
-    cfg = config.build(plugin.config_class(stage), sets)
-    shutil.rmtree(cache.root(), ignore_errors=True)
-    t0 = time.perf_counter()
-    plugin.load_data(cfg, str(folder), stage)
-    cold = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    plugin.load_data(cfg, str(folder), stage)
-    return {"first_run_s": round(cold, 3), "later_run_s": round(time.perf_counter() - t0, 3)}
+
+def compute(case: Case, device, defaults: dict) -> dict:
+    """One step's FLOPs and each side's isolated-layer peak."""
+    from ganctl.train import accel
+
+    torch.manual_seed(0)
+    cfg, data, recipe = build(case, device, PLAIN)
+    batch = next(iter(BatchStream(data.train, cfg.batch_size, 0, device)))
+    flops = step_flops(recipe, batch)
+    layers = record_layers(recipe, batch)
+    precision = accel.resolve_precision(defaults["precision"], device)
+    plain = layer_ceiling(layers, device, "fp32", False)
+    ours = layer_ceiling(layers, device, precision, defaults["channels_last"])
+    return {"gflop_per_step": round(flops / 1e9, 3), "ganctl_precision": precision,
+            "plain_peak_gflop_per_s": round(plain["flop_per_s"] / 1e9, 1),
+            "ganctl_peak_gflop_per_s": round(ours["flop_per_s"] / 1e9, 1),
+            "slowest_layers_ganctl": ours["slowest"]}
+
+
+def spread(values: list[float]) -> dict:
+    return {"median": round(statistics.median(values), 2), "min": round(min(values), 2),
+            "max": round(max(values), 2), "runs": [round(v, 2) for v in values]}
+
+
+def measure(case: Case, device, pairs: int, runs: Path, flip: bool) -> dict:
+    defaults = ganctl_defaults(case)
+    row = {"case": case.label, "timed_steps": case.timed, "warm_steps": case.warm,
+           "ganctl_defaults": defaults, **compute(case, device, defaults)}
+    plain, ours, flipped, waits = [], [], [], []
+    other = dataclasses.replace(case, sets={**case.sets,
+                                            "channels_last": not defaults["channels_last"]})
+    for i in range(pairs):
+        plain.append(plain_run(case, device, seed=i))
+        speed, wait = ganctl_run(case, device, runs, seed=i)
+        ours.append(speed)
+        waits.append(wait)
+        if flip:
+            flipped.append(ganctl_run(other, device, runs, seed=i)[0])
+        print(f"  round {i + 1}: plain {plain[-1]:.1f} img/s, ganctl {ours[-1]:.1f} img/s"
+              + (f", channels_last={not defaults['channels_last']} {flipped[-1]:.1f}"
+                 if flip else ""), flush=True)
+    if flip:
+        row["ganctl_channels_last_flipped"] = {
+            "channels_last": not defaults["channels_last"], "img_per_s": spread(flipped),
+            "vs_default": spread([f / o for f, o in zip(flipped, ours)])}
+    batch = config.build(registry.get(case.plugin).config_class(case.stage),
+                         case.sets).batch_size
+    achieved = {side: statistics.median(v) / batch * row["gflop_per_step"]
+                for side, v in (("plain", plain), ("ganctl", ours))}
+    row.update({
+        "plain_img_per_s": spread(plain), "ganctl_img_per_s": spread(ours),
+        "ratio": spread([o / p for o, p in zip(ours, plain)]),
+        "ganctl_data_wait": round(statistics.median(waits), 4),
+        "plain_gflop_per_s": round(achieved["plain"], 1),
+        "ganctl_gflop_per_s": round(achieved["ganctl"], 1),
+        "plain_share_of_peak": round(achieved["plain"] / row["plain_peak_gflop_per_s"], 3),
+        "ganctl_share_of_peak": round(achieved["ganctl"] / row["ganctl_peak_gflop_per_s"], 3),
+        "conv": case.conv})
+    return row
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--device", default="cpu")
-    ap.add_argument("--workers", type=int, default=2, help="reference DataLoader workers")
+    ap.add_argument("--pairs", type=int, default=5, help="interleaved plain/ganctl runs")
     ap.add_argument("--only", help="run the cases whose label contains this text")
-    ap.add_argument("--variants", action="store_true",
-                    help="also time ganctl with --channels-last, bf16 and --compile "
-                         f"({', '.join(VARIANT_CASES)})")
+    ap.add_argument("--flip-channels-last", action="store_true",
+                    help="also time ganctl with channels_last the other way, in each round")
+    ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                    help="config values for ganctl's side (e.g. precision=fp32)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
+    chosen = dict(config.parse_sets(args.set))
     device = resolve(args.device)
     work = Path(tempfile.mkdtemp(prefix="ganctl-bench-"))
     os.environ["GANCTL_HOME"] = str(work / "home")  # the user's caches stay untouched
+    peaks = {p: round(matmul_peak(device, p) / 1e9, 1) for p in ("fp32", "bf16")}
+    print(f"2048^3 matmul: {peaks} GFLOP/s", flush=True)
     rows = []
-    for label, name, stage, sets, folder, dataset, warm, timed in cases(work):
-        if args.only and args.only not in label:
+    for case in cases():
+        if args.only and args.only not in case.label:
             continue
-        plugin = registry.get(name)
-        print(label, flush=True)
-        row = {"case": label, "timed_steps": timed,
-               "data_prep": data_prep(plugin, stage, sets, folder),
-               "reference": reference(plugin, stage, sets, folder, dataset, warm, timed,
-                                      device, args.workers),
-               "ganctl": ganctl_loop(name, stage, sets, folder, warm, timed, device, work / "runs")}
-        row["ratio"] = round(row["ganctl"]["images_per_s"] /
-                             row["reference"]["images_per_s"], 2)
-        if args.variants and any(v in label for v in VARIANT_CASES):
-            options = {"channels_last": {"channels_last": True},
-                       "bf16": {"precision": "bf16"}, "compile": {"compile": True}}
-            for key, extra in options.items():
-                row[f"ganctl_{key}"] = ganctl_loop(name, stage, sets, folder, warm, timed, device,
-                                              work / "runs", extra)
+        print(case.label, flush=True)
+        case.sets = {**case.sets, **chosen} if chosen else case.sets
+        row = measure(case, device, args.pairs, work / "runs", args.flip_channels_last)
         print(json.dumps(row), flush=True)
         rows.append(row)
-    shutil.rmtree(work, ignore_errors=True)
-    doc = {**provenance(device), "reference_workers": args.workers, "results": rows}
+    doc = {**provenance(device), "pairs": args.pairs, "ganctl_set": chosen,
+           "plain_workers": usable_cores(), "matmul_peak_gflop_per_s": peaks, "results": rows}
     write_json(doc, args.json)
 
 

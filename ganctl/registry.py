@@ -99,7 +99,9 @@ class Plugin:
 
     def translator(self, weights: dict[str, Any], device: torch.device,
                    size: int | None = None, direction: str | None = None):
-        """Task "translate": fn(PIL image) -> PIL image."""
+        """Task "translate": fn(list of PIL images of one size and mode) -> their
+        translations, each the one it would get alone (the caller batches same-size
+        inputs through one call)."""
         raise UsageError(f"plugin {self.name!r} does not translate")
 
     def detector(self, weights: dict[str, Any], device: torch.device):

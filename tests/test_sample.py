@@ -62,6 +62,20 @@ def test_grid_folder_and_json(cli, trained, tmp_path):
     assert Image.open(tmp_path / "one" / "seed00006.png").tobytes() == a
 
 
+def test_seeds_run_in_chunks_with_the_same_images(cli, trained, tmp_path, monkeypatch):
+    from ganctl.cli import sample_cmd
+
+    def both(tag):
+        assert cli("sample", "sneakers", "-n", "9", "-o", f"{tag}.png").code == 0
+        assert cli("sample", "sneakers", "-n", "9", "-o", f"{tag}/").code == 0
+        return [(tmp_path / f"{tag}.png").read_bytes(),
+                *[f.read_bytes() for f in sorted((tmp_path / tag).iterdir())]]
+
+    whole = both("whole")
+    monkeypatch.setattr(sample_cmd, "SAMPLE_CHUNK", 4)  # 9 seeds: chunks of 4, 4, 1
+    assert both("chunked") == whole and len(whole) == 10
+
+
 def test_weights_from_run_folder(cli, trained, home):
     (home / "weights" / "sneakers" / "stage1.pt").unlink()
     assert cli("sample", "sneakers", "-n", "2").code == 1

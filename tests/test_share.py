@@ -130,7 +130,7 @@ def reference_output(key: str, weights, inputs: dict[str, torch.Tensor]) -> list
             return [torch.from_numpy(s).float(), maps], x
     # translation: the verb's own path (PIL in, PIL out) on an image of the working size
     img = to_pil(inputs["image"][0] * 2 - 1)
-    out = plugin.translator(weights, "cpu")(img)
+    (out,) = plugin.translator(weights, "cpu")([img])
     return [torch.from_numpy(np.array(out)).permute(2, 0, 1)[None].float() / 255], \
         {"image": torch.from_numpy(np.array(img)).permute(2, 0, 1)[None].float() / 255}
 

@@ -61,7 +61,7 @@ def upscale(
     found = _plugin_with("upscale", model)
     from ganctl import weights as weights_mod
     from ganctl.device import resolve
-    from ganctl.infer.upscale import upscale_image
+    from ganctl.infer.upscale import upscale_images
 
     if tile < 0 or (tile_pad is not None and tile_pad < 0):
         raise UsageError("--tile and --tile-pad must be >= 0")
@@ -79,8 +79,8 @@ def upscale(
         tile_pad = context
     suffix = f"x{outscale:g}" if outscale else f"x{scale}"
     process_images(inputs, out, suffix, as_json,
-                   lambda img: upscale_image(img, net, scale, channels, dev, tile, tile_pad,
-                                             outscale))
+                   lambda imgs: upscale_images(imgs, net, scale, channels, dev, tile,
+                                               tile_pad, outscale))
 
 
 @app.command(no_args_is_help=True)

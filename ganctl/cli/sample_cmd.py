@@ -17,6 +17,8 @@ from ganctl.cli.common import (
 )
 from ganctl.errors import UsageError
 
+SAMPLE_CHUNK = 256  # seeds generated per pass
+
 
 @app.command(no_args_is_help=True)
 def sample(
@@ -54,11 +56,13 @@ def sample(
 
       ganctl sample faces --interpolate 3 17 --steps 10 -o morph.gif
     """
+    import torch
+
     from ganctl import registry
     from ganctl import weights as weights_mod
     from ganctl.device import resolve
     from ganctl.infer.io import STDIO, is_dir_target, output_format, save_image
-    from ganctl.tensors import grid_image, to_pil
+    from ganctl.tensors import from_unit, grid_image, to_pil, to_unit
 
     if seeds and n is not None:
         raise UsageError("give either -n or --seeds, not both")
@@ -89,17 +93,26 @@ def sample(
     options = {"refine": refine} if refine else {}
     if truncation:
         options["truncation"] = truncation
-    images = found.generate(payload, seed_list, dev, **options)
+    # Each image depends only on its seed, so seeds run in chunks: a folder of 10,000
+    # images holds one chunk in memory at a time, a grid keeps 8-bit images only.
+    files, kept, size = [], [], None
     if is_dir_target(out):
         Path(out).mkdir(parents=True, exist_ok=True)
-        files = [save_image(to_pil(img), Path(out) / f"seed{s:05d}.png")
-                 for s, img in zip(seed_list, images)]
-    else:
-        files = [save_image(grid_image(images, nrow), out)]
+    for k in range(0, len(seed_list), SAMPLE_CHUNK):
+        chunk = seed_list[k:k + SAMPLE_CHUNK]
+        images = found.generate(payload, chunk, dev, **options)
+        size = list(images.shape[1:])
+        if is_dir_target(out):
+            files += [save_image(to_pil(img), Path(out) / f"seed{s:05d}.png")
+                      for s, img in zip(chunk, images)]
+        else:
+            kept.append(from_unit(images).cpu())
+    if kept:
+        files = [save_image(grid_image(to_unit(torch.cat(kept)), nrow), out)]
     if as_json:
         print_json({"plugin": found.name, "stages": [1] + ([r_stage] if refine else []),
                     "weights": [payload["path"]] + ([refine["path"]] if refine else []),
-                    "seeds": seed_list, "files": files, "size": list(images.shape[1:])})
+                    "seeds": seed_list, "files": files, "size": size})
     elif out != STDIO:
         from ganctl.console import info
 

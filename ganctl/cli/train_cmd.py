@@ -28,10 +28,13 @@ def train(
     batch_size: int = typer.Option(None, "--batch-size", help="Images per step."),
     lr: float = typer.Option(None, "--lr", help="Learning rate."),
     seed: int = typer.Option(None, "--seed", help="Seed of every RNG in the run."),
-    precision: str = typer.Option(None, "--precision", help="fp32 (default), bf16 (CPU or "
-                                  "recent GPUs) or fp16 (CUDA, with loss scaling)."),
-    channels_last: bool = typer.Option(False, "--channels-last",
-                                       help="Channels-last memory format (faster on GPUs)."),
+    precision: str = typer.Option(None, "--precision", help="auto (default: bf16 where the "
+                                  "hardware has it natively, else fp32), fp32, bf16, or fp16 "
+                                  "(CUDA, with loss scaling)."),
+    channels_last: bool = typer.Option(None, "--channels-last/--no-channels-last",
+                                       help="Channels-last memory format (default: the "
+                                            "plugin's; on except for cyclegan).",
+                                       show_default=False),
     compile_nets: bool = typer.Option(False, "--compile", help="torch.compile the nets "
                                       "(warns and runs eager where unavailable)."),
     sets: list[str] = typer.Option([], "--set", help="Any config field: key=value "
@@ -70,7 +73,7 @@ def train(
 
       ganctl train sneakers --wandb --wandb-mode offline
 
-      ganctl train faces --precision bf16 --channels-last --compile
+      ganctl train faces --precision fp32 --no-channels-last --compile
 
       torchrun --nproc-per-node 4 -m ganctl train faces --data celeba
     """
@@ -97,7 +100,7 @@ def train(
         layers.update(config.read_config_file(config_file))
     flags = {"epochs": epochs, "steps": steps, "minutes": minutes, "batch_size": batch_size,
              "lr": lr, "seed": seed, "precision": precision,
-             "channels_last": channels_last or None, "compile": compile_nets or None}
+             "channels_last": channels_last, "compile": compile_nets or None}
     layers.update({k: v for k, v in flags.items() if v is not None})
     layers.update(dict(config.parse_sets(sets)))
     req = engine.TrainRequest(plugin=registry.get(plugin), stage=stage, overrides=layers, data=data,

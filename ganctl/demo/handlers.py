@@ -50,7 +50,7 @@ class Translation:
         self.runs = [plugin.translator(self.weights, device, direction=w) for w in ways]
 
     def __call__(self, img: Image.Image) -> list[Image.Image]:
-        return [run(img) for run in self.runs]
+        return [run([img])[0] for run in self.runs]
 
 
 class Generation:

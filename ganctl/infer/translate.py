@@ -28,24 +28,6 @@ def to_tensor(img: Image.Image, channels: int) -> torch.Tensor:
     return to_unit(torch.from_numpy(np.ascontiguousarray(arr))[None])
 
 
-@contextlib.contextmanager
-def per_image_batch_norm(net: torch.nn.Module):
-    """BatchNorm from each image's own statistics (how a batch-size-1 pix2pix generator
-    was trained and how the reference tests it), running averages left untouched."""
-    saved = []
-    for m in net.modules():
-        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
-            saved.append((m, m.training, m.momentum))
-            m.train()
-            m.momentum = 0.0
-    try:
-        yield
-    finally:
-        for m, mode, momentum in saved:
-            m.train(mode)
-            m.momentum = momentum
-
-
 def _pad_to(x: torch.Tensor, multiple: int, minimum: int = 16) -> torch.Tensor:
     """Pad bottom/right up to a multiple of `multiple` and at least `minimum` (a 1-px or
     3-px-high image still passes the net's own reflection padding); reflect where the
@@ -147,14 +129,17 @@ def blend_tiles(net, x: torch.Tensor, multiple: int, tile: int, overlap: int,
 
 
 @torch.inference_mode()
-def translate_image(img: Image.Image, net, device, channels: int = 3, multiple: int = 4,
-                    work_size: int | None = None, force_size: int | None = None,
-                    batch_stats: bool = False, tile: int = 1024,
-                    overlap: int = 64) -> Image.Image:
-    """Translate one PIL image; returns RGB (or L for 1-channel nets) at the input's size,
-    or at `force_size` x `force_size` when given."""
-    w, h = img.size
-    x = to_tensor(img, channels)
+def translate_images(imgs: list[Image.Image], net, device, channels: int = 3,
+                     multiple: int = 4, work_size: int | None = None,
+                     force_size: int | None = None, tile: int = 1024,
+                     overlap: int = 64) -> list[Image.Image]:
+    """Translate PIL images of one size and mode in one forward pass (an eval-mode net
+    normalises each image by itself, so each result is the one it gets alone); returns
+    RGB (or L for 1-channel nets) at the inputs' size, or `force_size` x `force_size`."""
+    w, h = imgs[0].size
+    if any(i.size != (w, h) or i.mode != imgs[0].mode for i in imgs):
+        raise ValueError("translate_images takes images of one size and mode")
+    x = torch.cat([to_tensor(i, channels) for i in imgs])
     if force_size:
         x = F.interpolate(x, size=(force_size, force_size), mode="bicubic", align_corners=False,
                           antialias=True).clamp(-1, 1)
@@ -163,14 +148,11 @@ def translate_image(img: Image.Image, net, device, channels: int = 3, multiple: 
         size = (max(1, round(h * s)), max(1, round(w * s)))
         x = F.interpolate(x, size=size, mode="bicubic", align_corners=False,
                           antialias=s < 1).clamp(-1, 1)
-    ctx = per_image_batch_norm(net) if batch_stats else contextlib.nullcontext()
-    with ctx:
-        if max(x.shape[-2:]) > tile and not work_size:
-            y = run_tiles(net, x, multiple, tile, overlap, device)
-        else:
-            y = run_padded(net, x, multiple, device)
+    if max(x.shape[-2:]) > tile and not work_size:  # tiles: one image at a time
+        y = torch.cat([run_tiles(net, xi[None], multiple, tile, overlap, device) for xi in x])
+    else:
+        y = run_padded(net, x, multiple, device)
     if not force_size and tuple(y.shape[-2:]) != (h, w):
         y = F.interpolate(y, size=(h, w), mode="bicubic", align_corners=False,
                           antialias=y.shape[-1] > w).clamp(-1, 1)
-    return to_pil(y[0].clamp(-1, 1))
-
+    return [to_pil(yi.clamp(-1, 1)) for yi in y]

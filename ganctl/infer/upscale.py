@@ -96,20 +96,50 @@ def upscale_image(img: Image.Image, net, scale: int, net_channels: int, device,
     else:  # colour net, gray image
         y = run_with_backoff(net, match_channels(x, 3), scale, tile, pad, device)
         y = y.mean(0, keepdim=True)
+    out = to_image(y, sixteen)
+    if alpha is not None:
+        out.putalpha(alpha.resize(out.size, Image.Resampling.BICUBIC))
+    return rescaled(out, img.size, scale, outscale)
+
+
+def to_image(y: torch.Tensor, sixteen: bool = False) -> Image.Image:
+    """A net's (C, H, W) output in [-1, 1] as an 8-bit L/RGB (or 16-bit gray) image."""
     with torch.inference_mode():  # in place: the output is the big array here
         unit = y.add_(1).mul_(0.5).clamp_(0, 1)
         if sixteen:
-            arr16 = unit[0].mul_(65535).add_(0.5).numpy().astype(np.uint16)
-        else:
-            arr8 = unit.mul_(255).add_(0.5).to(torch.uint8).permute(1, 2, 0).contiguous().numpy()
-    if sixteen:
-        out = Image.fromarray(arr16)
-    else:
-        out = Image.fromarray(arr8[..., 0], "L") if arr8.shape[2] == 1 else \
-            Image.fromarray(arr8, "RGB")
-    if alpha is not None:
-        out.putalpha(alpha.resize(out.size, Image.Resampling.BICUBIC))
+            return Image.fromarray(unit[0].mul_(65535).add_(0.5).numpy().astype(np.uint16))
+        arr8 = unit.mul_(255).add_(0.5).to(torch.uint8).permute(1, 2, 0).contiguous().numpy()
+    return Image.fromarray(arr8[..., 0], "L") if arr8.shape[2] == 1 else \
+        Image.fromarray(arr8, "RGB")
+
+
+def rescaled(out: Image.Image, size_in, scale: int, outscale: float | None) -> Image.Image:
     if outscale and outscale != scale:
-        size = (max(1, round(img.width * outscale)), max(1, round(img.height * outscale)))
+        size = (max(1, round(size_in[0] * outscale)), max(1, round(size_in[1] * outscale)))
         out = out.resize(size, Image.Resampling.LANCZOS)
+    return out
+
+
+def upscale_images(imgs: list[Image.Image], net, scale: int, net_channels: int, device,
+                   tile: int = 128, pad: int = 16, outscale: float | None = None,
+                   batch_pixels: int = BATCH_PIXELS) -> list[Image.Image]:
+    """`upscale_image` of each image; plain 8-bit images of one size and mode that fit
+    in one tile, with the net's channel count, run together (up to `batch_pixels` input
+    pixels per pass), each giving the output it gets alone."""
+    first = imgs[0]
+    together = (len(imgs) > 1 and first.mode == ("L" if net_channels == 1 else "RGB")
+                and all(i.size == first.size and i.mode == first.mode for i in imgs)
+                and (tile <= 0 or max(first.size) <= tile))
+    if not together:
+        return [upscale_image(i, net, scale, net_channels, device, tile, pad, outscale)
+                for i in imgs]
+    per_pass = max(1, batch_pixels // (first.width * first.height))
+    out = []
+    for k in range(0, len(imgs), per_pass):
+        arrs = [np.asarray(i, dtype=np.float32) / 255.0 for i in imgs[k:k + per_pass]]
+        x = torch.from_numpy(np.stack(arrs)).mul(2).sub(1)
+        x = x[:, None] if x.dim() == 3 else x.permute(0, 3, 1, 2)
+        with torch.inference_mode():
+            y = net(x.contiguous().to(device)).float().clamp(-1, 1).cpu()
+        out += [rescaled(to_image(yi), first.size, scale, outscale) for yi in y]
     return out

@@ -8,6 +8,7 @@ beta1 0.5, constant then linearly decaying learning rate. Inputs are scaled to [
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass
 
@@ -15,15 +16,16 @@ import torch
 import torch.nn.functional as F
 
 from ganctl import nets, reference
-from ganctl.config import TrainConfig, opt
+from ganctl.config import TrainConfig, channels_last_opt, opt
 from ganctl.console import warn
 from ganctl.data import layouts, sources
 from ganctl.data.batches import EpochKeyed
 from ganctl.data.images import BadImage, read_tensor, resize_tensor
 from ganctl.errors import GanctlError, UsageError
 from ganctl.infer import deploy
-from ganctl.infer.translate import translate_image
+from ganctl.infer.translate import translate_images
 from ganctl.kit.jitter import random_crop_flip
+from ganctl.kit.optim import adam
 from ganctl.kit.schedules import LinearDecay
 from ganctl.registry import Plugin
 from ganctl.tensors import to_unit
@@ -32,6 +34,7 @@ from ganctl.train.recipe import Recipe
 
 @dataclass
 class CycleGANConfig(TrainConfig):
+    channels_last: bool = channels_last_opt(False)  # measured slower here (bench/vs_reference.py)
     image_size: int = opt(256, "training crop side (100/128/256 ...); images are first "
                           "resized to 286/256 of it", minimum=16)
     n_blocks: int = opt(0, "residual blocks per generator (0 = 9 at >= 256 px, else 6)",
@@ -142,10 +145,10 @@ class CycleGANRecipe(Recipe):
         n = self.nets
         betas = (cfg.beta1, 0.999)
         self.optimizers = {
-            "g": torch.optim.Adam(itertools.chain(n["g_a"].parameters(), n["g_b"].parameters()),
-                                  lr=cfg.lr, betas=betas),
-            "d": torch.optim.Adam(itertools.chain(n["d_a"].parameters(), n["d_b"].parameters()),
-                                  lr=cfg.lr, betas=betas)}
+            "g": adam(itertools.chain(n["g_a"].parameters(), n["g_b"].parameters()),
+                      lr=cfg.lr, betas=betas),
+            "d": adam(itertools.chain(n["d_a"].parameters(), n["d_b"].parameters()),
+                      lr=cfg.lr, betas=betas)}
         decay = LinearDecay(cfg.n_epochs, cfg.n_epochs_decay)
         self.schedulers = {k: torch.optim.lr_scheduler.LambdaLR(o, decay)
                            for k, o in self.optimizers.items()}
@@ -303,11 +306,8 @@ class CycleGAN(Plugin):
 
     def translator(self, weights, device, size: int | None = None, direction=None):
         g = self.generator(weights, device, direction)
-
-        def run(img):
-            return translate_image(img, g, device, channels=3, multiple=g.multiple,
-                                   force_size=size)
-        return run
+        return functools.partial(translate_images, net=g, device=device, channels=3,
+                                 multiple=g.multiple, force_size=size)
 
     def deployable(self, weights, direction=None):
         g = self.generator(weights, "cpu", direction)

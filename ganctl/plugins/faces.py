@@ -17,6 +17,7 @@ from ganctl.errors import GanctlError
 from ganctl.infer import deploy
 from ganctl.kit import losses
 from ganctl.kit.noise import fixed_noise, seed_noise
+from ganctl.kit.optim import adam
 from ganctl.registry import Plugin
 from ganctl.tensors import to_unit
 from ganctl.train.recipe import Recipe
@@ -82,8 +83,8 @@ class FacesRecipe(Recipe):
         nets.init_normal(d)
         self.nets = {"g": g.to(device), "d": d.to(device)}
         betas = (cfg.beta1, 0.999)
-        self.optimizers = {"g": torch.optim.Adam(g.parameters(), lr=self.lr_g, betas=betas),
-                           "d": torch.optim.Adam(d.parameters(), lr=self.lr_d, betas=betas)}
+        self.optimizers = {"g": adam(g.parameters(), lr=self.lr_g, betas=betas),
+                           "d": adam(d.parameters(), lr=self.lr_d, betas=betas)}
         self.noise = fixed_noise(64, cfg.nz, cfg.seed + 1, device)
         real = data.train.tensors[0][:256]
         self.real_diversity = diversity(to_unit(real))

@@ -19,6 +19,7 @@ from ganctl.data import cache, layouts, sources
 from ganctl.data.images import fit, open_image, to_array
 from ganctl.errors import GanctlError, UsageError
 from ganctl.infer import deploy
+from ganctl.kit.optim import adam
 from ganctl.metrics import detection
 from ganctl.metrics.image import psnr
 from ganctl.registry import Plugin
@@ -106,7 +107,7 @@ class VAERecipe(Recipe):
                                        feature_stats=cfg.score == "feature")}
         self.nets = {"vae": nets.from_arch(self._arch["vae"]).to(device)}
         self.export_nets = ("vae",)
-        self.optimizers = {"vae": torch.optim.Adam(self.nets["vae"].parameters(), lr=cfg.lr)}
+        self.optimizers = {"vae": adam(self.nets["vae"].parameters(), lr=cfg.lr)}
         self.val = data.val.tensors if data.val is not None else data.train.tensors
         self.proliv = data.extra.get("proliv")
         self.test = data.extra.get("test")

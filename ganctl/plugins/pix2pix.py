@@ -7,6 +7,7 @@ identically to both halves, constant then linearly decaying learning rate.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 
@@ -21,8 +22,9 @@ from ganctl.data import layouts, sources
 from ganctl.data.images import BadImage, read_tensor, resize_tensor
 from ganctl.errors import GanctlError, UsageError
 from ganctl.infer import deploy
-from ganctl.infer.translate import translate_image
+from ganctl.infer.translate import translate_images
 from ganctl.kit.jitter import random_crop_flip
+from ganctl.kit.optim import adam
 from ganctl.kit.schedules import LinearDecay
 from ganctl.metrics.image import psnr, ssim
 from ganctl.registry import Plugin
@@ -100,8 +102,8 @@ class Pix2PixRecipe(Recipe):
         nets.init_normal(d)
         self.nets = {"g": g.to(device), "d": d.to(device)}
         betas = (cfg.beta1, 0.999)
-        self.optimizers = {"g": torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=betas),
-                           "d": torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=betas)}
+        self.optimizers = {"g": adam(g.parameters(), lr=cfg.lr, betas=betas),
+                           "d": adam(d.parameters(), lr=cfg.lr, betas=betas)}
         decay = LinearDecay(cfg.n_epochs, cfg.n_epochs_decay)
         self.schedulers = {k: torch.optim.lr_scheduler.LambdaLR(o, decay)
                            for k, o in self.optimizers.items()}
@@ -225,14 +227,11 @@ class Pix2Pix(Plugin):
             reference.check_direction(weights, direction, self.name)
         g = weights.build("g", device)
         pre = weights.preprocess
-        multiple = g.multiple
-        work = pre["size"][0]
-
-        def run(img):
-            return translate_image(img, g, device, channels=pre["channels"], multiple=multiple,
-                                   work_size=work, force_size=size,
-                                   batch_stats=pre.get("batch_stats", False))
-        return run
+        if pre.get("batch_stats", False):  # trained at batch 1: each image's own statistics
+            g = deploy.with_image_stats(g)
+        return functools.partial(translate_images, net=g, device=device,
+                                 channels=pre["channels"], multiple=g.multiple,
+                                 work_size=pre["size"][0], force_size=size)
 
     def deployable(self, weights, direction=None):
         if direction:

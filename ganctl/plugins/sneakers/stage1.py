@@ -7,10 +7,11 @@ from dataclasses import dataclass
 import torch
 
 from ganctl import nets
-from ganctl.config import TrainConfig, opt, precision_opt
+from ganctl.config import TrainConfig, opt
 from ganctl.errors import UsageError
 from ganctl.kit import losses
 from ganctl.kit.noise import fixed_noise
+from ganctl.kit.optim import adam
 from ganctl.tensors import to_unit
 from ganctl.train.recipe import Recipe
 
@@ -33,8 +34,6 @@ class Stage1Config(TrainConfig):
     ema: float = opt(0.99, "decay of the generator's exponential moving average (0 = off; "
                      "warmed up over the first steps, batch-norm statistics recomputed)",
                      minimum=0.0, maximum=0.99999)
-    precision: str = precision_opt("auto")
-    channels_last: bool = opt(True, "channels-last memory format for nets and batches")
     size: int = opt(28, "image side in pixels (divisible by 4)", minimum=8)
     channels: int = opt(0, "image channels: 0 follows the data, 1 gray, 3 RGB",
                         choices=(0, 1, 3))
@@ -72,8 +71,8 @@ class DCGANRecipe(Recipe):
         self.nets = {"g": g.to(device), "d": d.to(device)}
         betas = (cfg.beta1, cfg.beta2)
         self.optimizers = {
-            "g": torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=betas),
-            "d": torch.optim.Adam(d.parameters(), lr=cfg.lr_d or cfg.lr, betas=betas)}
+            "g": adam(g.parameters(), lr=cfg.lr, betas=betas),
+            "d": adam(d.parameters(), lr=cfg.lr_d or cfg.lr, betas=betas)}
         self.noise = fixed_noise(64, cfg.z_dim, cfg.seed + 1, device)
 
     def arch(self):

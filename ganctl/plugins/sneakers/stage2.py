@@ -24,6 +24,7 @@ from ganctl import nets
 from ganctl.config import TrainConfig, opt
 from ganctl.console import info
 from ganctl.kit import losses
+from ganctl.kit.optim import adam
 from ganctl.metrics.image import psnr, ssim
 from ganctl.plugins.sneakers.content import content_loss
 from ganctl.tensors import to_unit
@@ -100,8 +101,8 @@ class SRGANRecipe(Recipe):
         g, d = nets.from_arch(self._arch["g"]), nets.from_arch(self._arch["d"])
         self.nets = {"g": g.to(device), "d": d.to(device)}
         self.optimizers = {
-            "g": torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999)),
-            "d": torch.optim.Adam(d.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, 0.999))}
+            "g": adam(g.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999)),
+            "d": adam(d.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, 0.999))}
         self.content, self.content_kind, why = content_loss(cfg.content)
         self.content.to(device)
         info(f"stage 2 content loss: {self.content_kind} ({why})")

@@ -1,0 +1,236 @@
+"""Quality at equal budget: ganctl's shipping defaults (bf16 autocast where the hardware
+has it, channels-last) against the same recipe in fp32 with the default memory format.
+
+For every plugin stage both configurations train side by side (two processes at the
+same time, one torch thread each) for the same minutes on real data, then are scored:
+
+- sneakers stage 1: Fashion-MNIST sneakers; FD of 1,000 samples vs the 1,000 test
+  sneakers in the features of ganctl's Fashion-MNIST classifier (lower is better);
+- sneakers stage 2: x4 from 7 to 28 px on Fashion-MNIST sneakers; PSNR on 200 test
+  sneakers (higher is better);
+- leaks: sneakers normal, sandals and ankle boots the leaks; ROC AUC on the test set;
+- faces: the faces DCGAN on the Fashion-MNIST sneakers (a folder of real images; CelebA
+  cannot be downloaded here), 64 px RGB, twice the minutes; FD after reducing the
+  samples to 28 px gray;
+- pix2pix: edge maps of Fashion-MNIST sneakers -> the sneakers, 32 px (unet_32); PSNR of
+  the translated 200 test edge maps against their sneakers;
+- cyclegan: sneakers <-> sandals, 32 px, unpaired; FD of the translated 1,000 test
+  sneakers vs the 1,000 test sandals (28 px gray, classifier features).
+
+    python bench/fast_defaults.py --json docs/bench/fast-defaults.json
+    python bench/fast_defaults.py --only stage1 --minutes 1     # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from common import provenance, write_json
+from PIL import Image
+from quality import (
+    ganctl_cmd,
+    load_weights,
+    result,
+    spawn,
+    sr_scores,
+    wait_all,
+    write_leaks_layout,
+)
+
+from ganctl import checkpoint, registry
+from ganctl.data import catalog, layouts
+from ganctl.metrics.classifier import embed, fashion_classifier
+from ganctl.metrics.frechet import fd_from_features
+
+FP32 = ["precision=fp32", "channels_last=false"]
+# The faces DCGAN makes few steps a minute on one CPU thread: it gets twice the minutes.
+LONGER = {"faces": 2}
+CPU = torch.device("cpu")
+
+
+def fashion(split: str, cls: int) -> np.ndarray:
+    return layouts.fashion_mnist(catalog.DEBIAN_FASHION_MNIST, split, classes=(cls,))[0]
+
+
+def to_28_gray(x: torch.Tensor) -> torch.Tensor:
+    """(N, C, H, W) in [-1, 1] -> (N, 1, 28, 28), as the classifier takes them."""
+    return F.interpolate(x.float().mean(1, keepdim=True), size=(28, 28), mode="bilinear",
+                         antialias=True, align_corners=False).clamp(-1, 1)
+
+
+def fd_to(images: torch.Tensor, real: np.ndarray) -> float:
+    net, _ = fashion_classifier(catalog.DEBIAN_FASHION_MNIST)
+    return round(fd_from_features(embed(net, images), embed(net, torch.from_numpy(real))), 3)
+
+
+def edges(x: np.ndarray) -> np.ndarray:
+    """Black edge lines on white from a (28, 28) uint8 image, as edges2shoes draws them."""
+    f = x.astype(np.float32)
+    gy, gx = np.gradient(f)
+    return np.where(np.hypot(gx, gy) > 40, 0, 255).astype(np.uint8)
+
+
+def rgb32(x: np.ndarray) -> Image.Image:
+    return Image.fromarray(x).resize((32, 32), Image.Resampling.BICUBIC).convert("RGB")
+
+
+def write_pairs(root: Path) -> Path:
+    for split, sub, n in (("train", "train", None), ("test", "val", 200)):
+        (root / sub).mkdir(parents=True)
+        for i, x in enumerate(fashion(split, 7)[:n, 0]):
+            ab = Image.new("RGB", (64, 32))
+            ab.paste(rgb32(edges(x)), (0, 0))
+            ab.paste(rgb32(x), (32, 0))
+            ab.save(root / sub / f"{i}.png")
+    return root
+
+
+def write_unpaired(root: Path) -> Path:
+    for split, cls, sub in (("train", 7, "trainA"), ("train", 5, "trainB"),
+                            ("test", 7, "testA"), ("test", 5, "testB")):
+        (root / sub).mkdir(parents=True)
+        for i, x in enumerate(fashion(split, cls)[:, 0]):
+            rgb32(x).save(root / sub / f"{i}.png")
+    return root
+
+
+def write_folder(root: Path) -> Path:
+    root.mkdir(parents=True)
+    for i, x in enumerate(fashion("train", 7)[:, 0]):
+        Image.fromarray(x).save(root / f"{i}.png")
+    return root
+
+
+# --- the cases: (plugin, stage, data, extra --set, scorer(weights.pt) -> {metric: value})
+
+def score_stage1(path: Path) -> dict:
+    w = load_weights(path)
+    fakes = registry.get("sneakers").generate(w, list(range(1000)), CPU)
+    return {"fd": fd_to(fakes, fashion("test", 7))}
+
+
+def score_stage2(path: Path) -> dict:
+    w = load_weights(path)
+    from ganctl.plugins.sneakers.stage2 import downscale
+
+    hr = torch.from_numpy(fashion("test", 7)[:200]).float().div(127.5).sub(1)
+    net = registry.get("sneakers").upscaler(w, CPU)[0]
+    with torch.no_grad():
+        return {"psnr": sr_scores(net(downscale(hr)), hr)["psnr"]}
+
+
+def score_leaks(path: Path) -> dict:
+    meta = checkpoint.load(path, kind="weights")["recipe_meta"]
+    return {"roc_auc": round(meta["test"]["roc_auc"], 4)}
+
+
+def score_faces(path: Path) -> dict:
+    w = load_weights(path)
+    fakes = registry.get("faces").generate(w, list(range(1000)), CPU)
+    return {"fd": fd_to(to_28_gray(fakes), fashion("test", 7))}
+
+
+def translated(plugin: str, w, images: np.ndarray, **kw) -> torch.Tensor:
+    fn = registry.get(plugin).translator(w, CPU, **kw)
+    outs = []
+    for k in range(0, len(images), 100):
+        outs += fn([rgb32(x) if x.ndim == 2 else Image.fromarray(x) for x in images[k:k + 100]])
+    arr = np.stack([np.asarray(o.convert("RGB")) for o in outs])
+    return torch.from_numpy(arr).permute(0, 3, 1, 2).float().div(127.5).sub(1)
+
+
+def score_pix2pix(path: Path) -> dict:
+    w = load_weights(path)
+    x = fashion("test", 7)[:200, 0]
+    fake = translated("pix2pix", w, np.stack([np.asarray(rgb32(edges(i))) for i in x]))
+    real = torch.from_numpy(np.stack([np.asarray(rgb32(i)) for i in x])).permute(0, 3, 1, 2)
+    return {"psnr": sr_scores(fake, real.float().div(127.5).sub(1))["psnr"]}
+
+
+def score_cyclegan(path: Path) -> dict:
+    w = load_weights(path)
+    fake = translated("cyclegan", w, fashion("test", 7)[:, 0], direction="AtoB")
+    return {"fd": fd_to(to_28_gray(fake), fashion("test", 5))}
+
+
+def written(root: Path, writer) -> str:
+    """`root` as data, written by `writer(root)` the first time."""
+    if not root.exists():
+        writer(root)
+    return str(root)
+
+
+def cases(tmp: Path) -> dict:
+    return {
+        "stage1": ("sneakers", 1, lambda: "fashion-sneakers", [], score_stage1),
+        "stage2": ("sneakers", 2, lambda: "fashion-sneakers", ["hr_size=28", "channels=1"],
+                   score_stage2),
+        "leaks": ("leaks", 1, lambda: written(tmp / "leaks", write_leaks_layout),
+                  ["image_size=32", "channels=1"], score_leaks),
+        "faces": ("faces", 1, lambda: written(tmp / "faces", write_folder), [], score_faces),
+        "pix2pix": ("pix2pix", 1, lambda: written(tmp / "pairs", write_pairs),
+                    ["net_g=unet_32", "load_size=36", "crop_size=32"], score_pix2pix),
+        "cyclegan": ("cyclegan", 1, lambda: written(tmp / "unpaired", write_unpaired),
+                     ["image_size=32"], score_cyclegan),
+    }
+
+
+def run_case(name: str, case, minutes: float, seed: int, tmp: Path) -> dict:
+    plugin, stage, data, sets, score = case
+    t0 = time.perf_counter()
+    data = data()
+    base = ["train", plugin, "--stage", str(stage), "--data", data, "--minutes", f"{minutes:g}",
+            "--no-publish", "--json", "--seed", str(seed), "--set", "epochs=0",
+            "sample_every=100000", "checkpoint_every=100000", *sets]
+    logs = {side: tmp / f"{name}-{side}.log" for side in ("defaults", "fp32")}
+    procs = {side: (spawn(ganctl_cmd(*base, *(FP32 if side == "fp32" else []),
+                                     "--runs-dir", str(tmp / f"{name}-{side}")), log), log)
+             for side, log in logs.items()}
+    wait_all(procs)
+    row = {"plugin": plugin, "stage": stage, "minutes": minutes, "seed": seed, "sets": sets}
+    for side, log in logs.items():
+        res = result(log)
+        path = Path(res["run"]) / "weights.pt"
+        precision = checkpoint.load(path, kind="weights")["precision"]
+        row[side] = {"steps": res["step"], "precision": precision, **score(path)}
+    row["bench_seconds"] = round(time.perf_counter() - t0, 1)
+    print(f"{name}: {row}", flush=True)
+    return row
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--only", nargs="*", choices=("stage1", "stage2", "leaks", "faces",
+                                                  "pix2pix", "cyclegan"))
+    ap.add_argument("--minutes", type=float, default=3.0)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0],
+                    help="train each case once per seed (both sides share the seed)")
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    torch.set_num_threads(2)
+    fashion_classifier(catalog.DEBIAN_FASHION_MNIST)  # trained once, before any timing
+    old = json.loads(args.json.read_text()) if args.json and args.json.is_file() else {}
+    doc = {**provenance(CPU), "command": " ".join(sys.argv), "threads_per_side": 1,
+           "results": old.get("results", {})}  # cases and seeds not run this time are kept
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, case in cases(Path(tmp)).items():
+            if args.only and name not in args.only:
+                continue
+            minutes = args.minutes * LONGER.get(name, 1)
+            kept = [r for r in doc["results"].get(name, []) if r["seed"] not in args.seeds]
+            for seed in args.seeds:
+                kept.append(run_case(name, case, minutes, seed, Path(tmp)))
+                doc["results"][name] = sorted(kept, key=lambda r: r["seed"])
+                write_json(doc, args.json)
+
+
+if __name__ == "__main__":
+    main()
