@@ -1,5 +1,7 @@
-"""Quality at equal budget: ganctl's shipping defaults (bf16 autocast where the hardware
-has it, channels-last) against the same recipe in fp32 with the default memory format.
+"""Quality at equal budget: the fast settings (`precision=auto`, bf16 autocast where the
+hardware has it natively, with the plugin's channels-last default) against the same
+recipe in fp32 with the default memory format. ganctl's shipping precision for each
+plugin follows this bench: auto only where it scores equal or better.
 
 For every plugin stage both configurations train side by side (two processes at the
 same time, one torch thread each) for the same minutes on real data, then are scored:
@@ -7,7 +9,8 @@ same time, one torch thread each) for the same minutes on real data, then are sc
 - sneakers stage 1: Fashion-MNIST sneakers; FD of 1,000 samples vs the 1,000 test
   sneakers in the features of ganctl's Fashion-MNIST classifier (lower is better);
 - sneakers stage 2: x4 from 7 to 28 px on Fashion-MNIST sneakers; PSNR on 200 test
-  sneakers (higher is better);
+  sneakers (higher is better); and x4 from 28 to 112 px on photographs (bench/photos.py:
+  100 training patches from scikit-image's samples, PSNR on 20 patches of 3 other photos);
 - leaks: sneakers normal, sandals and ankle boots the leaks; ROC AUC on the test set;
 - faces: the faces DCGAN on the Fashion-MNIST sneakers (a folder of real images; CelebA
   cannot be downloaded here), 64 px RGB, twice the minutes; FD after reducing the
@@ -50,7 +53,7 @@ from ganctl.data import catalog, layouts
 from ganctl.metrics.classifier import embed, fashion_classifier
 from ganctl.metrics.frechet import fd_from_features
 
-FP32 = ["precision=fp32", "channels_last=false"]
+SIDES = {"auto": ["precision=auto"], "fp32": ["precision=fp32", "channels_last=false"]}
 # The faces DCGAN makes few steps a minute on one CPU thread: it gets twice the minutes.
 LONGER = {"faces": 2}
 CPU = torch.device("cpu")
@@ -127,6 +130,25 @@ def score_stage2(path: Path) -> dict:
         return {"psnr": sr_scores(net(downscale(hr)), hr)["psnr"]}
 
 
+def photo_folder(root: Path) -> Path:
+    import photos
+
+    return photos.write_folder(photos.patches(photos.TRAIN_PHOTOS, limit=100), root)
+
+
+def score_photos(path: Path) -> dict:
+    import photos
+
+    from ganctl.plugins.sneakers.stage2 import downscale
+
+    test = photos.patches(photos.TEST_PHOTOS, limit=20)
+    hr = torch.from_numpy(np.stack([np.asarray(p) for p in test])).permute(0, 3, 1, 2)
+    hr = hr.float().div(127.5).sub(1)
+    net = registry.get("sneakers").upscaler(load_weights(path), CPU)[0]
+    with torch.no_grad():
+        return {"psnr": sr_scores(net(downscale(hr)), hr)["psnr"]}
+
+
 def score_leaks(path: Path) -> dict:
     meta = checkpoint.load(path, kind="weights")["recipe_meta"]
     return {"roc_auc": round(meta["test"]["roc_auc"], 4)}
@@ -173,6 +195,8 @@ def cases(tmp: Path) -> dict:
         "stage1": ("sneakers", 1, lambda: "fashion-sneakers", [], score_stage1),
         "stage2": ("sneakers", 2, lambda: "fashion-sneakers", ["hr_size=28", "channels=1"],
                    score_stage2),
+        "stage2-photos": ("sneakers", 2, lambda: written(tmp / "photos", photo_folder), [],
+                          score_photos),
         "leaks": ("leaks", 1, lambda: written(tmp / "leaks", write_leaks_layout),
                   ["image_size=32", "channels=1"], score_leaks),
         "faces": ("faces", 1, lambda: written(tmp / "faces", write_folder), [], score_faces),
@@ -190,9 +214,9 @@ def run_case(name: str, case, minutes: float, seed: int, tmp: Path) -> dict:
     base = ["train", plugin, "--stage", str(stage), "--data", data, "--minutes", f"{minutes:g}",
             "--no-publish", "--json", "--seed", str(seed), "--set", "epochs=0",
             "sample_every=100000", "checkpoint_every=100000", *sets]
-    logs = {side: tmp / f"{name}-{side}.log" for side in ("defaults", "fp32")}
-    procs = {side: (spawn(ganctl_cmd(*base, *(FP32 if side == "fp32" else []),
-                                     "--runs-dir", str(tmp / f"{name}-{side}")), log), log)
+    logs = {side: tmp / f"{name}-{side}.log" for side in SIDES}
+    procs = {side: (spawn(ganctl_cmd(*base, *SIDES[side], "--runs-dir",
+                                     str(tmp / f"{name}-{side}")), log), log)
              for side, log in logs.items()}
     wait_all(procs)
     row = {"plugin": plugin, "stage": stage, "minutes": minutes, "seed": seed, "sets": sets}
@@ -200,7 +224,9 @@ def run_case(name: str, case, minutes: float, seed: int, tmp: Path) -> dict:
         res = result(log)
         path = Path(res["run"]) / "weights.pt"
         precision = checkpoint.load(path, kind="weights")["precision"]
-        row[side] = {"steps": res["step"], "precision": precision, **score(path)}
+        config = json.loads((Path(res["run"]) / "config.json").read_text())["config"]
+        row[side] = {"steps": res["step"], "precision": precision,
+                     "channels_last": config["channels_last"], **score(path)}
     row["bench_seconds"] = round(time.perf_counter() - t0, 1)
     print(f"{name}: {row}", flush=True)
     return row
@@ -208,8 +234,8 @@ def run_case(name: str, case, minutes: float, seed: int, tmp: Path) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--only", nargs="*", choices=("stage1", "stage2", "leaks", "faces",
-                                                  "pix2pix", "cyclegan"))
+    ap.add_argument("--only", nargs="*", choices=("stage1", "stage2", "stage2-photos", "leaks",
+                                                  "faces", "pix2pix", "cyclegan"))
     ap.add_argument("--minutes", type=float, default=3.0)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0],
                     help="train each case once per seed (both sides share the seed)")

@@ -29,6 +29,15 @@ def opt(default: Any, help: str, choices: tuple | None = None, minimum: float | 
     return field(default=default, metadata=meta)
 
 
+def precision_opt(default: str):
+    """The `precision` field. Plugins whose quality at equal training time was lower in
+    bf16 (bench/fast_defaults.py) default to fp32."""
+    return opt(default, "fp32, bf16 (autocast; CPU or recent GPUs), fp16 (autocast + loss "
+               "scaling; CUDA only), or auto (bf16 where the hardware has it natively: CPUs "
+               "with AVX512-BF16/AMX, CUDA compute capability 8.0+; else fp32)",
+               choices=("fp32", "bf16", "fp16", "auto"))
+
+
 def channels_last_opt(default: bool):
     """The `channels_last` field; plugins where it measured slower default to False."""
     return opt(default, "channels-last memory format for nets and batches (faster "
@@ -56,10 +65,7 @@ class TrainConfig:
                      minimum=0.0, maximum=0.99999)
     workers: int = opt(2, "data loader worker processes for datasets read from disk",
                        minimum=0)
-    precision: str = opt("auto", "fp32, bf16 (autocast; CPU or recent GPUs), fp16 (autocast "
-                         "+ loss scaling; CUDA only), or auto (bf16 where the hardware has it "
-                         "natively: CPUs with AVX512-BF16/AMX, CUDA compute capability 8.0+; "
-                         "else fp32)", choices=("fp32", "bf16", "fp16", "auto"))
+    precision: str = precision_opt("auto")
     channels_last: bool = channels_last_opt(True)
     compile: bool = opt(False, "torch.compile the nets (falls back to eager with a warning "
                         "when unavailable)")

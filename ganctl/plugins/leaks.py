@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 
 from ganctl import nets
-from ganctl.config import TrainConfig, opt
+from ganctl.config import TrainConfig, opt, precision_opt
 from ganctl.console import info, warn
 from ganctl.data import cache, layouts, sources
 from ganctl.data.images import fit, open_image, to_array
@@ -30,6 +30,7 @@ RULES = re.compile(r"^(auto|best-f1|mean-proliv|quantile:(0(\.\d+)?|1(\.0+)?))$"
 
 @dataclass
 class LeaksConfig(TrainConfig):
+    precision: str = precision_opt("fp32")  # bf16 scored lower: bench/fast_defaults.py
     image_size: int = opt(64, "model side in pixels (a power of two)", minimum=16)
     fit: str = opt("pad", "pad (letter-box, keeps aspect) or resize", choices=("pad", "resize"))
     channels: int = opt(3, "1 gray or 3 RGB", choices=(1, 3))

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from ganctl import nets, reference
-from ganctl.config import TrainConfig, opt
+from ganctl.config import TrainConfig, opt, precision_opt
 from ganctl.console import warn
 from ganctl.data import layouts, sources
 from ganctl.data.images import BadImage, read_tensor, resize_tensor
@@ -34,6 +34,7 @@ from ganctl.train.recipe import Recipe
 
 @dataclass
 class Pix2PixConfig(TrainConfig):
+    precision: str = precision_opt("fp32")  # bf16 scored lower: bench/fast_defaults.py
     net_g: str = opt("unet_256", "generator: unet_256, unet_128 (or unet_64/unet_32 for "
                      "small images)", choices=("unet_256", "unet_128", "unet_64", "unet_32"))
     ngf: int = opt(64, "generator base width", minimum=1)

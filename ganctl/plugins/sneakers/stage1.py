@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 
 from ganctl import nets
-from ganctl.config import TrainConfig, opt
+from ganctl.config import TrainConfig, opt, precision_opt
 from ganctl.errors import UsageError
 from ganctl.kit import losses
 from ganctl.kit.noise import fixed_noise
@@ -21,6 +21,7 @@ ARCHS = {"dcgan": ("dcgan_g", "dcgan_d"), "original": ("dcgan_original_g", "dcga
 
 @dataclass
 class Stage1Config(TrainConfig):
+    precision: str = precision_opt("fp32")  # bf16 scored lower: bench/fast_defaults.py
     arch: str = opt("dcgan", "dcgan (the default: nets sized for 28 px), original (the "
                     "seed's nets; with loss=lsgan_sigmoid lr=2e-4 ema=0 the seed's recipe), "
                     "or mlp (the simple GAN baseline)", choices=tuple(ARCHS))

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from ganctl import nets
-from ganctl.config import TrainConfig, opt
+from ganctl.config import TrainConfig, opt, precision_opt
 from ganctl.console import info
 from ganctl.kit import losses
 from ganctl.kit.optim import adam
@@ -36,6 +36,7 @@ ARCHS = {"compact": ("sr_compact_g", 6, 48), "srresnet": ("srgan_g", 16, 64)}
 
 @dataclass
 class Stage2Config(TrainConfig):
+    precision: str = precision_opt("fp32")  # bf16 scored lower: bench/fast_defaults.py
     hr_size: int = opt(112, "high-resolution side in pixels; the input is hr_size / 4",
                        minimum=8)
     channels: int = opt(0, "image channels: 0 follows the data, 1 gray, 3 RGB",
