@@ -19,6 +19,9 @@ PY="${PYTHON:-python}"
 failed=0
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*"; }
 
+"$PY" -c "import ganctl, torch" 2>/dev/null || {
+    echo "bench/gpu.sh: $PY cannot import ganctl and torch (pip install -e ., or PYTHON=...)" >&2
+    exit 1; }
 "$PY" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" || {
     echo "bench/gpu.sh: PyTorch sees no CUDA device here" >&2; exit 1; }
 "$PY" -c "import torch; print(torch.__version__, torch.cuda.get_device_name(0))" \

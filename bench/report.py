@@ -50,10 +50,23 @@ def vs_reference(doc: dict) -> None:
     print()
 
 
+CASES = {"stage1": ("sneakers", 1), "stage2": ("sneakers", 2),
+         "stage2-photos": ("sneakers", 2), "leaks": ("leaks", 1), "faces": ("faces", 1),
+         "pix2pix": ("pix2pix", 1), "cyclegan": ("cyclegan", 1)}
+
+
+def shipped(name: str) -> str:
+    """The precision this checkout's plugin defaults to."""
+    from ganctl import config, registry
+
+    plugin, stage = CASES[name]
+    return config.build(registry.get(plugin).config_class(stage), {}).precision
+
+
 def fast_defaults(doc: dict) -> None:
     print("| plugin stage | minutes | metric | seeds | auto: steps, precision | "
-          "auto: metric | fp32: steps | fp32: metric | auto better in |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "auto: metric | fp32: steps | fp32: metric | auto better in | default |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for name, rows in doc["results"].items():
         metric = next(k for k in rows[0]["auto"]
                       if k not in ("steps", "precision", "channels_last"))
@@ -68,7 +81,7 @@ def fast_defaults(doc: dict) -> None:
               f"| {statistics.median(r['auto']['steps'] for r in rows):,.0f}, "
               f"{rows[0]['auto']['precision']} | {col['auto']} "
               f"| {statistics.median(r['fp32']['steps'] for r in rows):,.0f} | {col['fp32']} "
-              f"| {better} of {len(rows)} |")
+              f"| {better} of {len(rows)} | {shipped(name)} |")
     print()
 
 

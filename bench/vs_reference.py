@@ -136,6 +136,7 @@ class Case:
 def cases() -> list[Case]:
     synth = sources.synthetic_root
     fashion = "fashion-sneakers" if catalog.DEBIAN_FASHION_MNIST.is_dir() else "synthetic"
+    named = "Fashion-MNIST" if fashion == "fashion-sneakers" else "synthetic"
     s2 = synth("sneakers", n=512, size=112, seed=0)
     e2s = synth("edges2shoes", n_train=64, n_val=8, size=256)
     h2z = synth("unpaired", n_train=64, n_test=8, size=128)
@@ -143,7 +144,7 @@ def cases() -> list[Case]:
     leaks = synth("leaks", n_train=256, n_proliv=16, n_test=64)
     unp = layouts.unpaired_folders(h2z)
     return [
-        Case(f"sneakers stage 1 DCGAN, 28 px gray, batch 128, {fashion} sneakers",
+        Case(f"sneakers stage 1 DCGAN, 28 px gray, batch 128, {named} sneakers",
              "sneakers", 1, {"batch_size": 128, "channels": 1}, fashion, None, 5, 30),
         Case("sneakers stage 1 MLP baseline, same data", "sneakers", 1,
              {"batch_size": 128, "channels": 1, "arch": "mlp"}, fashion, None, 20, 200,
