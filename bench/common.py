@@ -16,6 +16,21 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
+def timed(fn, device: torch.device, repeats: int) -> float:
+    """Median seconds of `fn()` after one warm-up call, the device synchronised."""
+    import statistics
+
+    fn()
+    times = []
+    for _ in range(repeats):
+        sync(device)
+        t0 = time.perf_counter()
+        fn()
+        sync(device)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
 def provenance(device: torch.device) -> dict:
     """Date, device, machine and torch version of a result file."""
     return {"date": time.strftime("%Y-%m-%d"), "device": str(device),

@@ -14,21 +14,15 @@ each ran as fast as it does alone: the measured peak for these nets' shapes.
 from __future__ import annotations
 
 import copy
-import statistics
-import time
 
 import torch
+from common import timed
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from ganctl.train import accel
 
 LAYERS = (nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d, nn.Linear)
-
-
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
 
 
 def step_flops(recipe, batch: tuple[torch.Tensor, ...]) -> int:
@@ -71,17 +65,9 @@ def time_layer(layer: nn.Module, shape, device, precision: str, channels_last: b
             y = layer(x)
         y.backward(torch.ones_like(y))
 
-    once()  # warm-up: kernel selection, allocation
     with FlopCounterMode(display=False) as counter:
         once()
-    times = []
-    for _ in range(reps):
-        sync(device)
-        t0 = time.perf_counter()
-        once()
-        sync(device)
-        times.append(time.perf_counter() - t0)
-    return counter.get_total_flops(), statistics.median(times)
+    return counter.get_total_flops(), timed(once, device, reps)
 
 
 def layer_ceiling(layers, device, precision: str, channels_last: bool) -> dict:
@@ -104,12 +90,4 @@ def matmul_peak(device, precision: str, n: int = 2048, reps: int = 5) -> float:
     dtype = accel.DTYPES.get(precision, torch.float32)
     a = torch.randn(n, n, device=device, dtype=dtype)
     b = torch.randn(n, n, device=device, dtype=dtype)
-    a @ b
-    times = []
-    for _ in range(reps):
-        sync(device)
-        t0 = time.perf_counter()
-        a @ b
-        sync(device)
-        times.append(time.perf_counter() - t0)
-    return 2 * n**3 / statistics.median(times)
+    return 2 * n**3 / timed(lambda: a @ b, device, reps)

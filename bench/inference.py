@@ -29,12 +29,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from common import provenance, sync, write_json
+from common import provenance, timed, write_json
 from PIL import Image
 
 from ganctl import registry, weights
@@ -64,19 +63,6 @@ def cli(*args) -> dict:
     if result["code"] != 0:
         raise SystemExit(f"ganctl {' '.join(map(str, args))} failed:\n{proc.stderr}")
     return {"wall_s": round(result["wall_s"], 3), "peak_rss_mb": round(result["peak_rss_mb"], 1)}
-
-
-def timed(fn, device, repeats: int) -> float:
-    """Median seconds of `fn()` after one warm-up call."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        sync(device)
-        t0 = time.perf_counter()
-        fn()
-        sync(device)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def prepare(device: str) -> None:

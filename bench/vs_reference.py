@@ -39,8 +39,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from common import provenance, write_json
-from flops import layer_ceiling, matmul_peak, record_layers, step_flops, sync
+from common import provenance, sync, write_json
+from flops import layer_ceiling, matmul_peak, record_layers, step_flops
 from PIL import Image, ImageOps
 from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms.functional import pil_to_tensor
