@@ -102,3 +102,22 @@ def set_threads(requested: int | None = None) -> int:
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
     return n
+
+
+def busy_cpus_warning(requested: int | None, env: Mapping[str, str] = os.environ) -> str | None:
+    """A hint when the CPUs already look busy (a 1-minute load average of at least the
+    usable cores) and the threads were not chosen: two runs with all cores each share
+    them badly (docs/performance.md measured half the total throughput of one thread
+    each)."""
+    if requested is not None or "OMP_NUM_THREADS" in env or "LOCAL_WORLD_SIZE" in env:
+        return None
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # Windows
+        return None
+    cores = usable_cores()
+    if cores > 1 and load >= cores:
+        return (f"the CPUs are busy (load {load:.1f} on {cores} usable cores); if another "
+                f"training runs here, give each run part of them, e.g. --threads "
+                f"{max(1, cores // 2)}")
+    return None

@@ -158,3 +158,17 @@ def test_threads_flag_sets_torch_and_is_recorded(cli, tmp_path):
     assert json.loads(cfg.read_text())["threads"] == 1
     bad = cli("train", "sneakers", "--threads", "0")
     assert bad.code == 2 and "--threads must be at least 1" in bad.err
+
+
+def test_busy_cpus_get_a_threads_hint_unless_threads_were_chosen(monkeypatch):
+    from ganctl import device
+
+    monkeypatch.setattr(device, "usable_cores", lambda: 4)
+    monkeypatch.setattr(device.os, "getloadavg", lambda: (4.2, 1.0, 0.5))
+    msg = device.busy_cpus_warning(None, {})
+    assert "load 4.2 on 4 usable cores" in msg and "--threads 2" in msg
+    assert device.busy_cpus_warning(2, {}) is None
+    assert device.busy_cpus_warning(None, {"OMP_NUM_THREADS": "2"}) is None
+    assert device.busy_cpus_warning(None, {"LOCAL_WORLD_SIZE": "2"}) is None
+    monkeypatch.setattr(device.os, "getloadavg", lambda: (1.5, 1.0, 0.5))
+    assert device.busy_cpus_warning(None, {}) is None

@@ -126,6 +126,13 @@ def train(
                 table.add_row(k, repr(v), helps.get(k, ""))
             Console().print(table)
         return
+    from ganctl.device import busy_cpus_warning, resolve
+
+    busy = busy_cpus_warning(threads) if device in ("auto", "cpu") else None
+    if busy and resolve(device).type == "cpu":
+        from ganctl.console import warn
+
+        warn(busy)
     result = engine.train(req)
     if result.checkpoint is None:
         return  # a rank other than 0 of a distributed run: rank 0 reports
