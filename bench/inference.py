@@ -120,8 +120,7 @@ def bench_translate(device, work: Path) -> dict:
     out = {}
     for name in ("edges2shoes", "horse2zebra"):
         plugin = registry.get(name)
-        owner = getattr(plugin, "weights_name", name)
-        fn = plugin.translator(weights.load(owner, 1, device="cpu"), device)
+        fn = plugin.translator(weights.for_translation(plugin, None), device)
         out[name] = {"latency_ms": round(timed(lambda fn=fn: fn([img]), device, 5) * 1000, 1),
                      "cli": cli("translate", name, src, "-o", work / f"{name}.png",
                                 "--device", device)}
@@ -129,13 +128,16 @@ def bench_translate(device, work: Path) -> dict:
 
 
 def folder_speed(args: list[str], group: int) -> dict:
-    """`ganctl ARGS --json` in this process with groups of up to `group` images."""
+    """`ganctl ARGS --json` in this process with groups of up to `group` images (and the
+    GPU's pixel limit per group, on any device)."""
     import contextlib
     import io
 
     from ganctl.cli import batch, main
 
-    before, batch.GROUP_IMAGES = batch.GROUP_IMAGES, group
+    before = batch.GROUP_IMAGES, dict(batch.GROUP_PIXELS)
+    batch.GROUP_IMAGES = group
+    batch.GROUP_PIXELS["cpu"] = batch.GROUP_PIXELS["cuda"]  # the GPU's grouping everywhere
     out = io.StringIO()
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
@@ -145,7 +147,7 @@ def folder_speed(args: list[str], group: int) -> dict:
                 if e.code:
                     raise
     finally:
-        batch.GROUP_IMAGES = before
+        batch.GROUP_IMAGES, batch.GROUP_PIXELS = before[0], before[1]
     doc = json.loads(out.getvalue())
     return {k: doc[k] for k in ("images_per_s", "output_megapixels_per_s")}
 
@@ -206,19 +208,25 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("-n", type=int, default=1000, help="images for the sample benchmark")
     ap.add_argument("--tile", type=int, default=256, help="upscale tile (the default)")
+    ap.add_argument("--only", nargs="*", choices=("sample", "upscale", "translate", "folders",
+                                                  "sample_memory", "help_wall_s"))
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     device = resolve(args.device)
     work = Path(tempfile.mkdtemp(prefix="ganctl-bench-"))
     os.environ["GANCTL_HOME"] = str(work / "home")
     prepare(args.device)
-    doc = {**provenance(device),
-           "sample": bench_sample(device, args.n),
-           "upscale": bench_upscale(device, work, args.tile),
-           "translate": bench_translate(device, work),
-           "folders": bench_folders(args.device, work),
-           "sample_memory": bench_sample_memory(args.device, work),
-           "help_wall_s": bench_help()}
+    parts = {"sample": lambda: bench_sample(device, args.n),
+             "upscale": lambda: bench_upscale(device, work, args.tile),
+             "translate": lambda: bench_translate(device, work),
+             "folders": lambda: bench_folders(args.device, work),
+             "sample_memory": lambda: bench_sample_memory(args.device, work),
+             "help_wall_s": bench_help}
+    old = json.loads(args.json.read_text()) if args.only and args.json.is_file() else {}
+    doc = {**old, **provenance(device)}  # parts not run this time are kept
+    for name, fn in parts.items():
+        if not args.only or name in args.only:
+            doc[name] = fn()
     shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(doc, indent=2))
     write_json(doc, args.json)

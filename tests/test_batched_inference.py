@@ -1,5 +1,6 @@
-"""upscale and translate on a folder: same-size inputs run through the net together,
-with exactly the outputs one-by-one processing gives."""
+"""upscale and translate on a folder: same-size inputs run through the net together
+(on a GPU; here with the GPU's group size), with exactly the outputs one-by-one
+processing gives; on the CPU they run one by one."""
 
 from __future__ import annotations
 
@@ -44,6 +45,7 @@ def test_a_folder_runs_in_groups_with_the_outputs_of_single_images(cli, runs, ke
         return apply(fn, imgs, label)
 
     monkeypatch.setattr(batch, "apply", spy)
+    monkeypatch.setitem(batch.GROUP_PIXELS, "cpu", 1 << 20)  # the GPU's grouping, here
 
     def run(out):
         res = cli(*CASES[key], str(src), "-o", f"{out}/", "--weights", str(runs[key]),
@@ -64,6 +66,7 @@ def test_a_folder_runs_in_groups_with_the_outputs_of_single_images(cli, runs, ke
 
 
 def test_a_failing_group_is_retried_image_by_image(cli, runs, tmp_path, monkeypatch):
+    monkeypatch.setitem(batch.GROUP_PIXELS, "cpu", 1 << 20)
     src = folder(tmp_path / "in", [(24, 20)] * 3)
     from ganctl.infer import upscale
 
@@ -80,3 +83,14 @@ def test_a_failing_group_is_retried_image_by_image(cli, runs, tmp_path, monkeypa
     assert res.code == 0, res.err
     assert json.loads(res.out)["processed"] == 3
     assert len(list((tmp_path / "out").iterdir())) == 3
+
+
+def test_on_the_cpu_images_run_one_by_one(cli, runs, tmp_path, monkeypatch):
+    src = folder(tmp_path / "in", [(24, 20)] * 3)
+    calls: list[int] = []
+    apply = batch.apply
+    monkeypatch.setattr(batch, "apply", lambda fn, imgs, label: calls.append(len(imgs))
+                        or apply(fn, imgs, label))
+    res = cli("upscale", str(src), "-o", "out/", "--weights", str(runs["sneakers2"]))
+    assert res.code == 0, res.err
+    assert calls == [1, 1, 1]

@@ -50,18 +50,19 @@ def output_paths(inputs: list, out: str | None, many: bool, suffix: str,
     return paths
 
 
-# Consecutive inputs of one size and mode run through the net together, up to this
-# many input pixels (or images) per group.
-GROUP_PIXELS = 1024 * 1024
+# On a GPU, consecutive inputs of one size and mode run through the net together, up to
+# this many input pixels (or images) per group. On the CPU grouping measured mixed
+# (docs/performance.md: pix2pix 1.3x, CycleGAN 0.76x), so images run one at a time there.
+GROUP_PIXELS = {"cuda": 1024 * 1024, "cpu": 0}
 GROUP_IMAGES = 64
 
 
 def process_images(items: list[str], out: str | None, suffix: str, as_json: bool, fn,
-                   folder: str = "upscaled") -> None:
+                   folder: str = "upscaled", device_type: str = "cpu") -> None:
     """Apply `fn(list of PIL images of one size and mode) -> list of PIL images` to every
     input and write the results (default for several inputs: the folder `folder`).
-    Consecutive same-size inputs go to `fn` together; when a group fails, its images are
-    retried one by one so the error names the image."""
+    On `device_type` "cuda", consecutive same-size inputs go to `fn` together; when a
+    group fails, its images are retried one by one so the error names the image."""
     from ganctl.infer.io import STDIO, expand_inputs, is_dir_target, output_format
 
     inputs, problems = expand_inputs(items)
@@ -84,7 +85,7 @@ def process_images(items: list[str], out: str | None, suffix: str, as_json: bool
         except GanctlError as e:
             results.append({"input": inp.name, "error": str(e)})
             continue
-        if group and not fits(group, img):
+        if group and not fits(group, img, GROUP_PIXELS.get(device_type, 0)):
             pixels_out += run_group(group, fn, results, report)
             group = []
         group.append((inp, dest, img))
@@ -107,11 +108,11 @@ def process_images(items: list[str], out: str | None, suffix: str, as_json: bool
         raise GanctlError(f"{len(failed)} of {len(results)} input(s) failed")
 
 
-def fits(group: list, img) -> bool:
+def fits(group: list, img, pixels: int) -> bool:
     """Whether `img` can join `group` (same size and mode, within the group limits)."""
     first = group[0][2]
     return (img.size == first.size and img.mode == first.mode and len(group) < GROUP_IMAGES
-            and (len(group) + 1) * img.width * img.height <= GROUP_PIXELS)
+            and (len(group) + 1) * img.width * img.height <= pixels)
 
 
 def run_group(group: list, fn, results: list, report: bool) -> int:

@@ -80,7 +80,7 @@ def upscale(
     suffix = f"x{outscale:g}" if outscale else f"x{scale}"
     process_images(inputs, out, suffix, as_json,
                    lambda imgs: upscale_images(imgs, net, scale, channels, dev, tile,
-                                               tile_pad, outscale))
+                                               tile_pad, outscale), device_type=dev.type)
 
 
 @app.command(no_args_is_help=True)
@@ -125,7 +125,8 @@ def translate(
     dev = resolve(device)
     payload = weights_mod.for_translation(found, weights)
     fn = found.translator(payload, dev, size=size, direction=direction)
-    process_images(inputs, out, found.name, as_json, fn, folder=found.name)
+    process_images(inputs, out, found.name, as_json, fn, folder=found.name,
+                   device_type=dev.type)
 
 
 @app.command("detect-leaks", no_args_is_help=True)
