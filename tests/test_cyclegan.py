@@ -161,8 +161,8 @@ def test_large_images_are_tiled_close_to_the_whole_image_result():
                                     128 + 80 * np.cos(xx / 11 - yy / 29)], -1).astype(np.uint8))
 
     def run(**kw):
-        return np.asarray(translate.translate_image(img, g, torch.device("cpu"), multiple=4,
-                                                    **kw), dtype=np.float64)
+        (out,) = translate.translate_images([img], g, torch.device("cpu"), multiple=4, **kw)
+        return np.asarray(out, dtype=np.float64)
 
     def psnr(a, b):
         return 10 * np.log10(255 ** 2 / ((a - b) ** 2).mean())
