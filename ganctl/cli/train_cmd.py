@@ -28,9 +28,9 @@ def train(
     batch_size: int = typer.Option(None, "--batch-size", help="Images per step."),
     lr: float = typer.Option(None, "--lr", help="Learning rate."),
     seed: int = typer.Option(None, "--seed", help="Seed of every RNG in the run."),
-    precision: str = typer.Option(None, "--precision", help="auto (default: bf16 where the "
-                                  "hardware has it natively, else fp32), fp32, bf16, or fp16 "
-                                  "(CUDA, with loss scaling)."),
+    precision: str = typer.Option(None, "--precision", help="auto (bf16 where the hardware "
+                                  "has it natively, else fp32), fp32, bf16, or fp16 (CUDA, "
+                                  "with loss scaling); default: the plugin's (--dry-run)."),
     channels_last: bool = typer.Option(None, "--channels-last/--no-channels-last",
                                        help="Channels-last memory format (default: the "
                                             "plugin's; on except for cyclegan).",
