@@ -9,6 +9,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from ganctl.console import info, warn
@@ -26,6 +27,7 @@ def serve(targets: list[str], host: str = "127.0.0.1", port: int = 7860,
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, stop)
+    previous_int = signal.getsignal(signal.SIGINT)
     tmp = Path(tempfile.mkdtemp(prefix="ganctl-demo-"))
     os.environ["GRADIO_TEMP_DIR"] = str(tmp / "uploads")  # read by Gradio at import
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing leaves the machine
@@ -49,11 +51,17 @@ def serve(targets: list[str], host: str = "127.0.0.1", port: int = 7860,
         with contextlib.redirect_stdout(sys.stderr):  # Gradio's own notes: not on stdout
             page.queue().launch(server_name=host, server_port=port, inbrowser=open_browser,
                                 max_file_size=MAX_UPLOAD, allowed_paths=[str(out), *runs],
-                                show_error=True, quiet=True)
+                                show_error=True, quiet=True, prevent_thread_lock=True)
+        # Our own wait, with our own Ctrl-C: the server runs in Gradio's threads, and
+        # stopping does not depend on how a Gradio version blocks or handles SIGINT.
+        signal.signal(signal.SIGINT, stop)
+        while True:
+            time.sleep(0.2)
     except KeyboardInterrupt:
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
         if page is not None:
             page.close()
         shutil.rmtree(tmp, ignore_errors=True)
