@@ -51,7 +51,8 @@ def test_stage2_logs_warmup_then_adversarial_and_validation(sr_trained, tmp_path
 def test_stage2_mse_goes_down_during_warmup(cli, tmp_path):
     res = cli("train", "sneakers", "--json", "--stage", "2", "--steps", "40", "--set",
               "batch_size=8", "n_blocks=1", "width=16", "warmup_steps=100", "log_every=10",
-              "sample_every=100", "content=pixel", "lr=1e-3", "seed=1", "--no-publish")
+              "sample_every=100", "content=pixel", "lr=1e-3", "seed=1", "crop=0",
+              "--no-publish")  # whole images: every row's loss is on the same pictures
     assert res.code == 0, res.err
     run = tmp_path / json.loads(res.out)["run"]
     lines = [json.loads(x) for x in (run / "stats.jsonl").read_text().splitlines()]
@@ -261,3 +262,42 @@ def test_weights_record_validation_against_bicubic_and_upscale_warns(cli, sr_tra
     res = cli("upscale", "x.png", "-o", "x4.png")
     assert res.code == 0 and res.err.count("below plain bicubic") == 1
     assert Image.open(tmp_path / "x4.png").size == (48, 40)
+
+
+def test_random_symmetry_draws_each_of_the_eight_versions_per_image():
+    from ganctl.kit.jitter import random_symmetry
+
+    x = torch.arange(9.0).view(1, 1, 3, 3).expand(400, 1, 3, 3)
+    versions = set()
+    for k in range(4):
+        for img in (x[0, 0].rot90(k), x[0, 0].rot90(k).flip(-1)):
+            versions.add(tuple(img.flatten().tolist()))
+    assert len(versions) == 8
+    torch.manual_seed(0)
+    out = random_symmetry(x)
+    seen = [tuple(img.flatten().tolist()) for img in out[:, 0]]
+    assert set(seen) == versions  # every draw is a symmetry, and all 8 occur in 400
+    flips = {tuple(img.flatten().tolist()) for img in random_symmetry(x, dihedral=False)[:, 0]}
+    assert flips == {tuple(x[0, 0].flatten().tolist()), tuple(x[0, 0].flip(-1).flatten().tolist())}
+
+
+def test_random_crops_cut_each_image_independently():
+    from ganctl.kit.jitter import random_crops
+
+    x = torch.arange(2 * 16 * 16, dtype=torch.float32).view(2, 1, 16, 16).repeat(50, 1, 1, 1)
+    torch.manual_seed(0)
+    out = random_crops(x, 8)
+    assert out.shape == (100, 1, 8, 8)
+    corners = set()
+    for img, crop in zip(x, out):
+        y, x_ = divmod(int(crop[0, 0, 0]) % 256, 16)
+        assert torch.equal(crop, img[:, y:y + 8, x_:x_ + 8])  # a true window of its image
+        corners.add((y, x_))
+    assert len(corners) > 20  # offsets differ from image to image
+    assert random_crops(x, 0) is x and random_crops(x, 16) is x  # whole images
+
+
+def test_stage2_crop_must_be_a_multiple_of_the_scale(cli):
+    res = cli("train", "sneakers", "--stage", "2", "--steps", "1", "--set", "crop=30")
+    assert res.code == 2 and "crop must be a multiple of 4, got 30" in res.err
+    assert "Traceback" not in res.err
