@@ -72,6 +72,12 @@ class TrainConfig:
     sync_bn: bool = opt(False, "distributed runs: batch-norm statistics over all processes "
                         "(SyncBatchNorm; CUDA only)")
 
+    @classmethod
+    def upgrade(cls, saved: dict[str, Any]) -> dict[str, Any]:
+        """A checkpoint's saved config in this version's keys, so runs from an older
+        ganctl resume with the recipe they started with (plugins override this)."""
+        return saved
+
 
 def fields(cfg_cls) -> dict[str, dataclasses.Field]:
     return {f.name: f for f in dataclasses.fields(cfg_cls)}

@@ -301,3 +301,18 @@ def test_stage2_crop_must_be_a_multiple_of_the_scale(cli):
     res = cli("train", "sneakers", "--stage", "2", "--steps", "1", "--set", "crop=30")
     assert res.code == 2 and "crop must be a multiple of 4, got 30" in res.err
     assert "Traceback" not in res.err
+
+
+def test_stage2_run_from_before_crops_resumes_with_its_own_recipe(cli, sr_trained, tmp_path):
+    # checkpoints written before `augment`/`crop` existed had `flip` and whole images
+    ckpt_path = sr_trained["checkpoint"]
+    ckpt = torch.load(ckpt_path, weights_only=True)
+    for key in ("augment", "crop"):
+        del ckpt["config"][key]
+    ckpt["config"]["flip"] = False
+    torch.save(ckpt, ckpt_path)
+    res = cli("train", "sneakers", "--stage", "2", "--resume", ckpt_path, "--steps", "8",
+              "--dry-run", "--json")
+    assert res.code == 0, res.err
+    cfg = json.loads(res.out)["config"]
+    assert cfg["augment"] == "none" and cfg["crop"] == 0 and "flip" not in cfg

@@ -34,7 +34,7 @@ def resolve_config(req):
     meta = checkpoint.load(ckpt_path, kind="training", plugin=plugin.name)
     if meta.get("stage") != stage:
         raise UsageError(f"{ckpt_path} is stage {meta.get('stage')}, not stage {stage}")
-    saved = meta["config"]
+    saved = cfg_cls.upgrade(meta["config"])
     for key, value in overrides.items():
         new = config.coerce(cfg_cls, key, value)
         if key not in RESUMABLE_CHANGES and saved.get(key) != config.to_dict(

@@ -87,6 +87,13 @@ class Stage2Config(TrainConfig):
                         minimum=0.0)
     sample_every: int = opt(500, "steps between sample grids and validation", minimum=1)
 
+    @classmethod
+    def upgrade(cls, saved):
+        if "flip" not in saved:  # before 2026-12-02: whole images, flips on or off
+            return saved
+        rest = {k: v for k, v in saved.items() if k != "flip"}
+        return {**rest, "augment": "flip" if saved["flip"] else "none", "crop": 0}
+
     def __post_init__(self):  # checked when the config is built: --dry-run reports it too
         if self.crop % SCALE:
             raise UsageError(f"crop must be a multiple of {SCALE}, got {self.crop}")
