@@ -64,6 +64,16 @@ def ganctl_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "ganctl", *args]
 
 
+def plain_net(kind: str, path: Path, **kw) -> torch.nn.Module:
+    """A plain reference net (bench/plain.py) with the weights its process saved."""
+    sys.path.insert(0, str(HERE))
+    import plain
+
+    net = plain.PlainGenerator(plain.dcgan_nets()[0]) if kind == "dcgan" else plain.PlainSR(**kw)
+    net.load_state_dict(torch.load(path, weights_only=True))
+    return net.eval()
+
+
 def load_weights(path: Path):
     from ganctl import checkpoint, weights
 
@@ -135,7 +145,7 @@ def stage1(args, tmp: Path) -> dict:
                 fakes = plugin.generate(w, seeds, torch.device("cpu"))
                 info = json.loads((runs / f"weights-{b:g}.json").read_text())
             else:
-                g = torch.load(ref_dir / f"g-{b:g}.pt", weights_only=False)
+                g = plain_net("dcgan", ref_dir / f"g-{b:g}.pt")
                 with torch.no_grad():
                     from ganctl.kit.noise import seed_noise
 
@@ -198,7 +208,7 @@ def ref_stage1(out: Path, budgets: list[float]) -> None:
     train_x, _ = layouts.fashion_mnist(catalog.DEBIAN_FASHION_MNIST, "train", classes=(7,))
 
     def snapshot(b, g, steps, seconds):
-        torch.save(g, out / f"g-{b:g}.pt")
+        torch.save(g.state_dict(), out / f"g-{b:g}.pt")
         (out / f"g-{b:g}.json").write_text(json.dumps({"steps": steps, "seconds": seconds}))
 
     plain.train_dcgan(torch.from_numpy(train_x), budgets, snapshot)
@@ -296,7 +306,7 @@ def stage2(args, tmp: Path) -> dict:
             with torch.no_grad():
                 outputs[name] = net(lr).clamp(-1, 1)
             rows[name] = {**sr_scores(outputs[name], hr), "steps": steps}
-        ref_net = torch.load(ref_dir / "net.pt", weights_only=False)
+        ref_net = plain_net("sr", ref_dir / "net.pt", channels=hr.shape[1])
         with torch.no_grad():
             outputs["plain reference"] = ref_net(lr).clamp(-1, 1)
         rows["plain reference"] = {**sr_scores(outputs["plain reference"], hr),
@@ -328,7 +338,7 @@ def ref_stage2(data: str, out: Path, seconds: float, sets: list[str]) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
     def snapshot(b, net, steps, spent):
-        torch.save(net, out / "net.pt")
+        torch.save(net.state_dict(), out / "net.pt")
         (out / "net.json").write_text(json.dumps({"steps": steps, "seconds": spent}))
 
     plain.train_sr(hr, downscale, [seconds], snapshot)

@@ -316,3 +316,19 @@ def test_stage2_run_from_before_crops_resumes_with_its_own_recipe(cli, sr_traine
     assert res.code == 0, res.err
     cfg = json.loads(res.out)["config"]
     assert cfg["augment"] == "none" and cfg["crop"] == 0 and "flip" not in cfg
+
+
+def test_stage2_ema_restarts_with_the_adversarial_phase(cli):
+    """The published (EMA) generator of a run past its warm-up averages only adversarial
+    weights: one step into that phase, it is (almost) a copy of the raw generator, where a
+    plain 0.999 average would still be ~70 % warm-up weights."""
+    res = cli("train", "sneakers", "--json", "--stage", "2", "--steps", "41", "--set",
+              "batch_size=4", "n_blocks=1", "width=8", "warmup_steps=40", "ema=0.999",
+              "sample_every=100", "content=pixel", "--no-publish")
+    assert res.code == 0, res.err
+    ckpt = torch.load(json.loads(res.out)["checkpoint"], weights_only=True)
+    raw, ema = ckpt["nets"]["g"], ckpt["ema"]["g"]
+    assert ckpt["step"] == 41
+    gap = max(float((raw[k].float() - ema[k].float()).abs().max()) for k in raw)
+    moved = max(float((raw[k].float()).abs().max()) for k in raw if k.endswith("weight"))
+    assert gap < 1e-5 * max(moved, 1.0), gap

@@ -231,7 +231,7 @@ def train_steps(s: Session, limits: Limits, log: RunLog, done: bool):
             s.step += 1
             imgs += len(batch[0])
             for n, ema in s.emas.items():
-                ema.update(recipe.nets[n], s.step)
+                ema.update(recipe.nets[n], recipe.ema_age(s.step))
             for k, v in out.items():  # summed on the device: no sync until we log
                 s.acc[k] = s.acc[k] + v.detach() if k in s.acc else v.detach().clone()
                 s.acc_n[k] = s.acc_n.get(k, 0) + 1

@@ -86,6 +86,12 @@ class Recipe:
         None when the net has no batch norm or takes no generated input."""
         return None
 
+    def ema_age(self, step: int) -> int:
+        """How many steps the EMA has averaged after optimisation step `step`. Its warm-up
+        ramp restarts where it returns 1: a recipe whose objective changes mid-run (SRGAN's
+        adversarial phase) should not publish an average of the old objective's weights."""
+        return step
+
     def validate(self, nets: dict[str, nn.Module]) -> dict[str, float]:
         """Scores on held-out data, logged as their own stats.jsonl row at each sample
         interval (eval mode, no grad). Must not change any RNG state."""

@@ -181,6 +181,9 @@ class SRGANRecipe(Recipe):
                 "loss_mse": mse, "d_real": losses.d_score("bce", real_logits),
                 "d_fake": losses.d_score("bce", fake_logits)}
 
+    def ema_age(self, step):  # the adversarial phase averages only its own weights
+        return step - self.cfg.warmup_steps if step > self.cfg.warmup_steps else step
+
     def samples(self, nets_):
         lr = downscale(self.grid_hr)
         sr = nets_["g"](lr).clamp(-1, 1)
