@@ -31,11 +31,22 @@ def timed(fn, device: torch.device, repeats: int) -> float:
     return statistics.median(times)
 
 
+def cpu_model() -> str:
+    """The CPU's model name as the kernel reports it (machines here differ in speed)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def provenance(device: torch.device) -> dict:
     """Date, device, machine and torch version of a result file."""
     return {"date": time.strftime("%Y-%m-%d"), "device": str(device),
             "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads",
-            "torch": torch.__version__}
+            "cpu": cpu_model(), "torch": torch.__version__}
 
 
 def write_json(doc: dict, path: Path | None) -> None:

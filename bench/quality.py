@@ -418,6 +418,7 @@ def main() -> None:
             t0 = time.perf_counter()
             doc[part] = fn(args, Path(tmp))
             doc[part]["bench_seconds"] = round(time.perf_counter() - t0, 1)
+            doc[part]["measured"] = {k: doc[k] for k in ("date", "cpu")}  # --only keeps old parts
             write_json({**old, **doc}, args.json)  # each finished part is kept
     write_json(doc, args.json)
 

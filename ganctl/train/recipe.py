@@ -88,8 +88,9 @@ class Recipe:
 
     def ema_age(self, step: int) -> int:
         """How many steps the EMA has averaged after optimisation step `step`. Its warm-up
-        ramp restarts where it returns 1: a recipe whose objective changes mid-run (SRGAN's
-        adversarial phase) should not publish an average of the old objective's weights."""
+        ramp restarts where it returns 1: a recipe whose objective changes mid-run (a
+        pixel-loss warm-up, then an adversarial phase) should not publish an average of
+        the old objective's weights."""
         return step
 
     def validate(self, nets: dict[str, nn.Module]) -> dict[str, float]:
