@@ -320,8 +320,8 @@ def test_stage2_run_from_before_crops_resumes_with_its_own_recipe(cli, sr_traine
 
 def test_stage2_ema_restarts_with_the_adversarial_phase(cli):
     """The published (EMA) generator of a run past its warm-up averages only adversarial
-    weights: one step into that phase, it is (almost) a copy of the raw generator, where a
-    plain 0.999 average would still be ~70 % warm-up weights."""
+    weights: one step into that phase, it is (almost) a copy of the raw generator, where the
+    ramp carried on from the warm-up would still keep ~71 % of the warm-up average."""
     res = cli("train", "sneakers", "--json", "--stage", "2", "--steps", "41", "--set",
               "batch_size=4", "n_blocks=1", "width=8", "warmup_steps=40", "ema=0.999",
               "sample_every=100", "content=pixel", "--no-publish")
