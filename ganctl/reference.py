@@ -10,6 +10,7 @@ current InstanceNorm layers do not have; like the reference's loader, those are 
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from pathlib import Path
@@ -19,8 +20,6 @@ import torch
 from ganctl import checkpoint, nets, paths
 from ganctl.errors import GanctlError
 
-CYCLEGAN_MODELS = "http://efrosgans.eecs.berkeley.edu/cyclegan/pretrained_models/{}.pth"
-PIX2PIX_MODELS = "http://efrosgans.eecs.berkeley.edu/pix2pix/models-pytorch/{}.pth"
 LOCK = "pretrained.lock.json"
 
 
@@ -132,29 +131,60 @@ def check_direction(weights: dict, wanted: str, name: str) -> None:
                          f"{wanted}`")
 
 
-def pretrained(plugin: str, model: str, url: str, direction: str = "AtoB") -> Path:
-    """The published generator `model`, downloaded once into the weights cache, pinned by
-    SHA-256 at first download (none are published), imported to ganctl's format."""
-    from ganctl.data.download import fetch
+def offline() -> bool:
+    """`GANCTL_OFFLINE=1` (or `ganctl --offline`): never touch the network."""
+    return os.environ.get("GANCTL_OFFLINE", "") not in ("", "0")
 
-    root = paths.weights_dir() / plugin
-    dest = root / f"pretrained-{model}.pt"
+
+def pretrained_path(record) -> Path:
+    """Where the published generator `record` lives once downloaded and imported."""
+    return paths.weights_dir() / record.name / f"pretrained-{record.model}.pt"
+
+
+def pretrained(record, train_name: str) -> Path:
+    """The published generator `record` (a `published.Published`), downloaded once into
+    the weights cache, pinned by SHA-256 at first download (none are published upstream),
+    imported to ganctl's format. The raw download and its resumable `.part` stay in the
+    cache dir, so the weights cache never holds a half-written file."""
+    from ganctl.console import info
+    from ganctl.data.download import DownloadError, fetch
+
+    dest = pretrained_path(record)
     if dest.is_file():
         return dest
+    get_it = (f"download {record.url} yourself and `ganctl models import {record.filename} "
+              f"--as {record.name}`, pass --weights PATH, or train your own with "
+              f"`ganctl train {train_name}`")
+    if offline():
+        raise GanctlError(f"offline (GANCTL_OFFLINE is set), and {record.name} needs the "
+                          f"published generator {record.filename} (about {record.size_mb} "
+                          f"MB) from {record.url}: {get_it}")
     lock_path = paths.weights_dir() / LOCK
     try:
         lock = json.loads(lock_path.read_text())
     except (OSError, ValueError):
         lock = {}
-    raw = root / f"{model}.pth"
-    pin = lock.get(url, {})
-    got = fetch([url], raw, sha256=pin.get("sha256"), size=pin.get("size"),
-                fallback=f"import it: `ganctl models import {model}.pth --as {plugin}`")
+    raw = paths.cache_dir() / "downloads" / record.filename
+    pin = lock.get(record.url, {})
+    info(f"{record.name}: downloading the published generator {record.filename} (about "
+         f"{record.size_mb} MB) from {record.url} once; cached as {dest}")
+    try:
+        got = fetch([record.url], raw, sha256=record.sha256 or pin.get("sha256"),
+                    size=pin.get("size"), fallback=get_it)
+    except DownloadError as e:  # the mismatch message has no way out in it yet
+        text = str(e) if get_it in str(e) else f"{e}; {get_it}"
+        raise DownloadError(f"{record.name}: {text}") from None
+    try:
+        payload = to_payload(raw, record.name, direction=record.direction, source=record.url)
+    except GanctlError:
+        raw.unlink(missing_ok=True)
+        raise
     if not pin:
-        lock[url] = {"sha256": got.sha256, "size": got.size, "date": time.strftime("%Y-%m-%d")}
+        lock[record.url] = {"sha256": got.sha256, "size": got.size,
+                            "date": time.strftime("%Y-%m-%d")}
         checkpoint.atomic_write(lock_path, lambda f: f.write(json.dumps(lock, indent=2)
                                                             .encode()))
-    checkpoint.save(to_payload(raw, plugin, direction=direction, source=url), dest)
+    checkpoint.save(payload, dest)
     raw.unlink(missing_ok=True)
     return dest
 

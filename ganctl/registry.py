@@ -65,6 +65,10 @@ class Plugin:
     #: `evaluate`'s feature extractor when none is given; None: the user must choose
     default_extractor: ClassVar[str | None] = None
     summary: ClassVar[str] = ""
+    #: {stage: name} of weights shipped in ganctl/bundled/, used when none are cached
+    bundled: ClassVar[dict[int, str]] = {}
+    #: the bundled weights `upscale` uses when none are cached (None: no default)
+    bundled_upscaler: ClassVar[str | None] = None
     stages: ClassVar[tuple[int, ...]] = (1,)
     default_data: ClassVar[dict[int, str]] = {1: "synthetic"}
     datasets: ClassVar[tuple[str, ...]] = ("synthetic",)
@@ -126,10 +130,6 @@ class Plugin:
         """The inference net with its fixed pre- and post-processing folded in, for
         `models export --format onnx`: a `ganctl.infer.deploy.Deployable`."""
         raise UsageError(f"plugin {self.name!r} has no exportable inference net")
-
-    def pretrained(self) -> str:
-        """The path of the published generator for this name, downloaded once."""
-        raise GanctlError(f"no published pretrained generator for {self.name}")
 
     def weights_warning(self, weights: dict[str, Any]) -> str | None:
         """Why these inference weights should not be applied by default (e.g. an upscaler

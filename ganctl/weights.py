@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ganctl import checkpoint, formats, hub, paths
+from ganctl import bundled, checkpoint, formats, hub, paths
 from ganctl.errors import GanctlError
 
 META_KEYS = ("plugin", "stage", "arch", "preprocess", "dataset", "step", "epoch", "created",
@@ -49,6 +49,11 @@ class Weights(dict):
     @property
     def preprocess(self) -> dict[str, Any]:
         return self["preprocess"]
+
+    @property
+    def is_bundled(self) -> bool:
+        """Shipped with the package (ganctl/bundled/), not trained or imported."""
+        return str(self.get("source", "")).startswith(bundled.PREFIX)
 
     @property
     def meta(self) -> dict[str, Any]:
@@ -95,8 +100,17 @@ def publish(payload: dict[str, Any], plugin: str, stage: int) -> Path:
     return path
 
 
-def resolve(plugin: str, stage: int, explicit: str | None = None) -> Path:
-    """The weights file to use: `--weights` (a file or a run folder), else the cache."""
+def resolve(plugin: str, stage: int, explicit: str | None = None,
+            fallback: str | None = None) -> Path:
+    """The weights file to use: `--weights` (a file, a run folder or `bundled:NAME`), else
+    the cache, else the bundled weights `fallback` (shipped with the package)."""
+    if explicit and explicit.startswith(bundled.PREFIX):
+        name = explicit.removeprefix(bundled.PREFIX)
+        found = bundled.path(name)
+        if found is None:
+            raise GanctlError(f"--weights {explicit}: no such bundled weights; this install "
+                              f"ships {', '.join(bundled.names()) or 'none'}")
+        return found
     if explicit:
         p = Path(explicit).expanduser()
         if p.is_dir():
@@ -111,6 +125,8 @@ def resolve(plugin: str, stage: int, explicit: str | None = None) -> Path:
             raise GanctlError(f"--weights {explicit}: no such file")
         return p
     path = cache_path(plugin, stage)
+    if not path.is_file() and fallback and bundled.path(fallback):
+        return bundled.path(fallback)
     if not path.is_file():
         stage_flag = f" --stage {stage}" if stage != 1 else ""
         raise GanctlError(f"no trained weights for {plugin} stage {stage} in {path.parent}; "
@@ -120,10 +136,11 @@ def resolve(plugin: str, stage: int, explicit: str | None = None) -> Path:
 
 
 def load(plugin: str, stage: int, explicit: str | None = None, device="cpu",
-         also: str | None = None) -> Weights:
+         also: str | None = None, fallback: str | None = None) -> Weights:
     """Load inference weights for `plugin`/`stage`, checked and EMA-preferring; weights
-    of plugin `also` are accepted too (the run that owns a two-way name's weights)."""
-    out = open_file(explicit, plugin, stage, device)
+    of plugin `also` are accepted too (the run that owns a two-way name's weights);
+    `fallback`: the bundled weights to use when none are cached."""
+    out = open_file(explicit, plugin, stage, device, fallback)
     if out.plugin not in (plugin, also):
         raise GanctlError(f"{out.path} belongs to plugin {out.plugin!r} (stage {out.stage}), "
                           f"not {plugin!r}")
@@ -133,13 +150,16 @@ def load(plugin: str, stage: int, explicit: str | None = None, device="cpu",
 
 
 def open_file(explicit: str | None, plugin: str = "", stage: int = 1,
-              device="cpu") -> Weights:
+              device="cpu", fallback: str | None = None) -> Weights:
     """The inference weights `--weights` names (a file, a run or Hub folder, an hf://
-    address; None: the cache's `plugin` stage `stage`), whatever plugin they belong to."""
+    address, bundled:NAME; None: the cache's `plugin` stage `stage`, else the bundled
+    `fallback`), whatever plugin they belong to."""
     fetched = hub.fetch(explicit) if hub.is_hub(explicit) else None
-    path = fetched.path if fetched else resolve(plugin, stage, explicit)
+    path = fetched.path if fetched else resolve(plugin, stage, explicit, fallback)
     out = inference_payload(read(path, device))
     out["path"] = str(path)
+    if path.parent == bundled.HERE:
+        out["source"] = bundled.PREFIX + path.stem
     if fetched:
         out["source"] = fetched.source()
     return out
@@ -200,15 +220,22 @@ def for_translation(plugin, explicit: str | None) -> Weights:
       taken as mapping the way the name translates;
     - `--weights FILE|RUN`: ganctl weights;
     - nothing: weights imported for this very name, else those of the run that trained
-      both directions (horse2zebra's run serves zebra2horse)."""
-    from ganctl import reference
+      both directions (horse2zebra's run serves zebra2horse), else the published
+      generator (`ganctl.published`), downloaded on first use."""
+    from ganctl import published, reference
 
     shared = plugin.weights_name or plugin.name
+    record = published.get(plugin.name)
+    if explicit is None:  # local weights win: this name's own import, then the two-way run
+        owner = next((n for n in (plugin.name, shared) if cache_path(n, 1).is_file()), None)
+        if owner or record is None:
+            return load(owner or shared, 1)
+        explicit = "pretrained"
     if explicit == "pretrained":
-        explicit = plugin.pretrained()
-    if explicit is None:  # the cache: this name's own import first, else the two-way run
-        owner = plugin.name if cache_path(plugin.name, 1).is_file() else shared
-        return load(owner, 1)
+        if record is None:
+            raise GanctlError(f"no published pretrained generator for {plugin.name}; names "
+                              f"that have one: {', '.join(published.PUBLISHED)}")
+        explicit = str(reference.pretrained(record, shared))
     fetched = hub.fetch(explicit) if hub.is_hub(explicit) else None
     local = str(fetched.path) if fetched else explicit
     try:

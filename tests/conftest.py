@@ -155,3 +155,21 @@ def trained_copy(root: Path, shared_data: Path, *trainings: list[str]):
         return docs, err.getvalue()
 
     return copy
+
+
+@pytest.fixture
+def published_host(monkeypatch):
+    """A local HTTP server standing in for the host of the published pix2pix/CycleGAN
+    weights: every `ganctl.published` record points at it. Serve a record's file with
+    `server.add("/" + record.filename, body)`."""
+    import dataclasses
+
+    from ganctl import published
+    from tests.httpserver import Server
+
+    server = Server()
+    moved = {name: dataclasses.replace(r, url=f"{server.url}/{r.filename}")
+             for name, r in published.PUBLISHED.items()}
+    monkeypatch.setattr(published, "PUBLISHED", moved)
+    yield server
+    server.close()

@@ -179,13 +179,11 @@ def test_large_images_are_tiled_close_to_the_whole_image_result():
 
 
 def test_pretrained_download_is_pinned_and_a_changed_file_is_refused(cli, home, tmp_path,
-                                                                     monkeypatch):
+                                                                     published_host):
     """`--weights pretrained` against a local server: the reference-layout generator is
     fetched once, its SHA-256 pinned at first download; when the served file changes
     later, the new bytes are refused."""
     import io
-
-    from tests.httpserver import Server
 
     def served(seed):
         torch.manual_seed(seed)
@@ -193,27 +191,24 @@ def test_pretrained_download_is_pinned_and_a_changed_file_is_refused(cli, home, 
         torch.save(nets.build("resnet_generator", n_blocks=6, ngf=4).state_dict(), buf)
         return buf.getvalue()
 
-    server = Server()
-    try:
-        url = server.add("/horse2zebra.pth", served(0))
-        monkeypatch.setattr(reference, "CYCLEGAN_MODELS", url.replace("horse2zebra", "{}"))
-        Image.new("RGB", (40, 30), (90, 140, 60)).save(tmp_path / "h.png")
-        res = cli("translate", "horse2zebra", "h.png", "-o", "z.png", "--weights",
-                  "pretrained")
-        assert res.code == 0, res.err
-        assert Image.open(tmp_path / "z.png").size == (40, 30)
-        lock = json.loads((home / "weights" / reference.LOCK).read_text())
-        import hashlib
+    server = published_host
+    url = server.add("/horse2zebra.pth", served(0))
+    Image.new("RGB", (40, 30), (90, 140, 60)).save(tmp_path / "h.png")
+    res = cli("translate", "horse2zebra", "h.png", "-o", "z.png", "--weights",
+              "pretrained")
+    assert res.code == 0, res.err
+    assert Image.open(tmp_path / "z.png").size == (40, 30)
+    lock = json.loads((home / "weights" / reference.LOCK).read_text())
+    import hashlib
 
-        assert lock[url]["sha256"] == hashlib.sha256(served(0)).hexdigest()
-        assert cli("translate", "horse2zebra", "h.png", "-o", "z2.png", "--weights",
-                   "pretrained").code == 0
-        assert server.count("/horse2zebra.pth") == 1  # the cached import is reused
-        (home / "weights" / "horse2zebra" / "pretrained-horse2zebra.pt").unlink()
-        server.routes["/horse2zebra.pth"] = ("ok", served(1))  # the file changed upstream
-        res = cli("translate", "horse2zebra", "h.png", "-o", "z3.png", "--weights",
-                  "pretrained")
-        assert res.code == 1 and "SHA-256" in res.err and "Traceback" not in res.err
-        assert not (tmp_path / "z3.png").exists()
-    finally:
-        server.close()
+    assert lock[url]["sha256"] == hashlib.sha256(served(0)).hexdigest()
+    assert cli("translate", "horse2zebra", "h.png", "-o", "z2.png", "--weights",
+               "pretrained").code == 0
+    assert server.count("/horse2zebra.pth") == 1  # the cached import is reused
+    (home / "weights" / "horse2zebra" / "pretrained-horse2zebra.pt").unlink()
+    server.routes["/horse2zebra.pth"] = ("ok", served(1))  # the file changed upstream
+    res = cli("translate", "horse2zebra", "h.png", "-o", "z3.png", "--weights",
+              "pretrained")
+    assert res.code == 1 and "SHA-256" in res.err and "Traceback" not in res.err
+    assert not (tmp_path / "z3.png").exists()
+

@@ -14,7 +14,6 @@ from PIL import Image, ImageDraw
 from ganctl import nets, reference
 from ganctl.data import synthetic
 from ganctl.errors import GanctlError
-from tests.httpserver import Server
 
 # Key lists of the reference implementation's nets (from shared/reference/refkeys/).
 REFKEYS = Path(__file__).resolve().parent / "data" / "refkeys"
@@ -130,25 +129,19 @@ def test_translate_batch_and_json_and_bad_input(cli, trained, tmp_path):
         "0-edges2shoes.png", "1-edges2shoes.png", "2-edges2shoes.png"]
 
 
-def test_pretrained_download_and_import(cli, home, tmp_path):
+def test_pretrained_download_and_import(cli, home, tmp_path, published_host):
     # a reference-format state_dict (bare, U-Net layout) served as the published file
     g = nets.build("unet", size=32, ngf=4)
     torch.save(g.state_dict(), tmp_path / "edges2shoes.pth")
-    server = Server()
-    try:
-        url = server.add("/edges2shoes.pth", (tmp_path / "edges2shoes.pth").read_bytes())
-        orig = reference.PIX2PIX_MODELS
-        reference.PIX2PIX_MODELS = url.replace("edges2shoes", "{}")
-        sketch((40, 30)).save(tmp_path / "e.png")
-        res = cli("translate", "edges2shoes", "e.png", "-o", "s.png", "--weights", "pretrained")
-        assert res.code == 0, res.err
-        assert Image.open(tmp_path / "s.png").size == (40, 30)
-        assert (home / "weights" / "edges2shoes" / "pretrained-edges2shoes.pt").is_file()
-        res = cli("translate", "edges2shoes", "e.png", "-o", "s2.png", "--weights", "pretrained")
-        assert res.code == 0 and server.count("/edges2shoes.pth") == 1  # cached
-    finally:
-        reference.PIX2PIX_MODELS = orig
-        server.close()
+    server = published_host
+    server.add("/edges2shoes.pth", (tmp_path / "edges2shoes.pth").read_bytes())
+    sketch((40, 30)).save(tmp_path / "e.png")
+    res = cli("translate", "edges2shoes", "e.png", "-o", "s.png", "--weights", "pretrained")
+    assert res.code == 0, res.err
+    assert Image.open(tmp_path / "s.png").size == (40, 30)
+    assert (home / "weights" / "edges2shoes" / "pretrained-edges2shoes.pt").is_file()
+    res = cli("translate", "edges2shoes", "e.png", "-o", "s2.png", "--weights", "pretrained")
+    assert res.code == 0 and server.count("/edges2shoes.pth") == 1  # cached
     res = cli("models", "import", str(tmp_path / "edges2shoes.pth"), "--as", "edges2shoes")
     assert res.code == 0, res.err
     assert "unet" in res.err and "'size': 32" in res.err

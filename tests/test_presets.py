@@ -12,12 +12,8 @@ import pytest
 import torch
 from PIL import Image
 
-from ganctl import nets, reference
-from ganctl.plugins import cyclegan, pix2pix
-from tests.httpserver import Server
-
-PIX2PIX = {p.name: p.pretrained_model for p in (pix2pix.edges2shoes, pix2pix.facades,
-                                                pix2pix.maps)}
+from ganctl import nets, published
+from ganctl.plugins import cyclegan
 
 
 def reference_file(kind: str, seed: int) -> bytes:
@@ -30,27 +26,27 @@ def reference_file(kind: str, seed: int) -> bytes:
 
 
 @pytest.fixture
-def served(monkeypatch):
-    server = Server()
+def served(published_host):
     files = {}
-    published = {p.name: p.published for p in cyclegan.PRESETS.values() if p.published}
-    for i, model in enumerate(sorted(set(published.values()))):
-        files[model] = reference_file("cyclegan", i)
-    for i, model in enumerate(sorted(PIX2PIX.values())):
-        files[model] = reference_file("pix2pix", 100 + i)
-    for model, body in files.items():
-        url = server.add(f"/{model}.pth", body)
-    base = url.rsplit("/", 1)[0] + "/{}.pth"
-    monkeypatch.setattr(reference, "CYCLEGAN_MODELS", base)
-    monkeypatch.setattr(reference, "PIX2PIX_MODELS", base)
-    yield files
-    server.close()
+    for i, r in enumerate(sorted(published.PUBLISHED.values(), key=lambda r: r.model)):
+        files[r.model] = reference_file("cyclegan" if "cyclegan" in r.url else "pix2pix", i)
+        published_host.add(f"/{r.filename}", files[r.model])
+    return files
+
+
+def test_every_published_name_is_a_plugin_of_its_kind():
+    from ganctl import registry
+
+    for name, r in published.PUBLISHED.items():
+        plugin = registry.get(name)
+        assert plugin.does("translate") and r.url.endswith(f"/{r.model}.pth"), name
+        assert r.direction == plugin.direction, name
+        assert ("cyclegan" in r.url) == (name in cyclegan.PRESETS), name
 
 
 def test_every_preset_with_pretrained_and_with_an_imported_file(cli, served, tmp_path):
     Image.new("RGB", (40, 30), (90, 140, 60)).save(tmp_path / "in.png")
-    names = {**{p.name: p.published for p in cyclegan.PRESETS.values() if p.published},
-             **PIX2PIX}
+    names = {r.name: r.model for r in published.PUBLISHED.values()}
     outputs = {}
     for name, model in sorted(names.items()):
         res = cli("translate", name, "in.png", "-o", f"{name}.png", "--weights", "pretrained")

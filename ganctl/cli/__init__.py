@@ -21,7 +21,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
+    rich_markup_mode=None,  # plain help: the rich renderer alone cost ~100 ms a call
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 _state = {"debug": False}
@@ -33,18 +33,35 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _help(ctx: typer.Context, value: bool) -> None:
+    if value:
+        typer.echo(ctx.get_help())
+        raise typer.Exit()
+
+
+# The root's own --help, with a bool default: typer's automatic one is None when not
+# given, and typer coerces None through pydantic, whose import (~50 ms) would then sit on
+# every `ganctl VERB --help`. Bool options with bool defaults skip that coercion.
 @app.callback()
 def _root(
-    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+    _: bool = typer.Option(False, "-h", "--help", callback=_help, is_eager=True,
+                           expose_value=False, help="Show this message and exit."),
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors.",
+                               show_default=False),
+    offline: bool = typer.Option(False, "--offline", show_default=False,
+                                 help="Never touch the network (as GANCTL_OFFLINE=1 does): "
+                                      "no published-weights downloads."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                 help="Print the version and exit."),
+                                 help="Print the version and exit.", show_default=False),
 ) -> None:
     """Train, sample and apply classic GANs from one command line.
 
-    Run [bold]ganctl VERB --help[/bold] for a verb's options and examples.
+    Run `ganctl VERB --help` for a verb's options and examples.
     """
     if debug:
         _state["debug"] = True
+    if offline:
+        os.environ["GANCTL_OFFLINE"] = "1"
 
 
 # Register the verbs, in the order --help lists them (each module adds its command).

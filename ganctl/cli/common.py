@@ -14,10 +14,11 @@ from ganctl.errors import UsageError
 DEVICE_HELP = "auto, cpu, cuda, cuda:N or mps (auto picks a GPU when there is one)."
 
 
-def weights_option(prefix: str = "", also: str = "") -> Any:
+def weights_option(prefix: str = "", also: str = "",
+                   default: str = "the weights cache") -> Any:
     return typer.Option(None, "--weights", help=f"{prefix}A .pt or .safetensors file, a run "
-                        f"or Hub folder, {also}or hf://OWNER/REPO\\[@REVISION]\\[/FILE] "
-                        "(default: the weights cache).")
+                        f"or Hub folder, {also}bundled:NAME, or "
+                        f"hf://OWNER/REPO[@REVISION][/FILE] (default: {default}).")
 
 
 def device_option() -> Any:

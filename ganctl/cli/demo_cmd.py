@@ -23,7 +23,7 @@ def demo(
 ) -> None:
     """A local web page: draw and translate, generate, upscale, score leaks, watch runs.
 
-    Needs the demo extra: pip install 'ganctl\\[demo]'.
+    Needs the demo extra: pip install 'ganctl[demo]'.
 
     Offline, from the weights cache (or --weights), on 127.0.0.1; Ctrl-C stops it.
 

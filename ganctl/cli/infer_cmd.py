@@ -34,7 +34,8 @@ def upscale(
                             "for stdout. Default: NAME-x4.png here, or upscaled/ for "
                             "several inputs."),
     model: str = typer.Option("sneakers", "--model", help="Plugin whose upscaler to use."),
-    weights: str = weights_option(),
+    weights: str = weights_option(default="the cached sneakers stage 2, else the bundled "
+                                  "photo-x4 upscaler"),
     tile: int = typer.Option(256, "--tile", help="Tile side in input pixels (0 = whole "
                              "image at once); bounds memory on large images."),
     tile_pad: int = typer.Option(None, "--tile-pad", help="Context around each tile in input "
@@ -47,6 +48,9 @@ def upscale(
     as_json: bool = json_option(),
 ) -> None:
     """Upscale images x4 with the sneakers stage-2 SRGAN (any size, any mode).
+
+    Without --weights: your cached sneakers stage 2 if you trained or imported one, else
+    the photo-x4 upscaler bundled with the package (`ganctl models list --available`).
 
     Examples:
 
@@ -68,7 +72,8 @@ def upscale(
     if outscale is not None and not 0 < outscale <= 16:
         raise UsageError("--outscale must be in (0, 16]")
     dev = resolve(device)
-    payload = weights_mod.load(found.name, found.refine_stage, weights, device="cpu")
+    payload = weights_mod.load(found.name, found.refine_stage, weights, device="cpu",
+                               fallback=found.bundled_upscaler)
     problem = found.weights_warning(payload)
     if problem:
         from ganctl.console import warn
@@ -91,7 +96,9 @@ def translate(
     out: str = typer.Option(None, "-o", "--out", help="Output file (one input), folder, or - "
                             "for stdout. Default: NAME-MODEL.png here, or MODEL/ for several."),
     weights: str = weights_option(also="a reference generator .pth (latest_net_G.pth), "
-                                  "'pretrained' (the published generator, downloaded once) "),
+                                  "'pretrained' (the published generator, downloaded once), ",
+                                  default="weights trained or imported for MODEL, else its "
+                                  "published generator, downloaded on first use"),
     size: int = typer.Option(None, "--size", help="Run at SIZE x SIZE and output that size "
                              "(the reference behaviour); default keeps the input's size."),
     direction: str = typer.Option(None, "--direction", help="AtoB or BtoA for two-way "

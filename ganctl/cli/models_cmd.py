@@ -18,18 +18,26 @@ app.add_typer(models_app, name="models")
 @models_app.command("list")
 def list_models(
     pattern: str = typer.Argument(None, help="Glob or substring of plugin names."),
+    available: bool = typer.Option(False, "--available", help="List the weights that can "
+                                   "be had without training: bundled with the package, and "
+                                   "published ones downloaded on first use."),
     as_json: bool = json_option(),
 ) -> None:
-    """Plugins, their stages and datasets, and which weights are cached.
+    """Plugins, their stages and datasets, and which weights they use: cached (trained or
+    imported), else bundled with the package.
 
     Examples:
 
       ganctl models list
 
+      ganctl models list --available
+
       ganctl models list 'sneak*' --json
     """
-    from ganctl import registry, weights
+    from ganctl import bundled, published, registry, weights
 
+    if available:
+        return _list_available(pattern, as_json)
     rows = []
     for name in registry.names(pattern):
         entry = registry.entries()[name]
@@ -44,6 +52,9 @@ def list_models(
             "stages": [{"stage": s, "title": p.stage_title(s),
                         "default_data": p.default_data.get(s),
                         "weights": cached[s]["file"] if s in cached else None,
+                        "bundled": p.bundled.get(s) if bundled.path(p.bundled.get(s, ""))
+                        else None,
+                        "published": published.get(name).url if published.get(name) else None,
                         "trained_steps": cached[s].get("step") if s in cached else None,
                         "trained_on": (cached[s].get("dataset") or {}).get("name")
                         if s in cached else None}
@@ -52,26 +63,64 @@ def list_models(
     if as_json:
         print_json(rows)
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(box=None)
-    for col in ("plugin", "task", "stage", "default data", "cached weights"):
+    for col in ("plugin", "task", "stage", "default data", "weights"):
         table.add_column(col)
     for r in rows:
         if "error" in r:
             table.add_row(r["name"], "[red]broken[/red]", "", "", r["error"])
             continue
         for i, s in enumerate(r["stages"]):
-            w = (f"step {s['trained_steps']} on {s['trained_on']}" if s["weights"]
+            w = (f"cached: step {s['trained_steps']} on {s['trained_on']}" if s["weights"]
+                 else f"bundled ({s['bundled']})" if s["bundled"]
+                 else "published (downloaded on first use)" if s["published"]
                  else "[dim]none (train it)[/dim]")
             table.add_row(r["name"] if i == 0 else "", r["task"] if i == 0 else "",
                           f"{s['stage']}: {s['title']}", str(s["default_data"]), w)
-    # Piped: as wide as the rows need (no wrapped or cut names), no colour codes.
+    _console().print(table if rows else "no plugins match")
+
+
+def _console():
+    """Rich on a terminal; piped: as wide as the rows need (no wrapped or cut names), no
+    colour codes."""
     import sys
 
-    wide = {} if sys.stdout.isatty() else {"width": 10_000, "no_color": True}
-    Console(**wide).print(table if rows else "no plugins match")
+    from rich.console import Console
+
+    return Console(**({} if sys.stdout.isatty() else {"width": 10_000, "no_color": True}))
+
+
+def _list_available(pattern: str | None, as_json: bool) -> None:
+    """Bundled and published weights: what each is, where it comes from, if it is here."""
+    import fnmatch
+
+    from ganctl import bundled, published, reference
+
+    rows = [{"name": name, "kind": "bundled", "file": str(bundled.path(name)),
+             "size_mb": round(bundled.path(name).stat().st_size / 1e6, 2), "here": True,
+             "card": bundled.card(name).splitlines()[2].removeprefix("- ") if
+             bundled.card(name) else ""} for name in bundled.names()]
+    rows += [{"name": r.name, "kind": "published", "file": r.filename, "url": r.url,
+              "size_mb": r.size_mb, "sha256": r.sha256, "licence": r.licence,
+              "paper": r.paper, "here": reference.pretrained_path(r).is_file()}
+             for r in published.PUBLISHED.values()]
+    if pattern:
+        rows = [r for r in rows if fnmatch.fnmatch(r["name"], pattern) or pattern in r["name"]]
+    if as_json:
+        print_json(rows)
+        return
+    from rich.table import Table
+
+    table = Table(box=None)
+    for col in ("name", "kind", "size", "here", "from"):
+        table.add_column(col)
+    for r in rows:
+        size = f"{r['size_mb']:.1f} MB" if r["kind"] == "bundled" else f"~{r['size_mb']} MB"
+        table.add_row(r["name"], r["kind"], size, "yes" if r["here"] else "download",
+                      r.get("url") or r["card"])
+    _console().print(table if rows else "no weights match")
 
 
 @models_app.command("inspect", no_args_is_help=True)

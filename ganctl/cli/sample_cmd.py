@@ -30,8 +30,10 @@ def sample(
                             "/ for one PNG per image, or - for a PNG on stdout."),
     nrow: int = typer.Option(None, "--nrow", help="Images per grid row (default: square)."),
     stage: int = typer.Option(None, "--stage", help="Last stage to run: 1 stops at the "
-                              "generator; default: every stage with cached weights."),
-    weights: str = weights_option("Stage-1 weights: "),
+                              "generator; default: every stage with cached weights (with "
+                              "the bundled generator: its bundled refiner too)."),
+    weights: str = weights_option("Stage-1 weights: ", default="the cache, else the "
+                                  "weights bundled with the package (sneakers)"),
     refine_weights: str = typer.Option(None, "--refine-weights", help="Weights of the "
                                        "refining stage (e.g. sneakers stage 2)."),
     truncation: float = typer.Option(None, "--truncation", help="Redraw latent components "
@@ -88,8 +90,9 @@ def sample(
     if stage is not None:
         found.check_stage(stage)
     dev = resolve(device)
-    payload = weights_mod.load(found.name, 1, weights, device="cpu")
-    refine, r_stage = refining_stage(found, stage, refine_weights), found.refine_stage
+    payload = weights_mod.load(found.name, 1, weights, device="cpu",
+                               fallback=found.bundled.get(1))
+    refine, r_stage = refining_stage(found, stage, refine_weights, payload), found.refine_stage
     options = {"refine": refine} if refine else {}
     if truncation:
         options["truncation"] = truncation
@@ -119,19 +122,28 @@ def sample(
         info(f"wrote {len(seed_list)} image(s) to {files[0] if len(files) == 1 else out}")
 
 
-def refining_stage(found, stage: int | None = None, refine_weights: str | None = None):
+def refining_stage(found, stage: int | None = None, refine_weights: str | None = None,
+                   base=None):
     """The refining stage's weights `sample` applies after the generator, or None: used
-    when asked for (--stage, --refine-weights) or when cached and not below its baseline."""
+    when asked for (--stage, --refine-weights) or when cached and not below its baseline.
+    The bundled refiner stands in when none is cached, for the bundled generator it was
+    made for (`base`) or when --stage asks for it."""
+    from ganctl import bundled
     from ganctl import weights as weights_mod
     from ganctl.console import warn
 
     r_stage = found.refine_stage
     if r_stage is None or (stage is not None and stage < r_stage):
         return None
-    if stage is None and not refine_weights and \
+    fallback = found.bundled.get(r_stage)
+    if not (stage is not None or (base is not None and base.is_bundled)) or \
+            not (fallback and bundled.path(fallback)):
+        fallback = None
+    if stage is None and not refine_weights and not fallback and \
             not weights_mod.cache_path(found.name, r_stage).is_file():
         return None
-    refine = weights_mod.load(found.name, r_stage, refine_weights, device="cpu")
+    refine = weights_mod.load(found.name, r_stage, refine_weights, device="cpu",
+                              fallback=fallback)
     problem = found.weights_warning(refine)
     if problem and stage is None and not refine_weights:
         warn(f"not applying stage {r_stage}: {problem}; pass --stage {r_stage} to apply it "
@@ -153,7 +165,8 @@ def _interpolate(found, seeds, steps, out, weights, device, truncation, as_json)
                          f"that do: {', '.join(_with_option('interpolate')) or 'none'}")
     if steps < 2 or min(seeds) < 0:
         raise UsageError("--interpolate takes two seeds >= 0 and --steps >= 2")
-    payload = weights_mod.load(found.name, 1, weights, device="cpu")
+    payload = weights_mod.load(found.name, 1, weights, device="cpu",
+                               fallback=found.bundled.get(1))
     images = found.interpolate(payload, seeds[0], seeds[1], steps, resolve(device),
                                truncation=truncation)
     if str(out).lower().endswith(".gif"):

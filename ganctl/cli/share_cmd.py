@@ -12,7 +12,7 @@ from ganctl.cli.common import check_direction, json_option, print_json
 from ganctl.cli.models_cmd import models_app
 
 WEIGHTS_SOURCE = ("A plugin name (its cached weights), a .pt or .safetensors file, a run "
-                  "or Hub folder, or hf://OWNER/REPO\\[@REVISION]\\[/FILE].")
+                  "or Hub folder, or hf://OWNER/REPO[@REVISION][/FILE].")
 
 
 def open_weights(target: str, stage: int | None):
@@ -34,7 +34,7 @@ def open_weights(target: str, stage: int | None):
 def import_cmd(
     source: str = typer.Argument(..., help="A reference pix2pix/CycleGAN generator .pth (a "
                                  "bare state_dict), a ganctl .pt/.safetensors file or folder, "
-                                 "or hf://OWNER/REPO\\[@REVISION]\\[/FILE]."),
+                                 "or hf://OWNER/REPO[@REVISION][/FILE]."),
     name: str = typer.Option(None, "--as", help="Plugin to import it for, e.g. edges2shoes "
                              "or horse2zebra (required for a reference .pth)."),
     direction: str = typer.Option(None, "--direction", help="A reference .pth: which way it "

@@ -62,8 +62,9 @@ class Generation:
         from ganctl.cli.sample_cmd import refining_stage
 
         self.plugin, self.device = plugin, device
-        self.weights = weights.load(plugin.name, 1, weights_spec, device="cpu")
-        self.refine = refining_stage(plugin)  # cached and not below its baseline
+        self.weights = weights.load(plugin.name, 1, weights_spec, device="cpu",
+                                    fallback=plugin.bundled.get(1))
+        self.refine = refining_stage(plugin, base=self.weights)  # as `sample` picks it
         self.truncation = "truncation" in plugin.sample_options
         self.interpolation = "interpolate" in plugin.sample_options
 
@@ -112,7 +113,8 @@ class Upscaling:
     def __init__(self, plugin, weights_spec: str | None = None, device="cpu"):
         from ganctl import weights
         self.device = device
-        payload = weights.load(plugin.name, plugin.refine_stage, weights_spec, device="cpu")
+        payload = weights.load(plugin.name, plugin.refine_stage, weights_spec, device="cpu",
+                               fallback=plugin.bundled_upscaler)
         self.warning = plugin.weights_warning(payload)
         self.net, self.scale, self.channels, self.context = plugin.upscaler(payload,
                                                                             self.device)

@@ -21,7 +21,7 @@ from ganctl.console import warn
 from ganctl.data import layouts, sources
 from ganctl.data.batches import EpochKeyed
 from ganctl.data.images import BadImage, read_tensor, resize_tensor
-from ganctl.errors import GanctlError, UsageError
+from ganctl.errors import UsageError
 from ganctl.infer import deploy
 from ganctl.infer.translate import translate_images
 from ganctl.kit.jitter import random_crop_flip
@@ -209,34 +209,31 @@ class CycleGANRecipe(Recipe):
 
 @dataclass(frozen=True)
 class Preset:
-    """A named CycleGAN preset: its dataset (trainA -> trainB is A -> B), the way it maps,
-    and the generator the reference authors published for it (pinned at first download)."""
+    """A named CycleGAN preset: its dataset (trainA -> trainB is A -> B) and the way it
+    maps (the weights the authors published for it: `ganctl.published`)."""
 
     name: str
     dataset: str
     direction: str
-    published: str | None
 
 
 PRESETS = {p.name: p for p in (
-    Preset("horse2zebra", "horse2zebra", "AtoB", "horse2zebra"),
-    Preset("zebra2horse", "horse2zebra", "BtoA", "zebra2horse"),
-    Preset("apple2orange", "apple2orange", "AtoB", "apple2orange"),
-    Preset("orange2apple", "apple2orange", "BtoA", "orange2apple"),
-    Preset("summer2winter_yosemite", "summer2winter_yosemite", "AtoB",
-           "summer2winter_yosemite"),
-    Preset("winter2summer_yosemite", "summer2winter_yosemite", "BtoA",
-           "winter2summer_yosemite"),
-    Preset("monet2photo", "monet2photo", "AtoB", "monet2photo"),
-    Preset("photo2monet", "monet2photo", "BtoA", "style_monet"),
-    Preset("cezanne2photo", "cezanne2photo", "AtoB", None),
-    Preset("photo2cezanne", "cezanne2photo", "BtoA", "style_cezanne"),
-    Preset("ukiyoe2photo", "ukiyoe2photo", "AtoB", None),
-    Preset("photo2ukiyoe", "ukiyoe2photo", "BtoA", "style_ukiyoe"),
-    Preset("vangogh2photo", "vangogh2photo", "AtoB", None),
-    Preset("photo2vangogh", "vangogh2photo", "BtoA", "style_vangogh"),
-    Preset("iphone2dslr_flower", "iphone2dslr_flower", "AtoB", "iphone2dslr_flower"),
-    Preset("dslr2iphone_flower", "iphone2dslr_flower", "BtoA", None),
+    Preset("horse2zebra", "horse2zebra", "AtoB"),
+    Preset("zebra2horse", "horse2zebra", "BtoA"),
+    Preset("apple2orange", "apple2orange", "AtoB"),
+    Preset("orange2apple", "apple2orange", "BtoA"),
+    Preset("summer2winter_yosemite", "summer2winter_yosemite", "AtoB"),
+    Preset("winter2summer_yosemite", "summer2winter_yosemite", "BtoA"),
+    Preset("monet2photo", "monet2photo", "AtoB"),
+    Preset("photo2monet", "monet2photo", "BtoA"),
+    Preset("cezanne2photo", "cezanne2photo", "AtoB"),
+    Preset("photo2cezanne", "cezanne2photo", "BtoA"),
+    Preset("ukiyoe2photo", "ukiyoe2photo", "AtoB"),
+    Preset("photo2ukiyoe", "ukiyoe2photo", "BtoA"),
+    Preset("vangogh2photo", "vangogh2photo", "AtoB"),
+    Preset("photo2vangogh", "vangogh2photo", "BtoA"),
+    Preset("iphone2dslr_flower", "iphone2dslr_flower", "AtoB"),
+    Preset("dslr2iphone_flower", "iphone2dslr_flower", "BtoA"),
 )}
 
 
@@ -287,14 +284,6 @@ class CycleGAN(Plugin):
     def setup(self, cfg, data, stage, device):
         return CycleGANRecipe(cfg, data, device)
 
-    def pretrained(self) -> str:
-        model = self.preset.published
-        if model is None:
-            raise GanctlError(f"no published pretrained generator for {self.name}")
-        return str(reference.pretrained(self.name, model,
-                                        reference.CYCLEGAN_MODELS.format(model),
-                                        self.direction))
-
     def generator(self, weights, device, direction=None):
         """The generator mapping `direction` (default: the way this name translates)."""
         direction = direction or self.direction
@@ -317,7 +306,7 @@ class CycleGAN(Plugin):
 
 
 # The entry points in pyproject.toml name these attributes.
-cyclegan = CycleGAN(Preset("cyclegan", "synthetic", "AtoB", None))
+cyclegan = CycleGAN(Preset("cyclegan", "synthetic", "AtoB"))
 horse2zebra = CycleGAN(PRESETS["horse2zebra"])
 zebra2horse = CycleGAN(PRESETS["zebra2horse"])
 apple2orange = CycleGAN(PRESETS["apple2orange"])

@@ -20,7 +20,7 @@ from ganctl.config import TrainConfig, opt, precision_opt
 from ganctl.console import warn
 from ganctl.data import layouts, sources
 from ganctl.data.images import BadImage, read_tensor, resize_tensor
-from ganctl.errors import GanctlError, UsageError
+from ganctl.errors import UsageError
 from ganctl.infer import deploy
 from ganctl.infer.translate import translate_images
 from ganctl.kit.jitter import random_crop_flip
@@ -184,10 +184,9 @@ class Pix2Pix(Plugin):
     summary = "paired translation (U-Net + PatchGAN): edges -> shoes, labels -> facades, ..."
     datasets = ("edges2shoes", "edges2handbags", "facades", "maps", "night2day", "synthetic")
 
-    def __init__(self, name: str, data: str, pretrained: str | None = None):
+    def __init__(self, name: str, data: str):
         self.name = name
         self.default_data = {1: data}
-        self.pretrained_model = pretrained
 
     def stage_title(self, stage):
         return "pix2pix U-Net"
@@ -217,12 +216,6 @@ class Pix2Pix(Plugin):
     def setup(self, cfg, data, stage, device):
         return Pix2PixRecipe(cfg, data, device)
 
-    def pretrained(self) -> str:
-        if not self.pretrained_model:
-            raise GanctlError(f"no published pretrained generator for {self.name}")
-        return str(reference.pretrained(self.name, self.pretrained_model,
-                                        reference.PIX2PIX_MODELS.format(self.pretrained_model)))
-
     def translator(self, weights, device, size: int | None = None, direction=None):
         if direction:  # a pix2pix generator maps one way only: the way it was trained
             reference.check_direction(weights, direction, self.name)
@@ -246,9 +239,9 @@ class Pix2Pix(Plugin):
             f"H and W multiples of {m} (ganctl scales the longer side to {work}, then pads)")
 
 
-edges2shoes = Pix2Pix("edges2shoes", "edges2shoes", pretrained="edges2shoes")
+edges2shoes = Pix2Pix("edges2shoes", "edges2shoes")
 edges2handbags = Pix2Pix("edges2handbags", "edges2handbags")
-facades = Pix2Pix("facades", "facades", pretrained="facades_label2photo")
-maps = Pix2Pix("maps", "maps", pretrained="sat2map")
+facades = Pix2Pix("facades", "facades")
+maps = Pix2Pix("maps", "maps")
 night2day = Pix2Pix("night2day", "night2day")
 pix2pix = Pix2Pix("pix2pix", "synthetic")

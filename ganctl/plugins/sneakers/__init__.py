@@ -30,6 +30,10 @@ class Sneakers(Plugin):
     default_data = {1: "synthetic", 2: "synthetic"}
     default_extractor = "classifier"  # Fashion-MNIST's CNN: the sneakers' own domain
     datasets = ("sneakers", "fashion-sneakers", "synthetic")
+    # shipped in ganctl/bundled/ (bench/bundle.py): Fashion-MNIST sneakers, and an x4
+    # upscaler for photographs, which is what `upscale in.png` is mostly given
+    bundled = {1: "sneakers-stage1", 2: "sneakers-stage2"}
+    bundled_upscaler = "photo-x4"
 
     def stage_title(self, stage):
         return "DCGAN 28x28" if stage == 1 else "SRGAN x4 28->112"

@@ -1,0 +1,251 @@
+"""Train, score and write the weights that ship inside the package (`ganctl/bundled/`).
+
+    python bench/bundle.py                      # all three, about 25 CPU-minutes here
+    python bench/bundle.py --only photo-x4 --device cuda
+
+Each model is trained by `ganctl train` with a fixed seed and a fixed number of steps,
+stored as fp16 safetensors (what ships; each file under 2 MB) next to a model card, then
+scored from the file as shipped, on images it never trained on:
+
+- sneakers-stage1: DCGAN on the 6,000 Fashion-MNIST training sneakers; FD against the
+  1,000 test sneakers in the features of ganctl's Fashion-MNIST classifier (1,000
+  samples, seeds 0-999), beside the floor of 1,000 real training sneakers.
+- sneakers-stage2: x4 SRGAN (7 -> 28 px) on the same sneakers; PSNR/SSIM on the first
+  200 test sneakers against bicubic.
+- photo-x4: x4 upscaler (28 -> 112 px patches, pixel loss only: the PSNR-best phase) on
+  permissively licensed photographs bundled with scikit-image (PHOTOS below, each with
+  its licence); validation: three other scikit-image photos; test: product shots (the
+  photo halves of ../shared/data/edges2shoes) and faces (../shared/data/celeba), x4 from
+  a quarter of their size. Those sets are research data: scored here, never trained on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+SHARED = ROOT.parent / "shared" / "data"
+sys.path.insert(0, str(HERE))
+
+# scikit-image sample photos (skimage/data/_fetchers.py says each one's terms).
+PHOTOS = {
+    "astronaut": "public domain (NASA)",
+    "chelsea": "CC0 (Stefan van der Walt)",
+    "rocket": "public domain (SpaceX)",
+    "immunohistochemistry": "no known copyright restrictions",
+    "retina": "CC0 1.0",
+    "brick": "CC0 (CC0Textures)",
+    "grass": "CC0 (CC0Textures)",
+    "gravel": "CC0 (CC0Textures)",
+    "clock": "public domain (Stefan van der Walt)",
+    "hubble_deep_field": "public domain (NASA)",
+}
+VALIDATION = {"coffee": "CC0 (Rachel Michetti)", "camera": "CC0 (Lav Varshney)",
+              "coins": "no known copyright restrictions"}
+
+COMMON = ["--seed", "0", "--no-publish", "--json", "--set", "sample_every=1000000"]
+RECIPES = {
+    "sneakers-stage1": ["train", "sneakers", "--data", "fashion-sneakers", "--steps", "4000"],
+    "sneakers-stage2": ["train", "sneakers", "--stage", "2", "--data", "fashion-sneakers",
+                        "--steps", "12000", "--set", "hr_size=28", "channels=1",
+                        "warmup_steps=9000", "content=pixel"],
+    "photo-x4": ["train", "sneakers", "--stage", "2", "--data", "{photos}", "--steps", "8000",
+                 "--set", "warmup_steps=100000000", "channels=3"],
+}
+
+
+def train(name: str, work: Path, device: str) -> dict:
+    cmd = [a.replace("{photos}", str(work / "photos")) for a in RECIPES[name]]
+    cmd += [*COMMON, "--runs-dir", str(work / "runs" / name), "--device", device]
+    print("$ ganctl " + " ".join(cmd), file=sys.stderr, flush=True)
+    done = subprocess.run([sys.executable, "-m", "ganctl", *cmd], stdout=subprocess.PIPE,
+                          text=True, check=True)
+    return {**json.loads(done.stdout), "command": "ganctl " + " ".join(RECIPES[name])}
+
+
+def write_bundled(run: dict, dest: Path) -> Path:
+    """The run's inference weights as fp16 safetensors (halves the file; scores below are
+    of this very file)."""
+    from ganctl import formats, weights
+
+    payload = weights.inference_payload(weights.read(Path(run["weights"])))
+    payload["nets"] = {net: {k: v.half() if v.is_floating_point() else v for k, v in sd.items()}
+                       for net, sd in payload["nets"].items()}
+    for key in ("run", "path"):
+        payload.pop(key, None)
+    formats.write(payload, dest)
+    return dest
+
+
+def load(path: Path):
+    from ganctl import weights
+
+    return weights.open_file(str(path))
+
+
+def score_stage1(path: Path) -> dict:
+    from ganctl.data import catalog, layouts
+    from ganctl.metrics.classifier import embed, fashion_classifier
+    from ganctl.metrics.frechet import fd_from_features
+    from ganctl.plugins.sneakers import plugin
+    from ganctl.tensors import from_unit
+
+    root = catalog.DEBIAN_FASHION_MNIST
+    net, meta = fashion_classifier(root)
+    train_x, _ = layouts.fashion_mnist(root, "train", classes=(7,))
+    test_x, _ = layouts.fashion_mnist(root, "test", classes=(7,))
+    test_f = embed(net, torch.from_numpy(test_x))
+    pick = torch.randperm(len(train_x), generator=torch.Generator().manual_seed(0))[:1000]
+    floor = fd_from_features(embed(net, torch.from_numpy(train_x)[pick]), test_f)
+    fake = from_unit(plugin.generate(load(path), list(range(1000)), torch.device("cpu")))
+    fd = fd_from_features(embed(net, fake), test_f)
+    return {"fd": round(fd, 2), "fd_floor_real_train": round(floor, 2), "samples": 1000,
+            "classifier_test_accuracy": meta["test_accuracy"]}
+
+
+def sr_rows(path: Path, hr_sets: dict[str, list[torch.Tensor]]) -> dict:
+    """PSNR/SSIM (data range 1) of the shipped net and of bicubic, x4 from a quarter."""
+    from quality import sr_scores
+
+    from ganctl.plugins.sneakers import plugin
+    from ganctl.plugins.sneakers.stage2 import bicubic_up, downscale
+
+    net = plugin.upscaler(load(path), torch.device("cpu"))[0]
+    out = {}
+    for set_name, images in hr_sets.items():
+        rows = {"bicubic": [], "ganctl": []}
+        for img in images:  # one at a time: the sets mix sizes
+            hr = img.float().div(127.5).sub(1)[None]
+            lr = downscale(hr)
+            with torch.no_grad():
+                rows["ganctl"].append(sr_scores(net(lr), hr))
+            rows["bicubic"].append(sr_scores(bicubic_up(lr), hr))
+        mean = {k: {m: round(float(np.mean([r[m] for r in v])), 4) for m in v[0]}
+                for k, v in rows.items()}
+        mean["gain_db"] = round(mean["ganctl"]["psnr"] - mean["bicubic"]["psnr"], 2)
+        mean["images"] = len(images)
+        out[set_name] = mean
+    return out
+
+
+def as_tensor(img: Image.Image) -> torch.Tensor:
+    return torch.from_numpy(np.asarray(img.convert("RGB")).copy()).permute(2, 0, 1)
+
+
+def test_sets() -> dict[str, list[torch.Tensor]]:
+    """Unseen real images, each cropped to a multiple of 4: product shots and faces."""
+    import photos
+
+    sets = {"validation: scikit-image photos (112-px patches)":
+            [as_tensor(p) for p in photos.patches(tuple(VALIDATION), limit=30)]}
+    shoes = sorted((SHARED / "edges2shoes" / "train").glob("*.jpg"))
+    faces = sorted((SHARED / "celeba").glob("*.jpg"))
+    if shoes:
+        sets["test: edges2shoes shoe photos (256 px)"] = [
+            as_tensor(Image.open(p).crop((256, 0, 512, 256))) for p in shoes]
+    if faces:
+        sets["test: CelebA aligned faces (176 x 216 px)"] = [
+            as_tensor(Image.open(p).crop((1, 1, 177, 217))) for p in faces]
+    return sets
+
+
+def sneaker_test() -> dict[str, list[torch.Tensor]]:
+    from ganctl.data import catalog, layouts
+
+    test_x, _ = layouts.fashion_mnist(catalog.DEBIAN_FASHION_MNIST, "test", classes=(7,))
+    return {"test: first 200 Fashion-MNIST test sneakers (28 px)":
+            list(torch.from_numpy(test_x[:200]))}
+
+
+CARD_DATA = {
+    "sneakers-stage1": "the 6,000 training sneakers (class 7) of Fashion-MNIST "
+                       "(Zalando Research, MIT licence)",
+    "sneakers-stage2": "the 6,000 training sneakers (class 7) of Fashion-MNIST "
+                       "(Zalando Research, MIT licence), 7 -> 28 px",
+    "photo-x4": "112-px patches of photographs bundled with scikit-image: "
+                + "; ".join(f"{k} ({v})" for k, v in PHOTOS.items()),
+}
+CARD_USE = {
+    "sneakers-stage1": "`ganctl sample sneakers` when no stage-1 weights are cached",
+    "sneakers-stage2": "`ganctl sample sneakers` (28 -> 112 px) when no stage-2 weights "
+                       "are cached; `ganctl upscale --weights bundled:sneakers-stage2`",
+    "photo-x4": "`ganctl upscale` when no sneakers stage-2 weights are cached",
+}
+
+
+def card(name: str, run: dict, path: Path, scores: dict) -> str:
+    lines = [f"# {name} (bundled with ganctl)", "",
+             f"- Used by: {CARD_USE[name]}.",
+             f"- Data: {CARD_DATA[name]}.",
+             f"- Licence of the weights: MIT, like ganctl; the training data's terms are "
+             "listed above.",
+             f"- Trained: `{run['command']} --seed 0`, {run['step']} steps "
+             f"({run['epoch']:.1f} epochs), made by `python bench/bundle.py`.",
+             f"- File: {path.name}, {path.stat().st_size / 1e6:.2f} MB, fp16 tensors.", "",
+             "## Scores of this file on images it never trained on", ""]
+    if "fd" in scores:
+        lines += [f"FD {scores['fd']} over {scores['samples']} samples against the 1,000 "
+                  "Fashion-MNIST test sneakers, in the features of ganctl's Fashion-MNIST "
+                  f"classifier (test accuracy {scores['classifier_test_accuracy']:.3f}); "
+                  f"1,000 real training sneakers score {scores['fd_floor_real_train']}.", ""]
+    else:
+        lines += ["x4 from a quarter of each image's size (bicubic, antialiased), PSNR and "
+                  "SSIM at data range 1:", "",
+                  "| images | n | bicubic PSNR | PSNR | gain | bicubic SSIM | SSIM |",
+                  "|---|---|---|---|---|---|---|"]
+        for set_name, r in scores.items():
+            lines.append(f"| {set_name} | {r['images']} | {r['bicubic']['psnr']:.2f} | "
+                         f"{r['ganctl']['psnr']:.2f} | {r['gain_db']:+.2f} dB | "
+                         f"{r['bicubic']['ssim']:.4f} | {r['ganctl']['ssim']:.4f} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", nargs="*", choices=tuple(RECIPES), default=list(RECIPES))
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--out", type=Path, default=ROOT / "ganctl" / "bundled")
+    ap.add_argument("--json", type=Path, default=ROOT / "docs" / "bench" / "bundle.json")
+    ap.add_argument("--score-only", action="store_true",
+                    help="score the files already in --out (no training)")
+    args = ap.parse_args()
+    import photos
+    from common import provenance, write_json
+
+    doc = json.loads(args.json.read_text()) if args.json.is_file() else {}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        photos.write_folder(photos.patches(tuple(PHOTOS)), work / "photos")
+        for name in args.only:
+            path = args.out / f"{name}.safetensors"
+            if args.score_only:
+                run = doc[name]["run"]
+            else:
+                run = train(name, work, args.device)
+                write_bundled(run, path)
+            if name == "sneakers-stage1":
+                scores = score_stage1(path)
+            else:
+                scores = sr_rows(path, sneaker_test() if name == "sneakers-stage2"
+                                 else test_sets())
+            run = {k: run[k] for k in ("command", "step", "epoch")}
+            doc[name] = {"run": run, "bytes": path.stat().st_size, "scores": scores,
+                         **provenance(torch.device(args.device))}
+            path.with_suffix(".md").write_text(card(name, run, path, scores))
+            print(json.dumps({name: doc[name]["scores"]}, indent=1), flush=True)
+            write_json(doc, args.json)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,29 @@
+"""Weights that ship inside the package, so the headline commands work offline right
+after `pip install`: fp16 safetensors files, each with a model card (`NAME.md`: data,
+licence, steps, scores), all made by `python bench/bundle.py`.
+
+Weights trained or imported into the cache always take precedence over these;
+`--weights bundled:NAME` names one explicitly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PREFIX = "bundled:"
+
+
+def path(name: str) -> Path | None:
+    """The file of bundled weights `name`, or None when this install has no such file."""
+    p = HERE / f"{name}.safetensors"
+    return p if p.is_file() else None
+
+
+def names() -> list[str]:
+    return sorted(p.stem for p in HERE.glob("*.safetensors"))
+
+
+def card(name: str) -> str:
+    p = HERE / f"{name}.md"
+    return p.read_text() if p.is_file() else ""
