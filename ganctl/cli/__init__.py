@@ -13,6 +13,7 @@ import sys
 import typer
 
 from ganctl import __version__
+from ganctl.cli.common import group_help_option
 
 app = typer.Typer(
     name="ganctl",
@@ -33,19 +34,9 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-def _help(ctx: typer.Context, value: bool) -> None:
-    if value:
-        typer.echo(ctx.get_help())
-        raise typer.Exit()
-
-
-# The root's own --help, with a bool default: typer's automatic one is None when not
-# given, and typer coerces None through pydantic, whose import (~50 ms) would then sit on
-# every `ganctl VERB --help`. Bool options with bool defaults skip that coercion.
 @app.callback()
 def _root(
-    _: bool = typer.Option(False, "-h", "--help", callback=_help, is_eager=True,
-                           expose_value=False, help="Show this message and exit."),
+    _: bool = group_help_option(),
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors.",
                                show_default=False),
     offline: bool = typer.Option(False, "--offline", show_default=False,

@@ -14,6 +14,20 @@ from ganctl.errors import UsageError
 DEVICE_HELP = "auto, cpu, cuda, cuda:N or mps (auto picks a GPU when there is one)."
 
 
+def _help(ctx: typer.Context, value: bool) -> None:
+    if value:
+        typer.echo(ctx.get_help())
+        raise typer.Exit()
+
+
+def group_help_option() -> Any:
+    """A command group's own --help. Typer's automatic one is None when not given, and
+    typer coerces None through pydantic, whose import (~50 ms) would then sit on every
+    `ganctl VERB --help`; a bool option with a bool default skips that coercion."""
+    return typer.Option(False, "-h", "--help", callback=_help, is_eager=True,
+                        expose_value=False, help="Show this message and exit.")
+
+
 def weights_option(prefix: str = "", also: str = "",
                    default: str = "the weights cache") -> Any:
     return typer.Option(None, "--weights", help=f"{prefix}A .pt or .safetensors file, a run "

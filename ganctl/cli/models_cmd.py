@@ -7,12 +7,18 @@ from pathlib import Path
 import typer
 
 from ganctl.cli import app
-from ganctl.cli.common import json_option, print_json
+from ganctl.cli.common import group_help_option, json_option, print_json
 
 models_app = typer.Typer(help="Plugins and cached weights: list, inspect, import, export "
                          "(safetensors, ONNX, Hub folder), push to the Hugging Face Hub.",
                          no_args_is_help=True)
 app.add_typer(models_app, name="models")
+
+
+@models_app.callback()
+def _models(_: bool = group_help_option()) -> None:
+    """Plugins and cached weights: list, inspect, import, export (safetensors, ONNX, Hub
+    folder), push to the Hugging Face Hub."""
 
 
 @models_app.command("list")

@@ -21,8 +21,12 @@ def open_weights(target: str, stage: int | None):
     from ganctl.errors import UsageError
 
     if target in registry.entries() and not Path(target).exists():
-        stage = registry.get(target).check_stage(stage or 1)
-        found = weights.load(target, stage)
+        plugin = registry.get(target)
+        stage = plugin.check_stage(stage or 1)
+        if plugin.does("translate"):  # local weights, else the published ones
+            found = weights.for_translation(plugin, None)
+        else:
+            found = weights.load(target, stage, fallback=plugin.bundled.get(stage))
     else:
         found = weights.open_file(target, stage=stage or 1)
         if stage and found.stage != stage:
