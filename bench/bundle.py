@@ -57,8 +57,8 @@ COMMON = ["--seed", "0", "--no-publish", "--json", "--set", "sample_every=100000
 RECIPES = {
     "sneakers-stage1": ["train", "sneakers", "--data", "fashion-sneakers", "--steps", "4000"],
     "sneakers-stage2": ["train", "sneakers", "--stage", "2", "--data", "fashion-sneakers",
-                        "--steps", "12000", "--set", "hr_size=28", "channels=1",
-                        "warmup_steps=9000", "content=pixel"],
+                        "--steps", "10000", "--set", "hr_size=28", "channels=1",
+                        "warmup_steps=100000000"],
     "photo-x4": ["train", "sneakers", "--stage", "2", "--data", "{photos}", "--steps", "8000",
                  "--set", "warmup_steps=100000000", "channels=3"],
 }

@@ -49,7 +49,7 @@ class TrainConfig:
     """Options every plugin shares. Stopping rules: the first one reached ends the run."""
 
     batch_size: int = opt(64, "images per optimisation step", minimum=1)
-    lr: float = opt(2e-4, "learning rate of the generator (and of D unless lr_d is set)",
+    lr: float = opt(2e-4, "learning rate of the generators and the discriminators",
                     minimum=0.0)
     seed: int = opt(0, "seed of every random number generator in the run")
     epochs: float = opt(0.0, "stop after this many passes over the data (0 = no limit)",

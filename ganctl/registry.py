@@ -65,6 +65,9 @@ class Plugin:
     #: `evaluate`'s feature extractor when none is given; None: the user must choose
     default_extractor: ClassVar[str | None] = None
     summary: ClassVar[str] = ""
+    #: what `--data` may be for this plugin (shown by `ganctl train NAME --help`)
+    data_layout: ClassVar[str] = "a dataset name (`ganctl download-data --list`), a folder, " \
+        "or 'synthetic'"
     #: {stage: name} of weights shipped in ganctl/bundled/, used when none are cached
     bundled: ClassVar[dict[int, str]] = {}
     #: the bundled weights `upscale` uses when none are cached (None: no default)

@@ -31,6 +31,8 @@ def home(tmp_path, shared_data, monkeypatch) -> Path:
     monkeypatch.setenv("GANCTL_HOME", str(h))
     monkeypatch.setenv("WANDB_MODE", "disabled")
     monkeypatch.setenv("MPLBACKEND", "Agg")
+    # tests never reach the internet: published weights come from `published_host`
+    monkeypatch.setenv("GANCTL_OFFLINE", "1")
     monkeypatch.chdir(tmp_path)
     return h
 
@@ -167,6 +169,7 @@ def published_host(monkeypatch):
     from ganctl import published
     from tests.httpserver import Server
 
+    monkeypatch.delenv("GANCTL_OFFLINE", raising=False)
     server = Server()
     moved = {name: dataclasses.replace(r, url=f"{server.url}/{r.filename}")
              for name, r in published.PUBLISHED.items()}

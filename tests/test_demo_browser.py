@@ -138,9 +138,14 @@ def test_a_drawing_translates_like_ganctl_translate(demo, browser, cli, tmp_path
     for dx, dy in [(12, -14)] * 5 + [(15, 0)] * 4 + [(10, 12)] * 5:
         strokes.move_by_offset(dx, dy)
     strokes.release().perform()
+    # the page opened on a sample drawing and its translation
+    first, sample = image_of(browser, wait, "edges2shoes-translate-input")
+    first_out, _ = image_of(browser, wait, "edges2shoes-translate-out0")
+    assert (sample < 128).any() and (sample > 250).mean() > 0.8
     browser.find_element(By.ID, "edges2shoes-translate-draw-go").click()
-    src, drawn = image_of(browser, wait, "edges2shoes-translate-input")
-    _, shoe = image_of(browser, wait, "edges2shoes-translate-out0")
+    src, drawn = image_of(browser, wait, "edges2shoes-translate-input", after=first)
+    _, shoe = image_of(browser, wait, "edges2shoes-translate-out0", after=first_out)
+    assert (drawn != sample).any()  # the strokes went onto the sample drawing
     SEEN["uploads"] = src.split("/file=", 1)[1].rsplit("/", 1)[0]
     shot(browser, tmp_path, "demo-edges2shoes")
     assert drawn.shape == (256, 256, 3) and (drawn < 128).any() and (drawn > 250).mean() > 0.8
@@ -155,8 +160,7 @@ def test_the_sneakers_page_generates_and_upscales_an_upload(demo, browser, cli, 
                                                            monkeypatch):
     url, runs, _, home = demo
     wait = open_tab(browser, url, "sneakers: generate")
-    browser.find_element(By.ID, "sneakers-generate-go").click()
-    _, grid = image_of(browser, wait, "sneakers-generate-grid")
+    _, grid = image_of(browser, wait, "sneakers-generate-grid")  # shown on load
     monkeypatch.setenv("GANCTL_HOME", str(home))  # the demo's cache: stage 1, then x4
     assert cli("sample", "sneakers", "--seeds", "0-15", "-o", tmp_path / "cli.png").code == 0
     assert (grid == np.asarray(Image.open(tmp_path / "cli.png").convert("RGB"))).all()

@@ -25,7 +25,12 @@ app = typer.Typer(
     rich_markup_mode=None,  # plain help: the rich renderer alone cost ~100 ms a call
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-_state = {"debug": False}
+_state: dict = {"debug": False, "argv": []}
+
+
+def command_line() -> list[str]:
+    """The arguments this run of `ganctl` was given (after the program name)."""
+    return list(_state["argv"])
 
 
 def _version(value: bool) -> None:
@@ -79,6 +84,7 @@ def main(argv: list[str] | None = None) -> None:
     from ganctl.errors import GanctlError
 
     args = expand_sets(sys.argv[1:] if argv is None else list(argv))
+    _state["argv"] = args
     _state["debug"] = os.environ.get("GANCTL_DEBUG", "") not in ("", "0")
     try:
         app(args=args, prog_name="ganctl")

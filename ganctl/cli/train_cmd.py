@@ -10,9 +10,29 @@ from ganctl.cli import app
 from ganctl.cli.common import device_option, json_option, print_json, threads_option
 
 
+def _help(ctx: typer.Context, value: bool) -> None:
+    """This command's help; with a plugin name, what that plugin's --data may be."""
+    if not value:
+        return
+    typer.echo(ctx.get_help())
+    from ganctl import registry
+    from ganctl.cli import command_line
+
+    # --help is eager and click parses options before arguments, so the plugin argument
+    # is not parsed yet: take the first registered name on the command line
+    name = next((a for a in command_line() if a in registry.entries()), None)
+    if name:
+        typer.echo(f"\nData for {name} (--data): {registry.get(name).data_layout}.")
+    raise typer.Exit()
+
+
 @app.command(no_args_is_help=True)
 def train(
-    plugin: str = typer.Argument(..., help="Plugin to train (see `ganctl models list`)."),
+    plugin: str = typer.Argument(..., help="Plugin to train (see `ganctl models list`); "
+                                 "`ganctl train NAME --help` adds what its --data may be."),
+    _: bool = typer.Option(False, "-h", "--help", callback=_help, is_eager=True,
+                           expose_value=False,
+                           help="Show this message and exit."),
     stage: int = typer.Option(1, "--stage", help="Stage of a multi-stage plugin."),
     data: str = typer.Option(None, "--data",
                              help="Dataset name, folder, or 'synthetic' (default: the "

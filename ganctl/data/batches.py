@@ -32,7 +32,7 @@ class EpochKeyed(Dataset):
 
 class BatchStream:
     def __init__(self, dataset: Dataset, batch_size: int, seed: int, device: torch.device,
-                 workers: int = 0, rank: int = 0, world: int = 1):
+                 workers: int = 0, rank: int = 0, world: int = 1, say_cap: bool = True):
         self.n = len(dataset)
         if self.n < world:
             raise ValueError("empty dataset" if self.n == 0 else
@@ -53,8 +53,9 @@ class BatchStream:
             self.dataset = dataset.to(device)
         elif workers > usable_cores():  # more would only compete for the same cores
             self.workers = usable_cores()
-            info(f"{self.workers} data loader worker(s) instead of {workers}: this machine "
-                 f"gives the process {self.workers} CPU(s)")
+            if say_cap:  # the user asked for `workers`; a default is capped silently
+                info(f"{self.workers} data loader worker(s) instead of {workers}: this machine "
+                     f"gives the process {self.workers} CPU(s)")
 
     @property
     def batches_per_epoch(self) -> int:

@@ -41,27 +41,39 @@ def image_folder(root: Path) -> list[Path]:
 
 @dataclass
 class Paired:
-    """Side-by-side A|B images (pix2pix layout): `train/`, `val/` (or `test/`)."""
+    """Side-by-side A|B images (pix2pix layout): `train/`, `val/` (or `test/`), or one
+    folder of pairs."""
 
     root: Path
     train: list[Path]
     val: list[Path]
+    val_from: str = ""  # where the validation pairs came from, for the user
 
 
 def paired_folder(root: Path) -> Paired:
+    """The pairs under `root`: its train/ and val/ (or test/) folders; or, given a folder
+    of pairs itself (e.g. edges2shoes/train), those pairs, validated on a sibling val/ or
+    test/ folder when there is one, else on its last pairs by name (a tenth, at most 50),
+    which are then not trained on."""
     root = _require_dir(root, "paired A|B dataset")
-    train_dir = root / "train"
-    if not train_dir.is_dir():
-        raise GanctlError(f"paired A|B dataset: {root} has no train/ folder "
-                          "(expected train/*.jpg with A on the left, B on the right)")
+    if (root / "train").is_dir():
+        train_dir, val_dirs = root / "train", [root / "val", root / "test"]
+    elif list_images(root, recursive=False):
+        train_dir, val_dirs = root, [root.parent / "val", root.parent / "test"]
+    else:
+        raise GanctlError(f"paired A|B dataset: {root} has no train/ folder and no images "
+                          "(expected train/*.jpg, or a folder of *.jpg, with A on the left "
+                          "and B on the right)")
     train = _nonempty(list_images(train_dir, recursive=False), train_dir, "paired A|B dataset")
-    val: list[Path] = []
-    for name in ("val", "test"):
-        if (root / name).is_dir():
-            val = list_images(root / name, recursive=False)
-            if val:
-                break
-    return Paired(root, train, val)
+    for d in val_dirs:
+        val = list_images(d, recursive=False) if d.is_dir() and d != train_dir else []
+        if val:
+            return Paired(root, train, val, f"{len(val)} pairs in {d}")
+    if train_dir == root and len(train) >= 10:
+        n = min(len(train) // 10, 50)
+        return Paired(root, train[:-n], train[-n:],
+                      f"the last {n} pairs of {root} by name (held out of training)")
+    return Paired(root, train, [], "none (no val/ or test/ folder)")
 
 
 def split_pair(img, direction: str = "AtoB"):

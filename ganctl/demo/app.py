@@ -7,12 +7,11 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from PIL import Image
-
 from ganctl.demo import handlers
 from ganctl.errors import GanctlError
 
 PAD_SIDE = 256
+FIRST_SEEDS = "0-15"
 
 
 def friendly(gr, fn):
@@ -30,9 +29,13 @@ def friendly(gr, fn):
 
 def translate_tab(gr, key: str, h: handlers.Translation, out: Path) -> None:
     side = PAD_SIDE
-    white = Image.new("RGBA", (side, side), "white")  # the pad's own layer stays transparent
+    # The page opens on a sample drawing and its translation; the pen draws over it and
+    # the toolbar's clear gives a white page.
+    sample = handlers.sample_drawing(side)
+    first = h(sample)
     with gr.Row():
-        pad = gr.Sketchpad(value={"background": white, "layers": [], "composite": None},
+        pad = gr.Sketchpad(value={"background": sample.convert("RGBA"), "layers": [],
+                                  "composite": None},
                            type="pil", image_mode="RGBA", format="png", canvas_size=(side, side),
                            brush=gr.Brush(colors=["#000000"], default_color="#000000",
                                           color_mode="fixed", default_size=3),
@@ -46,10 +49,11 @@ def translate_tab(gr, key: str, h: handlers.Translation, out: Path) -> None:
                              elem_id=f"{key}-draw-go")
         upload_btn = gr.Button("Translate the upload", elem_id=f"{key}-upload-go")
     with gr.Row():
-        seen = gr.Image(label="input as the model got it", format="png", buttons=["download"],
-                        elem_id=f"{key}-input")
-        outs = [gr.Image(label=label, format="png", buttons=["download"],
-                         elem_id=f"{key}-out{i}") for i, label in enumerate(h.labels)]
+        seen = gr.Image(sample, label="input as the model got it", format="png",
+                        buttons=["download"], elem_id=f"{key}-input")
+        outs = [gr.Image(img, label=label, format="png", buttons=["download"],
+                         elem_id=f"{key}-out{i}")
+                for i, (label, img) in enumerate(zip(h.labels, first))]
 
     def from_pad(editor):
         img = handlers.drawing(editor)
@@ -64,16 +68,17 @@ def translate_tab(gr, key: str, h: handlers.Translation, out: Path) -> None:
 
 
 def generate_tab(gr, key: str, h: handlers.Generation, out: Path) -> None:
+    first = h.grid(FIRST_SEEDS)  # the page opens on the grid of the seeds it shows
     with gr.Row():
-        seeds = gr.Textbox("0-15", label="seeds (0-15, or 3,7,42)", elem_id=f"{key}-seeds")
+        seeds = gr.Textbox(FIRST_SEEDS, label="seeds (0-15, or 3,7,42)", elem_id=f"{key}-seeds")
         nrow = gr.Number(0, precision=0, minimum=0, label="per row (0 = square)")
         rnd = gr.Button("Random seed")
     trunc = gr.Slider(0, 3, 0, step=0.1, label="truncation (0 = off)",
                       visible=h.truncation)
-    refine = gr.Checkbox(h.refine is not None, label="apply the cached x4 stage",
+    refine = gr.Checkbox(h.refine is not None, label="apply the x4 stage",
                          visible=h.refine is not None)
     go = gr.Button("Generate", variant="primary", elem_id=f"{key}-go")
-    grid = gr.Image(label="samples (as `ganctl sample --seeds`)", format="png",
+    grid = gr.Image(first, label="samples (as `ganctl sample --seeds`)", format="png",
                     buttons=["download"], elem_id=f"{key}-grid")
     rnd.click(lambda: str(h.random_seed()), None, seeds)
     go.click(friendly(gr, lambda s, n, t, r: h.grid(s, n or None, t or None, r)),

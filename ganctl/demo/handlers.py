@@ -34,6 +34,14 @@ def drawing(editor: dict[str, Any] | Image.Image | None) -> Image.Image:
     return to_mode(img, 3)
 
 
+def sample_drawing(side: int = 256) -> Image.Image:
+    """The drawing the translate tab opens with: a shoe's outline, black on white, like
+    the edge maps of edges2shoes (the same one every time)."""
+    from ganctl.data import synthetic
+
+    return synthetic.edge_map(synthetic.shoe(random.Random(3), side))
+
+
 class Translation:
     """A translation name: one output per direction its weights map (two for a two-way
     CycleGAN run, the name's own way first)."""

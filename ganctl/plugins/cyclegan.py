@@ -240,6 +240,9 @@ PRESETS = {p.name: p for p in (
 class CycleGAN(Plugin):
     task = "translate"
     summary = "unpaired translation both ways (ResNet G + PatchGAN, LSGAN, cycle loss)"
+    data_layout = ("two unpaired domains: a dataset name, a folder with trainA/ and "
+                   "trainB/ (testA/ testB/ give the fixed sample images), or --data-a DIR "
+                   "--data-b DIR")
 
     def __init__(self, preset: Preset):
         self.name = preset.name

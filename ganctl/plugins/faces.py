@@ -181,6 +181,9 @@ class Faces(Plugin):
     summary = "64x64 faces: DCGAN or CSP-up-block generator; DCGAN or residual D"
     default_data = {1: "celeba"}
     datasets = ("celeba", "synthetic")
+    data_layout = ("celeba (img_align_celeba/, as CelebA or Kaggle ship it), synthetic, or "
+                   "any folder of face images (searched recursively, centre-cropped to 64 "
+                   "px)")
 
     def stage_title(self, stage):
         return "DCGAN/CSP 64x64"

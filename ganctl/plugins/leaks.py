@@ -275,6 +275,10 @@ class Leaks(Plugin):
     summary = "leak detection: a convolutional VAE scores images; calibrated threshold"
     default_data = {1: "leaks"}
     datasets = ("leaks", "synthetic")
+    data_layout = ("a folder with train/ (normal images), proliv/ (known leaks, optional: "
+                   "they help set the threshold) and test/imgs/ with "
+                   "test/test_annotation.txt (lines '<file> <0|1>', optional), or leaks, "
+                   "or synthetic")
 
     def stage_title(self, stage):
         return "convolutional VAE"

@@ -17,7 +17,7 @@ from torch.utils.data import Dataset
 
 from ganctl import nets, reference
 from ganctl.config import TrainConfig, opt, precision_opt
-from ganctl.console import warn
+from ganctl.console import info, warn
 from ganctl.data import layouts, sources
 from ganctl.data.images import BadImage, read_tensor, resize_tensor
 from ganctl.errors import UsageError
@@ -183,6 +183,10 @@ class Pix2Pix(Plugin):
     task = "translate"
     summary = "paired translation (U-Net + PatchGAN): edges -> shoes, labels -> facades, ..."
     datasets = ("edges2shoes", "edges2handbags", "facades", "maps", "night2day", "synthetic")
+    data_layout = ("A|B pairs side by side in one image (A left, B right): a dataset name, "
+                   "a folder with train/ and val/ (or test/), or a folder of pairs itself "
+                   "(e.g. edges2shoes/train), validated on a sibling val/ or test/ when "
+                   "there is one, else on its last tenth by name")
 
     def __init__(self, name: str, data: str):
         self.name = name
@@ -199,6 +203,8 @@ class Pix2Pix(Plugin):
         root = (sources.synthetic_root("edges2shoes", n_train=64, n_val=8, size=256)
                 if src.kind == "synthetic" else src.path)
         pairs = layouts.paired_folder(root)
+        if src.kind != "synthetic":
+            info(f"{len(pairs.train)} training pairs; validation: {pairs.val_from}")
         warn_overlap(pairs.train, pairs.val)
         train = PairedImages(pairs.train, cfg.load_size, cfg.direction)
         val = None
@@ -207,11 +213,11 @@ class Pix2Pix(Plugin):
             items = [loader.load(i) for i in range(len(loader.files))]
             val = sources.ImageTensors(torch.stack([a for a, _ in items]),
                                        torch.stack([b for _, b in items]))
-        info = sources.DataInfo("synthetic:edges2shoes" if src.kind == "synthetic" else
-                                src.name, 3, (cfg.crop_size, cfg.crop_size), len(train),
-                                sources.fingerprint_files(pairs.train, root),
-                                src.kind == "synthetic")
-        return sources.TrainData(train, info, val)
+        about = sources.DataInfo("synthetic:edges2shoes" if src.kind == "synthetic" else
+                                 src.name, 3, (cfg.crop_size, cfg.crop_size), len(train),
+                                 sources.fingerprint_files(pairs.train, root),
+                                 src.kind == "synthetic")
+        return sources.TrainData(train, about, val)
 
     def setup(self, cfg, data, stage, device):
         return Pix2PixRecipe(cfg, data, device)

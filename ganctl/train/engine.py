@@ -130,8 +130,9 @@ def _train(req: TrainRequest, s: Session, ckpt_path: Path | None) -> TrainResult
         accel.compile_nets(s.recipe.nets, device)
     s.recipe.precision = precision
     s.recipe.scalers = accel.grad_scalers(precision, s.recipe.optimizers)
+    asked = cfg.workers != type(cfg).__dataclass_fields__["workers"].default
     s.stream = BatchStream(s.data.train, cfg.batch_size, cfg.seed, device, cfg.workers,
-                           ddp.rank, ddp.world)
+                           ddp.rank, ddp.world, say_cap=asked)
     if s.stream.batch_size < cfg.batch_size:
         warn(f"dataset has {s.stream.n} images; batch size lowered to {s.stream.batch_size}")
 

@@ -30,6 +30,11 @@ class Sneakers(Plugin):
     default_data = {1: "synthetic", 2: "synthetic"}
     default_extractor = "classifier"  # Fashion-MNIST's CNN: the sneakers' own domain
     datasets = ("sneakers", "fashion-sneakers", "synthetic")
+    data_layout = ("fashion-sneakers (the Fashion-MNIST sneakers: Debian's "
+                   "dataset-fashion-mnist or a download), sneakers, synthetic, or any folder "
+                   "of images (searched recursively, letter-boxed on white to a square). "
+                   "Stage 2 trains on the same at hr_size; Fashion-MNIST's 28 px needs "
+                   "--set hr_size=28 channels=1")
     # shipped in ganctl/bundled/ (bench/bundle.py): Fashion-MNIST sneakers, and an x4
     # upscaler for photographs, which is what `upscale in.png` is mostly given
     bundled = {1: "sneakers-stage1", 2: "sneakers-stage2"}
