@@ -177,9 +177,13 @@ CARD_DATA = {
 }
 CARD_USE = {
     "sneakers-stage1": "`ganctl sample sneakers` when no stage-1 weights are cached",
-    "sneakers-stage2": "`ganctl sample sneakers` (28 -> 112 px) when no stage-2 weights "
-                       "are cached; `ganctl upscale --weights bundled:sneakers-stage2`",
-    "photo-x4": "`ganctl upscale` when no sneakers stage-2 weights are cached",
+    "sneakers-stage2": "`ganctl upscale --weights bundled:sneakers-stage2` on small gray "
+                       "product shots (7 -> 28 px, Fashion-MNIST's own scale). `sample "
+                       "sneakers` uses photo-x4 instead: applied 28 -> 112 px this net "
+                       "leaves a grain pattern that photo-x4 does not (look at both with "
+                       "`ganctl sample sneakers --refine-weights bundled:NAME`)",
+    "photo-x4": "`ganctl upscale` and the 28 -> 112 px stage of `ganctl sample sneakers` "
+                "when no stage-2 weights are cached",
 }
 
 
@@ -189,7 +193,8 @@ def card(name: str, run: dict, path: Path, scores: dict) -> str:
              f"- Data: {CARD_DATA[name]}.",
              f"- Licence of the weights: MIT, like ganctl; the training data's terms are "
              "listed above.",
-             f"- Trained: `{run['command']} --seed 0`, {run['step']} steps "
+             f"- Trained: `{run['command'].replace('{photos}', 'PATCHES/')} --seed 0`, "
+             f"{run['step']} steps "
              f"({run['epoch']:.1f} epochs), made by `python bench/bundle.py`.",
              f"- File: {path.name}, {path.stat().st_size / 1e6:.2f} MB, fp16 tensors.", "",
              "## Scores of this file on images it never trained on", ""]

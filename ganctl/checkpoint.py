@@ -99,6 +99,21 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def link_into_place(src: Path, path: Path) -> bool:
+    """Hard-link `src` to `path`, replacing it atomically; False where links are not
+    possible (another file system, no link support), so the caller writes a copy."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{HOST}-{os.getpid()}.link.tmp")
+    try:
+        tmp.unlink(missing_ok=True)
+        os.link(src, tmp)
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        return False
+    return True
+
+
 def save(payload: dict[str, Any], path: Path) -> Path:
     """Write a checkpoint dict atomically. `payload` must carry 'kind' and 'plugin'."""
     import torch

@@ -86,12 +86,16 @@ def read(path: Path, device="cpu") -> dict[str, Any]:
     return checkpoint.load(path, map_location=device, kind="weights")
 
 
-def publish(payload: dict[str, Any], plugin: str, stage: int) -> Path:
-    """Write inference weights to the cache atomically, with a JSON sidecar."""
+def publish(payload: dict[str, Any], plugin: str, stage: int,
+            saved: Path | None = None) -> Path:
+    """Put inference weights into the cache atomically, with a JSON sidecar. `saved`: the
+    file `payload` was already written to (a run's weights.pt), hard-linked rather than
+    written again where the file system allows, so the bytes exist once on disk."""
     path = cache_path(plugin, stage)
     if path.parent.is_dir():
         checkpoint.remove_stale_temps(path.parent)  # a publish that was killed mid-write
-    checkpoint.save(payload, path)
+    if saved is None or not checkpoint.link_into_place(Path(saved), path):
+        checkpoint.save(payload, path)
     meta = {k: payload.get(k) for k in META_KEYS}
     meta["file"] = str(path)
     meta["bytes"] = path.stat().st_size

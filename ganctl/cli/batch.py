@@ -22,6 +22,10 @@ def output_path(inp, out: str | None, many: bool, suffix: str, folder: str,
     folder = Path(out) if out else (Path(folder) if many else Path("."))
     rel = Path(inp.rel)
     name = f"{rel.stem}-{rel.suffix[1:]}" if keep_ext and rel.suffix else rel.stem
+    if out and not many:  # one input into a folder the user named keeps its own name,
+        own = folder / rel.parent / f"{name}.png"  # unless that would overwrite the input
+        if inp.path is None or own.resolve() != Path(inp.path).resolve():
+            return str(own)
     return str(folder / rel.parent / f"{name}-{suffix}.png")
 
 

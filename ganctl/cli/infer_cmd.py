@@ -31,8 +31,9 @@ def _plugin_with(task: str, name: str):
 def upscale(
     inputs: list[str] = typer.Argument(..., help="Files, folders, globs, or - for stdin."),
     out: str = typer.Option(None, "-o", "--out", help="Output file (one input), folder, or - "
-                            "for stdout. Default: NAME-x4.png here, or upscaled/ for "
-                            "several inputs."),
+                            "for stdout. In a folder one input keeps its name (DIR/NAME.png), "
+                            "several become DIR/NAME-x4.png. Default: NAME-x4.png here, or "
+                            "upscaled/ for several inputs."),
     model: str = typer.Option("sneakers", "--model", help="Plugin whose upscaler to use."),
     weights: str = weights_option(default="the cached sneakers stage 2, else the bundled "
                                   "photo-x4 upscaler"),
@@ -94,7 +95,9 @@ def translate(
                                 "horse2zebra, zebra2horse."),
     inputs: list[str] = typer.Argument(..., help="Files, folders, globs, or - for stdin."),
     out: str = typer.Option(None, "-o", "--out", help="Output file (one input), folder, or - "
-                            "for stdout. Default: NAME-MODEL.png here, or MODEL/ for several."),
+                            "for stdout. In a folder one input keeps its name (DIR/NAME.png), "
+                            "several become DIR/NAME-MODEL.png. Default: NAME-MODEL.png "
+                            "here, or MODEL/ for several."),
     weights: str = weights_option(also="a reference generator .pth (latest_net_G.pth), "
                                   "'pretrained' (the published generator, downloaded once), ",
                                   default="weights trained or imported for MODEL, else its "

@@ -154,10 +154,37 @@ def inspect(
     if as_json:
         print_json(doc)
         return
-    from rich.console import Console
-    from rich.pretty import Pretty
+    from rich.table import Table
 
-    Console().print(Pretty(doc, expand_all=False))
+    if "stages" in doc and "file" not in doc:  # a plugin: its config keys, stage by stage
+        for stage, about in doc["stages"].items():
+            table = Table(title=f"{doc['plugin']} stage {stage}: {about['title']} (default "
+                          f"data: {about['default_data']})", box=None, title_justify="left")
+            for col in ("key", "default", "type", "meaning"):
+                table.add_column(col)
+            for key, c in about["config"].items():
+                table.add_row(key, repr(c["default"]), c["type"], c["help"])
+            _console().print(table)
+        return
+    table = Table(box=None)
+    table.add_column("key")
+    table.add_column("value")
+    for key, value in flatten(doc):
+        table.add_row(key, value)
+    _console().print(table)
+
+
+def flatten(doc: dict, prefix: str = "") -> list[tuple[str, str]]:
+    """("arch.g.kwargs.width", "32") rows of a nested record; lists of plain values in
+    one row."""
+    rows = []
+    for key, value in doc.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            rows += flatten(value, name + ".")
+        else:
+            rows.append((name, value if isinstance(value, str) else repr(value)))
+    return rows
 
 
 def describe_plugin(p) -> dict:

@@ -57,6 +57,10 @@ def train(
                                        show_default=False),
     compile_nets: bool = typer.Option(False, "--compile", help="torch.compile the nets "
                                       "(warns and runs eager where unavailable)."),
+    keep_checkpoints: int = typer.Option(None, "--keep-checkpoints", min=1,
+                                         help="Training checkpoints kept on disk, newest "
+                                         "first (default 2); each holds every net and its "
+                                         "optimiser state, the largest files of a run."),
     sets: list[str] = typer.Option([], "--set", help="Any config field: key=value "
                                    "(repeatable; see --dry-run for the keys)."),
     config_file: Path = typer.Option(None, "--config", help="TOML or JSON file of config keys."),
@@ -120,7 +124,8 @@ def train(
         layers.update(config.read_config_file(config_file))
     flags = {"epochs": epochs, "steps": steps, "minutes": minutes, "batch_size": batch_size,
              "lr": lr, "seed": seed, "precision": precision,
-             "channels_last": channels_last, "compile": compile_nets or None}
+             "channels_last": channels_last, "compile": compile_nets or None,
+             "keep_checkpoints": keep_checkpoints}
     layers.update({k: v for k, v in flags.items() if v is not None})
     layers.update(dict(config.parse_sets(sets)))
     req = engine.TrainRequest(plugin=registry.get(plugin), stage=stage, overrides=layers, data=data,
@@ -156,14 +161,26 @@ def train(
     result = engine.train(req)
     if result.checkpoint is None:
         return  # a rank other than 0 of a distributed run: rank 0 reports
+    weights_file = result.run / "weights.pt"
+    sizes = {"checkpoint": result.checkpoint.stat().st_size, "weights": weights_file.stat().st_size,
+             "run_folder": sum(p.stat().st_size for p in result.run.rglob("*") if p.is_file())}
     summary = {"run": str(result.run), "step": result.step, "epoch": round(result.epoch, 4),
                "stopped_by": result.stopped_by, "checkpoint": str(result.checkpoint),
-               "weights": str(result.run / "weights.pt"),
-               "published": str(result.weights) if result.weights else None}
+               "weights": str(weights_file),
+               "published": str(result.weights) if result.weights else None,
+               "bytes": sizes}
     if as_json:
         print_json(summary)
     else:
         from ganctl.console import info
 
+        linked = result.weights and result.weights.stat().st_ino == weights_file.stat().st_ino
+        where = ("; published as a link to weights.pt (no extra space)" if linked
+                 else "; published as a copy" if result.weights else "")
         info(f"done: {result.step} steps ({result.epoch:.2f} epochs; {result.stopped_by} "
-             f"reached); run folder {result.run}")
+             f"reached); run folder {result.run}: {mb(sizes['run_folder'])} (last checkpoint "
+             f"{mb(sizes['checkpoint'])}, weights.pt {mb(sizes['weights'])}){where}")
+
+
+def mb(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n < 1e9 else f"{n / 1e9:.2f} GB"

@@ -192,7 +192,8 @@ def _train(req: TrainRequest, s: Session, ckpt_path: Path | None) -> TrainResult
     log.artifact(s.run / "weights.pt", f"{s.plugin.name}-stage{s.stage}",
                  {"step": s.step, "dataset": s.data.info.name})
     log.finish()
-    published = weights.publish(payload, s.plugin.name, s.stage) if req.publish else None
+    published = weights.publish(payload, s.plugin.name, s.stage, saved=s.run / "weights.pt") \
+        if req.publish else None
     if published:
         info(f"published weights to {published}")
     return TrainResult(s.run, s.step, epoch, last_ckpt, published, stopped_by)
