@@ -191,7 +191,7 @@ def card(name: str, run: dict, path: Path, scores: dict) -> str:
     lines = [f"# {name} (bundled with ganctl)", "",
              f"- Used by: {CARD_USE[name]}.",
              f"- Data: {CARD_DATA[name]}.",
-             f"- Licence of the weights: MIT, like ganctl; the training data's terms are "
+             "- Licence of the weights: MIT, like ganctl; the training data's terms are "
              "listed above.",
              f"- Trained: `{run['command'].replace('{photos}', 'PATCHES/')} --seed 0`, "
              f"{run['step']} steps "

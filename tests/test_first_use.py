@@ -12,6 +12,7 @@ import torch
 from PIL import Image
 
 from ganctl import bundled, nets, published
+from tests.conftest import TINY
 
 BUNDLED = ("sneakers-stage1", "sneakers-stage2", "photo-x4")
 needs_bundled = pytest.mark.skipif(any(bundled.path(n) is None for n in BUNDLED),
@@ -96,7 +97,9 @@ def test_a_failed_download_is_one_line_and_leaves_no_weights(cli, home, photo,
     monkeypatch.setattr(download, "time", types.SimpleNamespace(sleep=lambda s: None))
     res = cli("translate", "zebra2horse", photo, "-o", "h.png")
     assert res.code == 1 and "Traceback" not in res.err
-    (line,) = res.err.strip().splitlines()
+    # the announcement of the download, then one error line
+    (line,) = [ln for ln in res.err.splitlines() if ln.startswith("ganctl: error:")]
+    assert res.err.strip().splitlines()[-1] == line
     assert url in line and "--weights" in line and "ganctl train horse2zebra" in line
     assert no_weight_files(home)
     assert not (home / "weights" / "zebra2horse").exists() or \
@@ -135,16 +138,43 @@ def test_bundled_weights_work_offline_on_an_empty_home(cli, home, tmp_path, monk
     assert res.code == 0, res.err
     doc = json.loads(res.out)
     assert doc["stages"] == [1, 2] and doc["size"] == [1, 112, 112]
-    assert [bundled.path(n) for n in ("sneakers-stage1", "sneakers-stage2")] == \
-        [bundled.HERE / p.split("/")[-1] for p in doc["weights"]]
+    assert doc["weights"] == [str(bundled.path("sneakers-stage1")),
+                              str(bundled.path("photo-x4"))]
     res = cli("models", "list", "sneakers")
-    assert "bundled (sneakers-stage1)" in res.out and "bundled (sneakers-stage2)" in res.out
+    assert "bundled (sneakers-stage1)" in res.out and "bundled (photo-x4)" in res.out
+    # the Fashion-MNIST stage 2 by name: 7 -> 28 px on a gray thumbnail
+    Image.new("L", (7, 7), 200).save(tmp_path / "thumb.png")
+    res = cli("upscale", "thumb.png", "-o", "t28.png", "--weights", "bundled:sneakers-stage2")
+    assert res.code == 0, res.err
+    assert Image.open("t28.png").size == (28, 28)
     assert no_weight_files(home)
 
 
 @needs_bundled
+def test_the_demo_opens_with_bundled_sneakers_and_a_sample_drawing(cli, tmp_path, monkeypatch):
+    import numpy as np
+
+    from ganctl import registry
+    from ganctl.demo import handlers
+
+    monkeypatch.setenv("GANCTL_OFFLINE", "1")
+    h = handlers.Generation(registry.get("sneakers"))
+    assert h.weights.is_bundled and h.refine is not None and h.refine.is_bundled
+    grid = h.grid("0-15")
+    assert cli("sample", "sneakers", "--seeds", "0-15", "-o", "cli.png").code == 0
+    assert (np.asarray(grid.convert("RGB")) ==
+            np.asarray(Image.open(tmp_path / "cli.png").convert("RGB"))).all()
+    up = handlers.Upscaling(registry.get("sneakers"))
+    assert up(Image.new("RGB", (12, 10))).size == (48, 40)
+    sketch = handlers.sample_drawing()
+    assert sketch.size == (256, 256) and sketch == handlers.sample_drawing()
+    ink = np.asarray(sketch.convert("L")) < 128
+    assert 0.01 < ink.mean() < 0.2  # strokes on white, like an edges2shoes edge map
+
+
+@needs_bundled
 def test_trained_weights_take_precedence_over_bundled(cli, home, tiny_runs):
-    runs = tiny_runs({"sneakers": ["--steps", "2", "--set", "batch_size=8", "width=8"]})
+    runs = tiny_runs({"sneakers": TINY["sneakers"]})
     assert cli("models", "import", runs["sneakers"]).code == 0
     res = cli("sample", "sneakers", "-n", "4", "-o", "g.png", "--json")
     doc = json.loads(res.out)
@@ -159,3 +189,88 @@ def test_unknown_bundled_name_lists_what_ships(cli, tmp_path):
     assert res.code == 1
     assert "no such bundled weights" in res.err
     assert all(n in res.err for n in bundled.names())
+
+
+# ---- friction a new user met -------------------------------------------------------
+
+def write_pairs(folder, n: int, size: int = 32) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        Image.new("RGB", (2 * size, size), (i * 7 % 255, 80, 160)).save(folder / f"{i:03d}_AB.jpg")
+
+
+def test_a_folder_of_pairs_trains_and_says_what_validates(tmp_path, cli):
+    from ganctl.data import layouts
+
+    write_pairs(tmp_path / "e2s" / "train", 20)
+    pairs = layouts.paired_folder(tmp_path / "e2s" / "train")  # no val/ beside it
+    assert (len(pairs.train), len(pairs.val)) == (18, 2)
+    assert not set(pairs.train) & set(pairs.val) and "held out" in pairs.val_from
+    write_pairs(tmp_path / "e2s" / "val", 3)  # a sibling val/ is used when there is one
+    pairs = layouts.paired_folder(tmp_path / "e2s" / "train")
+    assert (len(pairs.train), len(pairs.val)) == (20, 3)
+    assert str(tmp_path / "e2s" / "val") in pairs.val_from
+    res = cli("train", "edges2shoes", "--data", tmp_path / "e2s" / "train", "--steps", "1",
+              "--no-publish", "--set", "net_g=unet_32", "load_size=40", "crop_size=32",
+              "ngf=4", "ndf=4", "workers=0")
+    assert res.code == 0, res.err
+    assert "20 training pairs; validation: 3 pairs in" in res.err
+
+
+def test_train_name_help_says_what_its_data_may_be(cli):
+    res = cli("train", "edges2shoes", "--help")
+    assert res.code == 0 and "Data for edges2shoes (--data): A|B pairs" in res.out
+    res = cli("train", "horse2zebra", "--help")
+    assert "trainA/ and trainB/" in res.out
+    res = cli("train", "--help")
+    assert res.code == 0 and "Data for" not in res.out
+    # the lr help of plugins without lr_d does not mention it
+    res = cli("models", "inspect", "edges2shoes", "--json")
+    assert "lr_d" not in json.loads(res.out)["stages"]["1"]["config"]["lr"]["help"]
+
+
+def test_worker_cap_is_silent_unless_asked(cli, monkeypatch):
+    from ganctl.data import batches
+
+    monkeypatch.setattr(batches, "usable_cores", lambda: 1)
+    args = ["train", "horse2zebra", "--data", "synthetic", "--steps", "1", "--no-publish",
+            "--set", "image_size=32", "n_blocks=1", "ngf=4", "ndf=4"]
+    res = cli(*args)
+    assert res.code == 0 and "instead of" not in res.err  # the default 4, capped quietly
+    res = cli(*args, "workers=3")
+    assert "1 data loader worker(s) instead of 3" in res.err
+
+
+def test_published_weights_are_one_file_on_disk_and_sizes_are_said(cli, home):
+    res = cli("train", "sneakers", "--data", "synthetic", "--steps", "3", "--keep-checkpoints",
+              "1", "--set", "batch_size=8", "width=8", "checkpoint_every=1")
+    assert res.code == 0, res.err
+    line = res.err.strip().splitlines()[-1]
+    assert "MB (last checkpoint" in line and "published as a link" in line
+    run = next((home.parent / "runs" / "sneakers-stage1").iterdir())
+    assert (run / "weights.pt").stat().st_ino == \
+        (home / "weights" / "sneakers" / "stage1.pt").stat().st_ino
+    assert len(list((run / "checkpoints").glob("*.pt"))) == 1  # --keep-checkpoints 1
+
+
+def test_one_input_into_a_folder_keeps_its_name_unless_that_overwrites_it(cli, tmp_path):
+    res = cli("train", "sneakers", "--stage", "2", "--data", "synthetic", *TINY["sneakers2"][2:])
+    assert res.code == 0, res.err
+    Image.new("RGB", (10, 8)).save(tmp_path / "shoe.jpg")
+    assert cli("upscale", "shoe.jpg", "-o", "big/").code == 0
+    assert (tmp_path / "big" / "shoe.png").is_file()
+    Image.new("RGB", (10, 8)).save(tmp_path / "big" / "pic.png")
+    assert cli("upscale", "big/pic.png", "-o", "big/").code == 0
+    assert Image.open(tmp_path / "big" / "pic.png").size == (10, 8)  # the input is intact
+    assert Image.open(tmp_path / "big" / "pic-x4.png").size == (40, 32)
+
+
+def test_models_inspect_prints_a_table(cli, home, tiny_runs):
+    weights = tiny_runs({"sneakers": TINY["sneakers"]})["sneakers"]
+    res = cli("models", "inspect", weights)
+    assert res.code == 0
+    rows = dict(line.split(None, 1) for line in res.out.splitlines()[1:] if line.strip())
+    assert rows["plugin"].strip() == "sneakers" and rows["arch.g.name"].strip() == "dcgan_g"
+    assert "{" not in res.out  # no Python dict repr
+    res = cli("models", "inspect", "sneakers")
+    assert "sneakers stage 2" in res.out and "warmup_steps" in res.out
