@@ -1,4 +1,4 @@
-"""Benchmark: inference verbs and start-up.
+"""Benchmark: inference verbs (start-up of --help: bench/help_time.py).
 
 Trains each model for one step (speed does not depend on the weights' quality) into a
 private GANCTL_HOME, then measures:
@@ -9,7 +9,6 @@ private GANCTL_HOME, then measures:
 - folders: `upscale` and `translate` over a folder of same-size images, run in groups
   (the default) and one image at a time, interleaved, in this process;
 - `sample` of 10,000 images into a folder: peak memory against 1,000;
-- `ganctl --help` and `ganctl train --help` wall time.
 
 Each verb is timed twice: the whole command as a user runs it (a fresh process:
 start-up, loading weights, reading and writing files; peak RSS from the kernel), and the
@@ -195,21 +194,13 @@ def bench_sample_memory(device, work: Path) -> dict:
     return out
 
 
-def bench_help(repeats: int = 10) -> dict:
-    rows = {}
-    for args in (["--help"], ["train", "--help"]):
-        walls = [cli(*args)["wall_s"] for _ in range(repeats)]
-        rows["ganctl " + " ".join(args)] = round(statistics.mean(walls), 3)
-    return rows
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--device", default="cpu")
     ap.add_argument("-n", type=int, default=1000, help="images for the sample benchmark")
     ap.add_argument("--tile", type=int, default=256, help="upscale tile (the default)")
     ap.add_argument("--only", nargs="*", choices=("sample", "upscale", "translate", "folders",
-                                                  "sample_memory", "help_wall_s"))
+                                                  "sample_memory"))
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     device = resolve(args.device)
@@ -220,8 +211,7 @@ def main() -> None:
              "upscale": lambda: bench_upscale(device, work, args.tile),
              "translate": lambda: bench_translate(device, work),
              "folders": lambda: bench_folders(args.device, work),
-             "sample_memory": lambda: bench_sample_memory(args.device, work),
-             "help_wall_s": bench_help}
+             "sample_memory": lambda: bench_sample_memory(args.device, work)}
     old = json.loads(args.json.read_text()) if args.only and args.json.is_file() else {}
     doc = {**old, **provenance(device)}  # parts not run this time are kept
     for name, fn in parts.items():

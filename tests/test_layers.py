@@ -17,7 +17,8 @@ LAYERS = [
     {"data"},
     {"config", "checkpoint", "formats"},
     {"kit"},
-    {"nets", "tensors", "console", "errors", "paths", "device", "__init__"},
+    {"nets", "tensors", "console", "errors", "paths", "device", "bundled", "published",
+     "__init__"},
 ]
 RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -28,9 +29,9 @@ def trained(trained_once, home, tmp_path):
 
 
 def test_missing_weights_name_the_train_command(cli):
-    res = cli("sample", "sneakers", "-n", "4")
+    res = cli("sample", "faces", "-n", "4")  # faces ships no weights (sneakers does)
     assert res.code == 1
-    assert "ganctl train sneakers" in res.err and "--weights" in res.err
+    assert "ganctl train faces" in res.err and "--weights" in res.err
     assert len(res.err.strip().splitlines()) == 1
 
 
@@ -78,9 +79,12 @@ def test_seeds_run_in_chunks_with_the_same_images(cli, trained, tmp_path, monkey
 
 def test_weights_from_run_folder(cli, trained, home):
     (home / "weights" / "sneakers" / "stage1.pt").unlink()
-    assert cli("sample", "sneakers", "-n", "2").code == 1
-    res = cli("sample", "sneakers", "-n", "2", "--weights", trained["run"], "-o", "x.png")
+    res = cli("sample", "sneakers", "-n", "2", "--json")  # the bundled weights stand in
+    assert res.code == 0 and "bundled" in json.loads(res.out)["weights"][0]
+    res = cli("sample", "sneakers", "-n", "2", "--weights", trained["run"], "-o", "x.png",
+              "--json")
     assert res.code == 0, res.err
+    assert json.loads(res.out)["weights"] == [str(Path(trained["run"]) / "weights.pt")]
 
 
 def test_png_to_stdout_in_a_pipe(trained):

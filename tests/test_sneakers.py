@@ -181,7 +181,10 @@ def test_upscale_cli_batch_with_bad_files(cli, sr_trained, tmp_path):
     assert res.code == 0 and Image.open(tmp_path / "half.png").size == (40, 24)
 
 
-def test_upscale_without_weights_names_the_command(cli, tmp_path):
+def test_upscale_without_weights_names_the_command(cli, tmp_path, monkeypatch):
+    from ganctl import bundled
+
+    monkeypatch.setattr(bundled, "HERE", tmp_path / "no-bundled-weights")  # e.g. removed
     Image.new("RGB", (8, 8)).save(tmp_path / "x.png")
     res = cli("upscale", "x.png")
     assert res.code == 1 and "ganctl train sneakers --stage 2" in res.err
@@ -203,8 +206,16 @@ def test_sample_skips_a_stage2_worse_than_bicubic_unless_asked(cli, sr_trained, 
     assert json.loads(res.out)["size"] == [3, 28, 28]
 
 
-def test_sample_stage2_without_its_weights_fails_clearly(cli):
+def test_sample_stage2_without_its_weights_uses_the_bundled_one_or_fails_clearly(
+        cli, tmp_path, monkeypatch):
+    from ganctl import bundled
+
     assert cli("train", "sneakers", *FAST).code == 0
+    res = cli("sample", "sneakers", "-n", "2", "--json")
+    assert json.loads(res.out)["stages"] == [1]  # your generator: no bundled x4 glued on
+    res = cli("sample", "sneakers", "-n", "2", "--stage", "2", "--json")
+    assert res.code == 0 and json.loads(res.out)["weights"][1] == str(bundled.path("photo-x4"))
+    monkeypatch.setattr(bundled, "HERE", tmp_path / "no-bundled-weights")
     res = cli("sample", "sneakers", "-n", "2", "--stage", "2")
     assert res.code == 1 and "no trained weights for sneakers stage 2" in res.err
     assert cli("sample", "sneakers", "-n", "2", "-o", "x.png").code == 0  # default: stage 1
