@@ -93,3 +93,31 @@ def test_resume_is_exact(case, split, tmp_path, monkeypatch):
     assert train_rows[0] == train_rows[1]
     extra = [r for r in b_rows if r not in a_rows]
     assert all(r["step"] == split for r in extra), extra
+
+
+# Every plugin's fields that its config checks together, given again on resume exactly
+# as the user first ran them (the resume bug: each --set was checked alone against the
+# defaults, so `crop_size=32` alone failed "crop_size must not exceed load_size").
+CROSS_FIELD = {
+    "pix2pix": ("edges2shoes", ["net_g=unet_32", "load_size=40", "crop_size=32", "ngf=4",
+                                "ndf=4", "workers=0"],
+                "load_size=48", "load_size"),
+    "sneakers": ("sneakers", ["arch=dcgan", "width=8", "spectral_norm=true",
+                              "batch_size=8"], "width=16", "width"),
+    "sneakers-stage2": ("sneakers", ["hr_size=32", "crop=16", "n_blocks=1", "width=8",
+                                     "batch_size=4", "content=pixel"], "crop=24", "crop"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CROSS_FIELD))
+def test_resume_with_the_runs_own_cross_field_settings(cli, case):
+    name, sets, changed, key = CROSS_FIELD[case]
+    stage = ["--stage", "2"] if case.endswith("stage2") else []
+    first = ["train", name, *stage, "--data", "synthetic", "--no-publish", "--set", *sets]
+    assert cli(*first, "--steps", "2").code == 0
+    res = cli(*first, "--resume", "auto", "--steps", "4", "--json")
+    assert res.code == 0, res.err
+    assert json.loads(res.out)["step"] == 4
+    # a real change of one of those fields is still refused, naming it
+    res = cli(*first, changed, "--resume", "auto", "--steps", "6")
+    assert res.code == 2 and f"cannot change {key} when resuming" in res.err

@@ -35,13 +35,16 @@ def resolve_config(req):
     if meta.get("stage") != stage:
         raise UsageError(f"{ckpt_path} is stage {meta.get('stage')}, not stage {stage}")
     saved = cfg_cls.upgrade(meta["config"])
-    for key, value in overrides.items():
-        new = config.coerce(cfg_cls, key, value)
-        if key not in RESUMABLE_CHANGES and saved.get(key) != config.to_dict(
-                config.build(cfg_cls, {key: new})).get(key):
-            raise UsageError(f"cannot change {key} when resuming (checkpoint has "
-                             f"{saved.get(key)!r}); start a new run instead")
+    # The merged config is built (and its cross-field checks run) once, on the saved
+    # settings with every override: re-giving the run's own --set pairs is no change.
     cfg = config.build(cfg_cls, saved, overrides)
+    merged = config.to_dict(cfg)
+    for key in overrides:
+        key = key.replace("-", "_")
+        if key not in RESUMABLE_CHANGES and saved.get(key) != merged.get(key):
+            raise UsageError(f"cannot change {key} when resuming (checkpoint has "
+                             f"{saved.get(key)!r}, asked for {merged.get(key)!r}); start a "
+                             "new run instead")
     data = sources.read_spec(meta["data_spec"])
     if req.data and str(req.data) != str(data):
         raise UsageError(f"cannot change --data when resuming (the run used {str(data)!r})")
