@@ -152,13 +152,12 @@ def pretrained(record, train_name: str) -> Path:
     dest = pretrained_path(record)
     if dest.is_file():
         return dest
-    get_it = (f"download {record.url} yourself and `ganctl models import {record.filename} "
-              f"--as {record.name}`, pass --weights PATH, or train your own with "
-              f"`ganctl train {train_name}`")
+    get_it = (f"run `ganctl models import {record.filename} --as {record.name}`, pass "
+              f"--weights PATH, or train your own with `ganctl train {train_name}`")
     if offline():
         raise GanctlError(f"offline (GANCTL_OFFLINE is set), and {record.name} needs the "
                           f"published generator {record.filename} (about {record.size_mb} "
-                          f"MB) from {record.url}: {get_it}")
+                          f"MB): download {record.url} elsewhere and {get_it}")
     lock_path = paths.weights_dir() / LOCK
     try:
         lock = json.loads(lock_path.read_text())
