@@ -135,6 +135,22 @@ def reference_output(key: str, weights, inputs: dict[str, torch.Tensor]) -> list
         {"image": torch.from_numpy(np.array(img)).permute(2, 0, 1)[None].float() / 255}
 
 
+def test_an_onnx_export_that_disagrees_is_refused_and_nothing_is_written(cli, runs,
+                                                                         tmp_path,
+                                                                         monkeypatch):
+    """PyTorch's side of the check made 0.01 off: the real comparison must catch it."""
+    from ganctl.infer import deploy
+
+    run = deploy.Deployable.run
+    monkeypatch.setattr(deploy.Deployable, "run",
+                        lambda self, inputs: [t + 0.01 for t in run(self, inputs)])
+    (tmp_path / "out").mkdir()
+    res = cli("models", "export", runs["sneakers"], "-o", tmp_path / "out" / "m.onnx",
+              "--format", "onnx")
+    assert res.code == 1 and "differs from PyTorch by up to 1.00e-02" in res.err
+    assert "not written" in res.err and list((tmp_path / "out").iterdir()) == []
+
+
 @pytest.mark.parametrize("key", list(RUNS))
 def test_onnx_export_matches_the_library(cli, runs, key, tmp_path):
     import onnx
