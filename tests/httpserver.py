@@ -9,7 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class Server:
     """routes[path] = (mode, body); modes: ok, norange, drop_once, html, 404, stall,
-    loop, short (announces more bytes than it sends, every time)."""
+    loop, short (announces more bytes than it sends, every time), 503_once (a server
+    error on the first request, then ok)."""
 
     def __init__(self):
         self.routes: dict[str, tuple[str, bytes]] = {}
@@ -26,6 +27,10 @@ class Server:
                 mode, body = outer.routes.get(self.path, ("404", b""))
                 if mode == "404":
                     self.send_error(404)
+                    return
+                if mode == "503_once" and self.path not in outer.dropped:
+                    outer.dropped.add(self.path)
+                    self.send_error(503)
                     return
                 if mode == "loop":
                     self.send_response(302)

@@ -119,6 +119,7 @@ def _fetch_archive(entry: catalog.Dataset, root: Path, force: bool) -> tuple[Pat
         archive.unlink(missing_ok=True)
     if archive.is_file() and pinned and file_digests(archive)[0] != pinned["sha256"]:
         archive.unlink()  # a stale or tampered copy: fetch again, checked against the pin
+    got = None
     if not archive.is_file():
         try:
             got = fetch(entry.urls, archive, sha256=pinned.get("sha256"),
@@ -127,15 +128,15 @@ def _fetch_archive(entry: catalog.Dataset, root: Path, force: bool) -> tuple[Pat
             raise ChecksumMismatch(f"{e}; it differs from the copy pinned in {root / LOCK} "
                                    f"on {pinned.get('date')} (if the host really updated "
                                    "the file, remove its entry there)") from None
-        if not pinned:
-            lock[entry.archive_name] = {"url": got.url, "size": got.size,
-                                        "sha256": got.sha256,
-                                        "date": time.strftime("%Y-%m-%d")}
-            write_lock(root, lock)
-            info(f"{entry.archive_name}: no published checksum; pinned SHA-256 "
-                 f"{got.sha256[:16]}... in {root / LOCK}")
-    return _unpack(entry, root, archive, {"source": entry.urls[0],
-                                          "archive": str(archive)}, "downloaded")
+    done = _unpack(entry, root, archive, {"source": entry.urls[0], "archive": str(archive)},
+                   "downloaded")
+    if got is not None and not pinned:  # pinned only once its contents proved valid
+        lock[entry.archive_name] = {"url": got.url, "size": got.size, "sha256": got.sha256,
+                                    "date": time.strftime("%Y-%m-%d")}
+        write_lock(root, lock)
+        info(f"{entry.archive_name}: no published checksum; pinned SHA-256 "
+             f"{got.sha256[:16]}... in {root / LOCK}")
+    return done
 
 
 def _stage(entry, root: Path, fill, meta: dict, verb: str) -> tuple[Path, str]:
