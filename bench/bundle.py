@@ -222,6 +222,8 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--out", type=Path, default=ROOT / "ganctl" / "bundled")
     ap.add_argument("--json", type=Path, default=ROOT / "docs" / "bench" / "bundle.json")
+    ap.add_argument("--photo-stride", type=int, default=112,
+                    help="pixels between the 112-px training patches of each photo")
     ap.add_argument("--score-only", action="store_true",
                     help="score the files already in --out (no training)")
     args = ap.parse_args()
@@ -231,7 +233,8 @@ def main() -> None:
     doc = json.loads(args.json.read_text()) if args.json.is_file() else {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        photos.write_folder(photos.patches(tuple(PHOTOS)), work / "photos")
+        photos.write_folder(photos.patches(tuple(PHOTOS), stride=args.photo_stride),
+                            work / "photos")
         for name in args.only:
             path = args.out / f"{name}.safetensors"
             if args.score_only:

@@ -28,15 +28,18 @@ def photo(name: str) -> Image.Image:
     return img
 
 
-def patches(names, size: int = 112, limit: int | None = None) -> list[Image.Image]:
-    """Non-overlapping `size` patches of each photo, interleaved across photos (so a
-    `limit` still samples all of them), skipping near-flat patches."""
+def patches(names, size: int = 112, limit: int | None = None,
+            stride: int | None = None) -> list[Image.Image]:
+    """`size` patches of each photo every `stride` pixels (default: `size`, no overlap),
+    interleaved across photos (so a `limit` still samples all of them), skipping
+    near-flat patches."""
     per_photo = []
+    step = stride or size
     for name in names:
         img = photo(name)
         cut = []
-        for y in range(0, img.height - size + 1, size):
-            for x in range(0, img.width - size + 1, size):
+        for y in range(0, img.height - size + 1, step):
+            for x in range(0, img.width - size + 1, step):
                 p = img.crop((x, y, x + size, y + size))
                 if np.asarray(p, dtype=np.float32).std() > 8:
                     cut.append(p)
