@@ -25,6 +25,7 @@ def rows(run):
     return [json.loads(x) for x in (run / "stats.jsonl").read_text().splitlines()]
 
 
+@pytest.mark.slow
 def test_bf16_trains_on_cpu_and_keeps_fp32_weights():
     res = train(3, precision="bf16")
     losses = [r["loss_g"] for r in rows(res.run)]
@@ -45,6 +46,7 @@ def test_fp16_is_refused_off_cuda(cli):
     assert bad.code == 2 and "not one of fp32, bf16, fp16" in bad.err
 
 
+@pytest.mark.slow
 def test_channels_last_matches_contiguous_and_resumes_either_way():
     plain = train(2)
     last = train(2, channels_last=True)

@@ -156,6 +156,7 @@ def test_a_dataset_of_one_image(cli, tmp_path):
     assert res.code == 1 and "leaks needs at least 2" in res.err
 
 
+@pytest.mark.slow
 def test_a_folder_of_10000_tiny_images_trains(cli, tmp_path):
     import io
 

@@ -125,6 +125,7 @@ def test_output_suffix_decides_the_format(cli, upscaler, tmp_path, name, fmt):
     assert bad.code == 2 and "cannot write .xyz files" in bad.err
 
 
+@pytest.mark.slow
 def test_models_list_keeps_whole_names_when_piped():
     out = run_ganctl("models", "list").stdout.decode()
     assert "iphone2dslr_flower" in out and "summer2winter_yosemite" in out and "…" not in out

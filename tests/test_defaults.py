@@ -129,6 +129,7 @@ def test_file_streams_leave_the_global_rng_alone(tmp_path):
     assert torch.equal(torch.get_rng_state(), before)
 
 
+@pytest.mark.slow
 def test_the_ema_generator_is_no_worse_than_the_raw_one_at_short_budgets(tmp_path):
     """FD (pooled-pixel features) of 256 samples against the synthetic training set, for
     the published EMA generator and the raw one of the same run, at three short budgets."""

@@ -34,6 +34,8 @@ from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
+pytestmark = pytest.mark.slow  # the demo in headless Chromium (not in the fast tier)
+
 RUNS = {"edges2shoes": TINY["pix2pix"], "sneakers": TINY["sneakers"],
         "sneakers2": TINY["sneakers2"], "leaks": TINY["leaks"]}
 SEEN: dict[str, str] = {}  # what one test learns for a later one (the upload folder)

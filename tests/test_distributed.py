@@ -8,9 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 from tests.conftest import run_ganctl
+
+pytestmark = pytest.mark.slow  # two-process torchrun runs (not in the fast tier)
 
 ARGS = ["train", "sneakers", "--data", "synthetic", "--set", "batch_size=8", "log_every=2",
         "sample_every=100", "checkpoint_every=2", "keep_checkpoints=5", "--json"]

@@ -25,6 +25,7 @@ def train(steps: int, resume=None, publish=True, **sets):
                                             resume=resume, publish=publish))
 
 
+@pytest.mark.slow
 def test_run_folder_contents(cli, tmp_path):
     res = cli("train", "sneakers", "--data", "synthetic", "--json", *FAST)
     assert res.code == 0, res.err
@@ -64,6 +65,7 @@ def test_checkpoints_describe_themselves_and_load_weights_only(tmp_path):
     assert w["kind"] == "weights" and set(w["nets"]) == {"g"}
 
 
+@pytest.mark.slow
 def test_keep_checkpoints_prunes_old_ones():
     result = train(12, keep_checkpoints=2)
     names = sorted(p.name for p in (result.run / "checkpoints").iterdir())
@@ -75,6 +77,7 @@ def _all_weights(payload):
         f"ema.{n}.{k}": v for n, sd in payload["ema"].items() for k, v in sd.items()}
 
 
+@pytest.mark.slow
 def test_resume_equals_uninterrupted_run(tmp_path):
     full = train(10, ema=0.9)
     straight = torch.load(full.checkpoint, weights_only=True)
@@ -95,6 +98,7 @@ def test_resume_equals_uninterrupted_run(tmp_path):
     assert [r["loss_g"] for r in rows_a] == [r["loss_g"] for r in rows_b]
 
 
+@pytest.mark.slow
 def test_resume_auto_picks_latest_run_and_refuses_changes(cli):
     assert cli("train", "sneakers", *FAST).code == 0
     res = cli("train", "sneakers", "--resume", "auto", "--steps", "8", "--json")
@@ -105,6 +109,7 @@ def test_resume_auto_picks_latest_run_and_refuses_changes(cli):
     assert bad.code == 2 and "cannot change arch when resuming" in bad.err
 
 
+@pytest.mark.slow
 def test_resume_skips_a_damaged_newest_checkpoint(tmp_path, capsys):
     part = train(8, publish=False)
     older, newest = sorted((part.run / "checkpoints").glob("ckpt-*.pt"))
@@ -123,6 +128,7 @@ def test_resume_skips_a_damaged_newest_checkpoint(tmp_path, capsys):
     assert resumed.step == 10 and all(torch.equal(a[k], b[k]) for k in a)
 
 
+@pytest.mark.slow
 def test_ctrl_c_to_the_process_group_with_loader_workers_still_checkpoints(tmp_path):
     """A terminal's Ctrl-C reaches every process of the group, DataLoader workers too."""
     cmd = [sys.executable, "-m", "ganctl", "train", "edges2shoes", "--data", "synthetic",
@@ -205,6 +211,7 @@ def test_ema_weights_are_published(home):
     assert meta["step"] == 4 and meta["plugin"] == "sneakers"
 
 
+@pytest.mark.slow
 def test_loss_d_goes_down_on_fixed_seed(tmp_path):
     result = train(40, log_every=10, seed=3)
     rows = [json.loads(x) for x in (result.run / "stats.jsonl").read_text().splitlines()]
@@ -212,6 +219,7 @@ def test_loss_d_goes_down_on_fixed_seed(tmp_path):
     assert rows[-1]["d_real"] > rows[-1]["d_fake"]
 
 
+@pytest.mark.slow
 def test_the_end_says_which_rule_stopped_and_a_spent_budget_says_how_to_go_on(cli):
     res = cli("train", "sneakers", "--json", *FAST)
     assert res.code == 0 and json.loads(res.out)["stopped_by"] == "--steps 6"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 
 from ganctl.data import catalog, synthetic
@@ -33,6 +34,7 @@ def test_evaluate_with_torchscript_extractor_and_cache(cli, tmp_path):
     assert again["reference_stats_cached"] is True and again["fd"] == doc["fd"]
 
 
+@pytest.mark.slow
 def test_evaluate_with_the_classifier_extractor(cli, tmp_path, monkeypatch):
     synthetic.write_fashion_mnist(tmp_path / "fm", n_train=600, n_test=100)
     monkeypatch.setattr(catalog, "locate", lambda name, root=None: tmp_path / "fm")

@@ -19,6 +19,8 @@ from ganctl import checkpoint, registry, weights
 from ganctl.errors import GanctlError
 from ganctl.train import engine, rundir
 
+pytestmark = pytest.mark.slow  # kill and signal loops (not in the fast tier)
+
 ARGS = ["train", "sneakers", "--steps", "100000", "--set", "batch_size=8", "log_every=1",
         "checkpoint_every=1", "keep_checkpoints=2", "sample_every=100000"]
 

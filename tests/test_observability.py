@@ -89,6 +89,7 @@ def test_png_to_stdout(two_runs, cli, monkeypatch):
     assert res.code == 2 and "refusing to write PNG bytes to a terminal" in res.err
 
 
+@pytest.mark.slow
 def test_wandb_offline_mirrors_and_resume_keeps_the_run_id(cli, tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_SILENT", "true")

@@ -11,8 +11,9 @@ from PIL import Image
 from ganctl.data import catalog
 from tests.test_evaluate import scripted_extractor
 
-pytestmark = pytest.mark.skipif(not catalog.DEBIAN_FASHION_MNIST.is_dir(),
-                                reason="Debian's dataset-fashion-mnist is not installed")
+pytestmark = [pytest.mark.slow,  # training on real data (the fast tier skips it)
+              pytest.mark.skipif(not catalog.DEBIAN_FASHION_MNIST.is_dir(),
+                                 reason="Debian's dataset-fashion-mnist is not installed")]
 
 
 def test_train_sample_and_evaluate_on_real_sneakers(cli, tmp_path):

@@ -108,6 +108,7 @@ def toy_path(tmp_path):
     return site
 
 
+@pytest.mark.slow
 def test_third_party_plugin_lists_trains_and_samples(toy_path, tmp_path):
     env = {"PYTHONPATH": str(toy_path)}
     res = run_ganctl("models", "list", "--json", env=env)
@@ -123,6 +124,7 @@ def test_third_party_plugin_lists_trains_and_samples(toy_path, tmp_path):
     assert (tmp_path / "toy.png").is_file()
 
 
+@pytest.mark.slow
 def test_broken_third_party_plugin_is_one_line(toy_path):
     (toy_path / "toyplug.py").write_text("raise ImportError('missing dependency zzz')\n")
     res = run_ganctl("train", "toy", env={"PYTHONPATH": str(toy_path)})

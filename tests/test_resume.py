@@ -12,6 +12,8 @@ import torch
 from ganctl import registry
 from ganctl.train import engine
 
+pytestmark = pytest.mark.slow  # exact resume of every plugin (not in the fast tier)
+
 SR = {"batch_size": 4, "n_blocks": 1, "width": 8, "d_width": 8, "warmup_steps": 3,
       "content": "pixel"}
 P2P = {"net_g": "unet_32", "load_size": 40, "crop_size": 32, "ngf": 4, "ndf": 4,

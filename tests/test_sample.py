@@ -87,6 +87,7 @@ def test_weights_from_run_folder(cli, trained, home):
     assert json.loads(res.out)["weights"] == [str(Path(trained["run"]) / "weights.pt")]
 
 
+@pytest.mark.slow
 def test_png_to_stdout_in_a_pipe(trained):
     res = run_ganctl("sample", "sneakers", "-n", "4", "-o", "-")
     assert res.returncode == 0, res.stderr
