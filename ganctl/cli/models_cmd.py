@@ -69,11 +69,7 @@ def list_models(
     if as_json:
         print_json(rows)
         return
-    from rich.table import Table
-
-    table = Table(box=None)
-    for col in ("plugin", "task", "stage", "default data", "weights"):
-        table.add_column(col)
+    table = _table("plugin", "task", "stage", "default data", "weights")
     for r in rows:
         if "error" in r:
             table.add_row(r["name"], "[red]broken[/red]", "", "", r["error"])
@@ -86,6 +82,15 @@ def list_models(
             table.add_row(r["name"] if i == 0 else "", r["task"] if i == 0 else "",
                           f"{s['stage']}: {s['title']}", str(s["default_data"]), w)
     _console().print(table if rows else "no plugins match")
+
+
+def _table(*columns: str, **kw):
+    from rich.table import Table
+
+    table = Table(box=None, **kw)
+    for col in columns:
+        table.add_column(col)
+    return table
 
 
 def _console():
@@ -117,11 +122,7 @@ def _list_available(pattern: str | None, as_json: bool) -> None:
     if as_json:
         print_json(rows)
         return
-    from rich.table import Table
-
-    table = Table(box=None)
-    for col in ("name", "kind", "size", "here", "from"):
-        table.add_column(col)
+    table = _table("name", "kind", "size", "here", "from")
     for r in rows:
         size = f"{r['size_mb']:.1f} MB" if r["kind"] == "bundled" else f"~{r['size_mb']} MB"
         table.add_row(r["name"], r["kind"], size, "yes" if r["here"] else "download",
@@ -154,21 +155,16 @@ def inspect(
     if as_json:
         print_json(doc)
         return
-    from rich.table import Table
-
     if "stages" in doc and "file" not in doc:  # a plugin: its config keys, stage by stage
         for stage, about in doc["stages"].items():
-            table = Table(title=f"{doc['plugin']} stage {stage}: {about['title']} (default "
-                          f"data: {about['default_data']})", box=None, title_justify="left")
-            for col in ("key", "default", "type", "meaning"):
-                table.add_column(col)
+            table = _table("key", "default", "type", "meaning", title_justify="left",
+                           title=f"{doc['plugin']} stage {stage}: {about['title']} "
+                                 f"(default data: {about['default_data']})")
             for key, c in about["config"].items():
                 table.add_row(key, repr(c["default"]), c["type"], c["help"])
             _console().print(table)
         return
-    table = Table(box=None)
-    table.add_column("key")
-    table.add_column("value")
+    table = _table("key", "value")
     for key, value in flatten(doc):
         table.add_row(key, value)
     _console().print(table)
