@@ -135,12 +135,11 @@ def refining_stage(found, stage: int | None = None, refine_weights: str | None =
     r_stage = found.refine_stage
     if r_stage is None or (stage is not None and stage < r_stage):
         return None
-    fallback = found.bundled.get(r_stage)
-    if not (stage is not None or (base is not None and base.is_bundled)) or \
-            not (fallback and bundled.path(fallback)):
-        fallback = None
-    if stage is None and not refine_weights and not fallback and \
-            not weights_mod.cache_path(found.name, r_stage).is_file():
+    after_bundled = base is not None and base.is_bundled
+    fallback = found.bundled.get(r_stage) if stage is not None or after_bundled else None
+    available = refine_weights or weights_mod.cache_path(found.name, r_stage).is_file() or \
+        (fallback and bundled.path(fallback))
+    if stage is None and not available:
         return None
     refine = weights_mod.load(found.name, r_stage, refine_weights, device="cpu",
                               fallback=fallback)
