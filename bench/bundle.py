@@ -151,10 +151,10 @@ def test_sets() -> dict[str, list[torch.Tensor]]:
     shoes = sorted((SHARED / "edges2shoes" / "train").glob("*.jpg"))
     faces = sorted((SHARED / "celeba").glob("*.jpg"))
     if shoes:
-        sets["test: edges2shoes shoe photos (256 px)"] = [
+        sets["test: edges2shoes shoe photos, 256 px"] = [
             as_tensor(Image.open(p).crop((256, 0, 512, 256))) for p in shoes]
     if faces:
-        sets["test: CelebA aligned faces (176 x 216 px)"] = [
+        sets["test: CelebA aligned faces, 176 x 216 px"] = [
             as_tensor(Image.open(p).crop((1, 1, 177, 217))) for p in faces]
     return sets
 
@@ -163,7 +163,7 @@ def sneaker_test() -> dict[str, list[torch.Tensor]]:
     from ganctl.data import catalog, layouts
 
     test_x, _ = layouts.fashion_mnist(catalog.DEBIAN_FASHION_MNIST, "test", classes=(7,))
-    return {"test: first 200 Fashion-MNIST test sneakers (28 px)":
+    return {"test: Fashion-MNIST test sneakers, 7 -> 28 px":
             list(torch.from_numpy(test_x[:200]))}
 
 

@@ -2,6 +2,10 @@
 
     python bench/report.py                 # reads docs/bench/*.json
     python bench/report.py --dir results/  # e.g. what bench/gpu.sh wrote
+
+Tables in GENERATED are also kept in the docs between `<!-- report: NAME -->` and
+`<!-- /report -->`; `python bench/report.py --write` rewrites them there, and
+tests/test_docs.py fails when a committed one differs from what this prints.
 """
 
 from __future__ import annotations
@@ -122,10 +126,76 @@ def inference(doc: dict) -> None:
     print()
 
 
+def bundle(doc: dict) -> str:
+    """README: what the bundled weights score on images they never trained on."""
+    rows = ["| bundled weights | held-out images | bicubic | bundled |", "|---|---|---|---|"]
+    for name in ("photo-x4", "sneakers-stage2"):
+        tests = [(k, v) for k, v in doc[name]["scores"].items() if k.startswith("test: ")]
+        for i, (images, score) in enumerate(tests):
+            label = f"`{name}` ({doc[name]['bytes'] / 1e6:.2f} MB)" if i == 0 else ""
+            rows.append(f"| {label} | {score['images']} {images.removeprefix('test: ')} "
+                        f"| {score['bicubic']['psnr']:.2f} dB | **{score['ganctl']['psnr']:.2f}"
+                        f" dB** ({score['gain_db']:+.2f}) |")
+    s1 = doc["sneakers-stage1"]
+    rows.append(f"| `sneakers-stage1` ({s1['bytes'] / 1e6:.2f} MB) | FD of "
+                f"{s1['scores']['samples']:,} samples to the 1,000 Fashion-MNIST test "
+                f"sneakers (1,000 real training sneakers: {s1['scores']['fd_floor_real_train']})"
+                f" | | **{s1['scores']['fd']}** |")
+    return "\n".join(rows)
+
+
+def help_times(doc: dict) -> str:
+    """performance.md: start-up of every help path."""
+    rows = [f"{doc['repeats']} rounds, {doc['date']}, {doc['cpu']}, Python {doc['python']}:",
+            "", "| command | median | range |", "|---|---|---|"]
+    rows += [f"| `{k}` | {v['median_s'] * 1000:.0f} ms | {v['min_s'] * 1000:.0f}-"
+             f"{v['max_s'] * 1000:.0f} ms |" for k, v in doc["rows"].items()]
+    return "\n".join(rows)
+
+
+# name -> (JSON file, function returning the Markdown kept in the docs)
+GENERATED = {"bundle": ("bundle.json", bundle), "help": ("help.json", help_times)}
+MARK = "<!-- report: {} -->"
+END = "<!-- /report -->"
+
+
+def generated(name: str, folder: Path = HERE.parent / "docs" / "bench") -> str:
+    file, fn = GENERATED[name]
+    return fn(load(folder, file))
+
+
+def blocks(text: str) -> list[tuple[str, str]]:
+    """(name, committed Markdown) of every generated block in a document."""
+    import re
+
+    return [(m.group(1), m.group(2).strip()) for m in re.finditer(
+        r"<!-- report: ([\w-]+) -->\n(.*?)<!-- /report -->", text, re.S)]
+
+
+def rewrite(path: Path) -> None:
+    text = path.read_text()
+    for name, old in blocks(text):
+        text = text.replace(f"{MARK.format(name)}\n{old}\n{END}",
+                            f"{MARK.format(name)}\n{generated(name)}\n{END}")
+    path.write_text(text)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--dir", type=Path, default=HERE.parent / "docs" / "bench")
+    ap.add_argument("--write", action="store_true",
+                    help="rewrite the generated blocks of README.md and docs/ in place")
     args = ap.parse_args()
+    if args.write:
+        root = HERE.parent
+        for path in [root / "README.md", *sorted((root / "docs").rglob("*.md"))]:
+            if blocks(path.read_text()):
+                rewrite(path)
+                print(f"rewrote {path.relative_to(root)}")
+        return
+    for name, (file, _) in GENERATED.items():
+        if load(args.dir, file):
+            print(f"### {name}\n\n{generated(name, args.dir)}\n")
     for name, fn in (("vs-reference.json", vs_reference), ("fast-defaults.json", fast_defaults),
                      ("threads.json", threads), ("optim.json", optim),
                      ("inference.json", inference)):

@@ -29,3 +29,30 @@ def test_every_test_the_docs_name_exists():
             if not ok:
                 missing.append(f"{doc.relative_to(ROOT)}: {name}")
     assert not missing, "\n".join(sorted(missing))
+
+
+def test_generated_tables_are_what_the_bench_json_prints():
+    """Tables between `<!-- report: NAME -->` markers are bench/report.py's output for the
+    committed JSON; after a bench reruns, `python bench/report.py --write` updates them."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    import report
+
+    seen = set()
+    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
+        for name, committed in report.blocks(doc.read_text()):
+            assert committed == report.generated(name), \
+                f"{doc.relative_to(ROOT)}: the {name} table differs from bench/report.py's"
+            seen.add(name)
+    assert seen == set(report.GENERATED)  # every generated table is in some document
+
+
+def test_bundled_weights_are_small_and_carded():
+    from ganctl import bundled
+
+    assert bundled.names() == ["photo-x4", "sneakers-stage1", "sneakers-stage2"]
+    for name in bundled.names():
+        assert bundled.path(name).stat().st_size < 2_000_000, name
+        card = bundled.card(name)
+        assert all(s in card for s in ("Data:", "Licence", "Trained:", "bench/bundle.py")), name
