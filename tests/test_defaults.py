@@ -130,9 +130,11 @@ def test_file_streams_leave_the_global_rng_alone(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_ema_generator_is_no_worse_than_the_raw_one_at_short_budgets(tmp_path):
+def test_the_ema_generator_is_ahead_at_20_steps_and_no_worse_on_average(tmp_path):
     """FD (pooled-pixel features) of 256 samples against the synthetic training set, for
-    the published EMA generator and the raw one of the same run, at three short budgets."""
+    the published EMA generator and the raw one of the same run, at 20, 100 and 200 steps:
+    the EMA is at least 10 % better at 20 steps, and the geometric mean of the three ratios
+    is at most 1. At 100 or 200 steps alone either may win (one seed; see below)."""
     from ganctl import checkpoint, config, registry, weights
     from ganctl.metrics.frechet import fd_from_features
     from ganctl.tensors import to_unit

@@ -105,5 +105,12 @@ def test_truncation_and_interpolation(cli, tmp_path):
     assert Image.open(tmp_path / "strip.png").size == (4 * 66 + 2, 66 + 2)
     a = cli("sample", "faces", "--seeds", "1-2", "--truncation", "0.7", "-o", "a/")
     assert a.code == 0
+    b = cli("sample", "faces", "--seeds", "1-2", "-o", "b/")
+    t_again = cli("sample", "faces", "--seeds", "1-2", "--truncation", "0.7", "-o", "c/")
+    assert b.code == 0 and t_again.code == 0
+    for name in ("seed00001.png", "seed00002.png"):
+        truncated = (tmp_path / "a" / name).read_bytes()
+        assert truncated == (tmp_path / "c" / name).read_bytes()  # deterministic per seed
+        assert truncated != (tmp_path / "b" / name).read_bytes()  # and not the plain latent
     res = cli("sample", "sneakers", "--interpolate", "1", "2")
     assert res.code == 2 and "does not support --interpolate" in res.err
