@@ -71,6 +71,13 @@ def test_fd_of_real_against_real_is_near_zero_and_fakes_score_worse(cli, tmp_pat
     ext = ev.extractor(spec, torch.device("cpu"))
     real_fd = ev.score(["fd"], ext, ext(real[200:400], "cpu"), ext(real[:200], "cpu"))["fd"]
     assert real_fd < 0.1 * fakes_fd, (real_fd, fakes_fd)
+    # precision/recall: two real halves cover each other; 6-step fakes fall outside
+    pr_real = ev.score(["pr"], ext, ext(real[200:400], "cpu"), ext(real[:200], "cpu"))
+    res = cli("evaluate", "sneakers", "--extractor", spec, "-n", "200", "--metric", "pr",
+              "--json")
+    pr_fake = json.loads(res.out)
+    assert pr_real["precision"] > 0.8 and pr_real["recall"] > 0.8, pr_real
+    assert pr_fake["precision"] < pr_real["precision"] - 0.3, (pr_fake, pr_real)
 
 
 def test_evaluate_needs_an_extractor_where_the_classifier_does_not_apply(cli):
