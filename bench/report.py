@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 from pathlib import Path
 
@@ -153,8 +154,17 @@ def help_times(doc: dict) -> str:
     return "\n".join(rows)
 
 
+def suite(doc: dict) -> str:
+    """README: how long the tests take (bench/suite_time.py)."""
+    full, fast = doc["full"], doc["fast"]
+    return (f"On {doc['date']} ({doc['cpu']}, `python bench/suite_time.py`) the default suite "
+            f"ran {full['passed']} tests in {full['wall_s'] / 60:.1f} minutes and the fast tier "
+            f"{fast['passed']} in {fast['wall_s']:.0f} s.")
+
+
 # name -> (JSON file, function returning the Markdown kept in the docs)
-GENERATED = {"bundle": ("bundle.json", bundle), "help": ("help.json", help_times)}
+GENERATED = {"bundle": ("bundle.json", bundle), "help": ("help.json", help_times),
+             "suite": ("suite.json", suite)}
 MARK = "<!-- report: {} -->"
 END = "<!-- /report -->"
 
@@ -164,20 +174,17 @@ def generated(name: str, folder: Path = HERE.parent / "docs" / "bench") -> str:
     return fn(load(folder, file))
 
 
+BLOCK = re.compile(r"<!-- report: ([\w-]+) -->\n(.*?)<!-- /report -->", re.S)
+
+
 def blocks(text: str) -> list[tuple[str, str]]:
     """(name, committed Markdown) of every generated block in a document."""
-    import re
-
-    return [(m.group(1), m.group(2).strip()) for m in re.finditer(
-        r"<!-- report: ([\w-]+) -->\n(.*?)<!-- /report -->", text, re.S)]
+    return [(m.group(1), m.group(2).strip()) for m in BLOCK.finditer(text)]
 
 
 def rewrite(path: Path) -> None:
-    text = path.read_text()
-    for name, old in blocks(text):
-        text = text.replace(f"{MARK.format(name)}\n{old}\n{END}",
-                            f"{MARK.format(name)}\n{generated(name)}\n{END}")
-    path.write_text(text)
+    path.write_text(BLOCK.sub(lambda m: f"{MARK.format(m.group(1))}\n"
+                                        f"{generated(m.group(1))}\n{END}", path.read_text()))
 
 
 def main() -> None:
