@@ -181,6 +181,10 @@ def _train(req: TrainRequest, s: Session, ckpt_path: Path | None) -> TrainResult
         last_ckpt = snapshot.save_training(s, s.elapsed_before, log.wandb_id)
     sums = check_in_sync(s) if ddp.on else None
     if not ddp.main:
+        # Leave together: a rank that tore down its process group while rank 0 still
+        # wrote the weights was sometimes aborted by gloo at exit ("terminate called
+        # without an active exception").
+        ddp.barrier()
         return TrainResult(s.run, s.step, epoch, None, None, stopped_by)
     with snapshot.eval_nets(s.recipe, s.emas) as nets:
         s.recipe.finish(nets, s.run)
@@ -196,6 +200,7 @@ def _train(req: TrainRequest, s: Session, ckpt_path: Path | None) -> TrainResult
         if req.publish else None
     if published:
         info(f"published weights to {published}")
+    ddp.barrier()  # the other ranks wait here (above)
     return TrainResult(s.run, s.step, epoch, last_ckpt, published, stopped_by)
 
 
