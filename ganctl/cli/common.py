@@ -22,7 +22,7 @@ def _help(ctx: typer.Context, value: bool) -> None:
 
 def group_help_option() -> Any:
     """A command group's own --help. Typer's automatic one is None when not given, and
-    typer coerces None through pydantic, whose import (~50 ms) would then sit on every
+    typer coerces None through pydantic, whose import would then sit on every
     `ganctl VERB --help`; a bool option with a bool default skips that coercion."""
     return typer.Option(False, "-h", "--help", callback=_help, is_eager=True,
                         expose_value=False, help="Show this message and exit.")
