@@ -27,3 +27,9 @@ def names() -> list[str]:
 def card(name: str) -> str:
     p = HERE / f"{name}.md"
     return p.read_text() if p.is_file() else ""
+
+
+def used_by(name: str) -> str:
+    """The card's "Used by" line: what these weights stand in for."""
+    line = next((ln for ln in card(name).splitlines() if ln.startswith("- Used by:")), "")
+    return line.removeprefix("- ")

@@ -17,8 +17,7 @@ app.add_typer(models_app, name="models")
 
 @models_app.callback()
 def _models(_: bool = group_help_option()) -> None:
-    """Plugins and cached weights: list, inspect, import, export (safetensors, ONNX, Hub
-    folder), push to the Hugging Face Hub."""
+    pass  # only the group's own --help (see group_help_option); its text is help= above
 
 
 @models_app.command("list")
@@ -111,8 +110,7 @@ def _list_available(pattern: str | None, as_json: bool) -> None:
 
     rows = [{"name": name, "kind": "bundled", "file": str(bundled.path(name)),
              "size_mb": round(bundled.path(name).stat().st_size / 1e6, 2), "here": True,
-             "card": bundled.card(name).splitlines()[2].removeprefix("- ") if
-             bundled.card(name) else ""} for name in bundled.names()]
+             "card": bundled.used_by(name)} for name in bundled.names()]
     rows += [{"name": r.name, "kind": "published", "file": r.filename, "url": r.url,
               "size_mb": r.size_mb, "sha256": r.sha256, "licence": r.licence,
               "paper": r.paper, "here": reference.pretrained_path(r).is_file()}
