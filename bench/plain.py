@@ -128,3 +128,114 @@ def train_sr(hr: torch.Tensor, downscale, budgets: list[float], snapshot, seed: 
         spent += time.perf_counter() - t0
         if spent >= todo[0]:
             snapshot(todo.pop(0), copy.deepcopy(net).eval(), steps, spent)
+
+
+# pix2pix as the paper's reference code builds it: U-Net 256 (8 levels, ngf 64, batch
+# norm, no bias before batch norm, dropout 0.5 in the three inner ngf*8 decoder blocks),
+# a 70x70 PatchGAN (ndf 64, 3 strided layers), BCE on logits, L1 x100, D loss halved,
+# Adam 2e-4 (0.5, 0.999), batch 1, resize 286 + random crop 256 + flip, N(0, 0.02) init.
+
+class UnetLevel(nn.Module):
+    """One level of the U-Net: down, the inner levels, up, and the skip concatenation."""
+
+    def __init__(self, outer: int, inner: int, sub: nn.Module | None = None,
+                 in_ch: int | None = None, outermost: bool = False, dropout: bool = False):
+        super().__init__()
+        in_ch = in_ch or outer
+        self.outermost = outermost
+        down = [nn.Conv2d(in_ch, inner, 4, 2, 1, bias=False)]
+        if not outermost:
+            down = [nn.LeakyReLU(0.2, True), *down]
+            if sub is not None:
+                down.append(nn.BatchNorm2d(inner))
+        up_in = inner if sub is None else inner * 2
+        if outermost:
+            up = [nn.ReLU(True), nn.ConvTranspose2d(up_in, outer, 4, 2, 1), nn.Tanh()]
+        else:
+            up = [nn.ReLU(True), nn.ConvTranspose2d(up_in, outer, 4, 2, 1, bias=False),
+                  nn.BatchNorm2d(outer)] + ([nn.Dropout(0.5)] if dropout else [])
+        self.model = nn.Sequential(*down, *([sub] if sub is not None else []), *up)
+
+    def forward(self, x):
+        return self.model(x) if self.outermost else torch.cat([x, self.model(x)], 1)
+
+
+def unet(levels: int = 8, ngf: int = 64, channels: int = 3) -> nn.Module:
+    block = UnetLevel(ngf * 8, ngf * 8)
+    for i in range(levels - 5):
+        block = UnetLevel(ngf * 8, ngf * 8, block, dropout=i < 3)
+    for mult in (4, 2, 1):
+        block = UnetLevel(ngf * mult, ngf * mult * 2, block)
+    return UnetLevel(channels, ngf, block, in_ch=channels, outermost=True)
+
+
+def patchgan(in_ch: int = 6, ndf: int = 64) -> nn.Module:
+    layers = [nn.Conv2d(in_ch, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+    for prev, mult, stride in ((1, 2, 2), (2, 4, 2), (4, 8, 1)):
+        layers += [nn.Conv2d(ndf * prev, ndf * mult, 4, stride, 1, bias=False),
+                   nn.BatchNorm2d(ndf * mult), nn.LeakyReLU(0.2, True)]
+    return nn.Sequential(*layers, nn.Conv2d(ndf * 8, 1, 4, 1, 1))
+
+
+def init_normal(*nets: nn.Module) -> None:
+    for m in (m for net in nets for m in net.modules()):
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+
+
+def test_mode(g: nn.Module) -> nn.Module:
+    """The reference's test setting: batch norm on the image's own statistics (it trained
+    at batch 1), dropout off so the output is deterministic."""
+    g.train()
+    for m in g.modules():
+        if isinstance(m, nn.Dropout):
+            m.eval()
+    return g
+
+
+def train_pix2pix(a: torch.Tensor, b: torch.Tensor, budgets: list[float], snapshot,
+                  seed: int = 0, load: int = 286, crop: int = 256) -> None:
+    """`a`, `b`: uint8 (N, 3, H, W) inputs and targets. Trains at batch 1 until the last
+    budget (seconds of its own training time)."""
+    torch.manual_seed(seed)
+    pairs = torch.cat([a, b], 1).float()
+    pairs = F.interpolate(pairs, size=(load, load), mode="bicubic", align_corners=False)
+    pairs = pairs.clamp(0, 255).div(127.5).sub(1)  # resized once, kept in memory
+    g, d = unet(), patchgan()
+    init_normal(g, d)
+    opt_g = torch.optim.Adam(g.parameters(), 2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(d.parameters(), 2e-4, betas=(0.5, 0.999))
+    bce = nn.BCEWithLogitsLoss()
+    steps, spent, todo = 0, 0.0, sorted(budgets)
+    while todo:
+        for i in torch.randperm(len(pairs)).tolist():
+            t0 = time.perf_counter()
+            y, x = torch.randint(0, load - crop + 1, (2,)).tolist()
+            pair = pairs[i:i + 1, :, y:y + crop, x:x + crop]
+            if torch.rand(()) < 0.5:
+                pair = pair.flip(-1)
+            real_a, real_b = pair[:, :3], pair[:, 3:]
+            fake_b = g(real_a)
+            pred_real = d(torch.cat([real_a, real_b], 1))
+            pred_fake = d(torch.cat([real_a, fake_b.detach()], 1))
+            loss_d = 0.5 * (bce(pred_real, torch.ones_like(pred_real))
+                            + bce(pred_fake, torch.zeros_like(pred_fake)))
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+            pred = d(torch.cat([real_a, fake_b], 1))
+            loss_g = bce(pred, torch.ones_like(pred)) + 100 * F.l1_loss(fake_b, real_b)
+            opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            opt_g.step()
+            steps += 1
+            spent += time.perf_counter() - t0
+            if spent >= todo[0]:
+                snapshot(todo.pop(0), test_mode(copy.deepcopy(g)), steps, spent)
+                if not todo:
+                    return

@@ -73,6 +73,13 @@ class TrainConfig:
                         "(SyncBatchNorm; CUDA only)")
 
     @classmethod
+    def device_defaults(cls, device_type: str, given: dict[str, Any]) -> dict[str, Any]:
+        """Defaults that depend on the kind of device ("cpu", "cuda", "mps") a new run
+        trains on, for the keys the user did not set (`given`: their settings). A plugin
+        whose paper recipe is hopeless on a CPU overrides this; none by default."""
+        return {}
+
+    @classmethod
     def upgrade(cls, saved: dict[str, Any]) -> dict[str, Any]:
         """A checkpoint's saved config in this version's keys, so runs from an older
         ganctl resume with the recipe they started with (plugins override this)."""

@@ -27,10 +27,12 @@ def resolve_config(req):
     plugin = req.plugin
     stage = plugin.check_stage(req.stage)
     cfg_cls = plugin.config_class(stage)
-    overrides = named_rules_win(dict(req.overrides or {}))
+    given = {k.replace("-", "_"): v for k, v in (req.overrides or {}).items()}
+    overrides = named_rules_win(given)
     ckpt_path = find_resume(req, plugin) if req.resume else None
     if ckpt_path is None:
-        cfg = config.build(cfg_cls, overrides)
+        by_device = cfg_cls.device_defaults(device_type(req), overrides)
+        cfg = config.build(cfg_cls, overrides, by_device)
         data = req.data or plugin.default_data.get(stage, "synthetic")
         return plugin, cfg, None, data
     meta = checkpoint.load(ckpt_path, kind="training", plugin=plugin.name)
@@ -42,7 +44,6 @@ def resolve_config(req):
     cfg = config.build(cfg_cls, saved, overrides)
     merged = config.to_dict(cfg)
     for key in overrides:
-        key = key.replace("-", "_")
         if key not in RESUMABLE_CHANGES and saved.get(key) != merged.get(key):
             raise UsageError(f"cannot change {key} when resuming (checkpoint has "
                              f"{saved.get(key)!r}, asked for {merged.get(key)!r}); start a "
@@ -51,6 +52,13 @@ def resolve_config(req):
     if req.data and str(req.data) != str(data):
         raise UsageError(f"cannot change --data when resuming (the run used {str(data)!r})")
     return plugin, cfg, ckpt_path, data
+
+
+def device_type(req) -> str:
+    """"cpu", "cuda" or "mps": what the run's --device resolves to."""
+    from ganctl.device import resolve
+
+    return resolve(req.device).type
 
 
 def find_resume(req, plugin) -> Path | None:
