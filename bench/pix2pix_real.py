@@ -89,7 +89,7 @@ def run_ganctl(root: Path, out: Path, seed: int, budgets: list[float], extra: li
         resume = ["--resume", "auto"] if i else []
         train = ganctl_cmd("train", "pix2pix", "--data", str(root / "data"), "--runs-dir",
                            str(runs), "--minutes", f"{minutes:g}", "--seed", str(seed),
-                           *resume, "--json", "--set",
+                           *resume, "--json", "--no-publish", "--set",
                            " ".join([f"direction={direction}", "sample_every=100000",
                                      "checkpoint_every=100000", *extra]))
         done = json.loads(subprocess.run(train, check=True, capture_output=True, text=True).stdout)
@@ -169,8 +169,8 @@ def grid(name: str, root: Path, minutes: float, path: Path, rows: int = 4, px: i
     tiles = []
     for i in range(min(rows, len(parts["test"]))):
         inp, truth = halves(parts["test"][i], DIRECTION[name])
-        ref = Image.open(root / "reference" / "test" / f"{minutes:g}" / f"{i:03d}.png")
-        ours = Image.open(root / "ganctl" / "test" / f"{minutes:g}" / f"{i:03d}.png")
+        ref, ours = (Image.open(sorted((root / side / "test" / f"{minutes:g}").iterdir())[i])
+                     for side in ("reference", "ganctl"))
         row = [Image.fromarray(inp), ref.convert("RGB"), ours.convert("RGB"),
                Image.fromarray(truth)]
         tiles.append(np.concatenate([np.asarray(t.resize((px, px), Image.LANCZOS))

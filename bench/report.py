@@ -162,9 +162,33 @@ def suite(doc: dict) -> str:
             f"{fast['passed']} in {fast['wall_s']:.0f} s.")
 
 
+def pix2pix_real(doc: dict) -> str:
+    """performance.md: pix2pix on real pairs, ganctl's defaults against the paper's loop."""
+    rows = [f"{doc['date']}, {doc['cpu']}, torch {doc['torch']}, one thread per side, seeds "
+            f"{', '.join(map(str, doc['seeds']))}; test split, median (min-max) over seeds. "
+            "L1 on a 0-255 scale (lower is better), PSNR in dB and SSIM (higher is better).",
+            "", "| set (train/val/test pairs) | CPU-minutes | side | steps | L1 | PSNR | SSIM |",
+            "|---|---|---|---|---|---|---|"]
+    for name, s in doc["sets"].items():
+        sizes = "/".join(str(s["split_sizes"][k]) for k in ("train", "val", "test"))
+        for m in s["test"]["ganctl"]:
+            for side, label in (("reference", "paper's loop"), ("ganctl", "ganctl defaults")):
+                c = s["test"][side][m]
+                rows.append(f"| {name} ({sizes}) | {m} | {label} | {rng(c['steps'], 0)} "
+                            f"| {rng(c['l1'])} | {rng(c['psnr'], 2)} | {rng(c['ssim'], 3)} |")
+    shoes = doc["sets"].get("edges2shoes", {}).get("minutes_to_recognisable")
+    if shoes:
+        def say(found):
+            return ", ".join("never" if m is None else f"{m:g}" for m in found)
+        rows += ["", f"Minutes to a recognisable shoe (first budget with test L1 <= "
+                 f"{doc['recognisable_l1']:g}), per seed: ganctl {say(shoes['ganctl'])}; "
+                 f"the paper's loop {say(shoes['reference'])}."]
+    return "\n".join(rows)
+
+
 # name -> (JSON file, function returning the Markdown kept in the docs)
 GENERATED = {"bundle": ("bundle.json", bundle), "help": ("help.json", help_times),
-             "suite": ("suite.json", suite)}
+             "suite": ("suite.json", suite), "pix2pix-real": ("pix2pix-real.json", pix2pix_real)}
 MARK = "<!-- report: {} -->"
 END = "<!-- /report -->"
 

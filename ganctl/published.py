@@ -42,9 +42,9 @@ class Published:
         return f"{self.model}.pth"
 
 
-def _pix2pix(name: str, model: str) -> Published:
+def _pix2pix(name: str, model: str, direction: str = "AtoB") -> Published:
     return Published(name, model, PIX2PIX_URL.format(model), None, UNET_MB, LICENCE,
-                     PIX2PIX_PAPER)
+                     PIX2PIX_PAPER, direction)
 
 
 def _cyclegan(name: str, model: str, direction: str) -> Published:
@@ -54,7 +54,7 @@ def _cyclegan(name: str, model: str, direction: str) -> Published:
 
 PUBLISHED: dict[str, Published] = {p.name: p for p in (
     _pix2pix("edges2shoes", "edges2shoes"),
-    _pix2pix("facades", "facades_label2photo"),
+    _pix2pix("facades", "facades_label2photo", "BtoA"),
     _pix2pix("maps", "sat2map"),
     _cyclegan("horse2zebra", "horse2zebra", "AtoB"),
     _cyclegan("zebra2horse", "zebra2horse", "BtoA"),

@@ -74,6 +74,48 @@ def test_training_on_synthetic_pairs_logs_validation_and_l1_goes_down(cli, tmp_p
     assert cfg["config"]["lambda_l1"] == 100.0 and cfg["dataset"]["synthetic"]
 
 
+def dry_config(cli, *args: str) -> dict:
+    res = cli("train", *args, "--dry-run", "--json")
+    assert res.code == 0, res.err
+    return json.loads(res.out)["config"]
+
+
+def test_a_cpu_gets_the_cpu_recipe_and_the_users_own_keys_win(cli):
+    from ganctl.plugins.pix2pix import CPU_RECIPE, Pix2PixConfig
+
+    cpu = dry_config(cli, "edges2shoes", "--device", "cpu")
+    assert cpu["recipe"] == "cpu" and {k: cpu[k] for k in CPU_RECIPE} == CPU_RECIPE
+    mine = dry_config(cli, "edges2shoes", "--device", "cpu", "--set", "ngf=16 crop_size=96",
+                      "net_g=unet_32")
+    assert (mine["ngf"], mine["crop_size"], mine["net_g"], mine["ndf"]) == (16, 96, "unet_32", 32)
+    paper = dry_config(cli, "edges2shoes", "--device", "cpu", "--set", "recipe=paper")
+    assert (paper["recipe"], paper["net_g"], paper["ngf"], paper["load_size"],
+            paper["crop_size"], paper["workers"]) == ("paper", "unet_256", 64, 286, 256, 4)
+    # A GPU (not on this machine) gets the paper's recipe unless asked otherwise.
+    assert Pix2PixConfig.device_defaults("cuda", {}) == {"recipe": "paper"}
+    assert Pix2PixConfig.device_defaults("cuda", {"recipe": "cpu", "ngf": 8}) == \
+        {"recipe": "cpu", **{k: v for k, v in CPU_RECIPE.items() if k != "ngf"}}
+
+
+def test_facades_translates_labels_to_photos_by_default(cli):
+    from ganctl.published import PUBLISHED
+
+    assert dry_config(cli, "facades")["direction"] == "BtoA"
+    assert dry_config(cli, "edges2shoes")["direction"] == "AtoB"
+    assert PUBLISHED["facades"].direction == "BtoA"  # facades_label2photo
+
+
+def test_a_cpu_recipe_run_resumes_with_its_own_recipe(cli, tmp_path):
+    args = ["train", "pix2pix", "--device", "cpu", "--json", "--set", "crop_size=32",
+            "net_g=unet_32", "load_size=40", "val_images=0", "sample_every=4"]
+    assert cli(*args, "--steps", "2").code == 0
+    res = cli(*args, "--steps", "4", "--resume", "auto")
+    assert res.code == 0, res.err
+    cfg = json.loads((tmp_path / json.loads(res.out)["run"] / "config.json").read_text())
+    assert cfg["config"]["recipe"] == "cpu" and cfg["config"]["ngf"] == 32
+    assert cli(*args, "--steps", "6", "--resume", "auto", "--set", "recipe=paper").code != 0
+
+
 def test_lr_schedule_is_constant_then_linear():
     from ganctl.kit.schedules import LinearDecay
 

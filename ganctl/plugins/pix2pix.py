@@ -85,6 +85,12 @@ class Pix2PixConfig(TrainConfig):
             raise UsageError(f"{self.net_g} needs crop_size to be a multiple of {size}")
 
 
+@dataclass
+class FacadesConfig(Pix2PixConfig):
+    direction: str = opt("BtoA", "BtoA (labels -> photo: facades pairs are photo | labels) "
+                         "or AtoB", choices=("AtoB", "BtoA"))
+
+
 class PairedImages(Dataset):
     """A|B files -> (input, target) uint8 tensors at load_size; a file that turns out
     unreadable mid-training is reported and replaced by the next readable one."""
@@ -207,15 +213,15 @@ class Pix2Pix(Plugin):
                    "(e.g. edges2shoes/train), validated on a sibling val/ or test/ when "
                    "there is one, else on its last tenth by name")
 
-    def __init__(self, name: str, data: str):
-        self.name = name
+    def __init__(self, name: str, data: str, config: type[Pix2PixConfig] = Pix2PixConfig):
+        self.name, self.config = name, config
         self.default_data = {1: data}
 
     def stage_title(self, stage):
         return "pix2pix U-Net"
 
     def config_class(self, stage):
-        return Pix2PixConfig
+        return self.config
 
     def load_data(self, cfg, data, stage):
         src = sources.resolve(data, self.datasets, self.name)
@@ -266,7 +272,7 @@ class Pix2Pix(Plugin):
 
 edges2shoes = Pix2Pix("edges2shoes", "edges2shoes")
 edges2handbags = Pix2Pix("edges2handbags", "edges2handbags")
-facades = Pix2Pix("facades", "facades")
+facades = Pix2Pix("facades", "facades", FacadesConfig)
 maps = Pix2Pix("maps", "maps")
 night2day = Pix2Pix("night2day", "night2day")
 pix2pix = Pix2Pix("pix2pix", "synthetic")
