@@ -239,3 +239,116 @@ def train_pix2pix(a: torch.Tensor, b: torch.Tensor, budgets: list[float], snapsh
                 snapshot(todo.pop(0), test_mode(copy.deepcopy(g)), steps, spent)
                 if not todo:
                     return
+
+
+# CycleGAN as the paper's reference code builds it: ResNet generators (reflection padding,
+# instance norm, 9 blocks at 256 px, 6 at 128 px as in the paper), 70x70 PatchGANs with
+# instance norm, LSGAN, cycle x10, identity x0.5 of it, image pools of 50, Adam 2e-4
+# (0.5, 0.999), batch 1, resize 286/256 of the crop + random crop + flip.
+
+class ResBlock(nn.Module):
+    def __init__(self, dim: int):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, 3), nn.InstanceNorm2d(dim), nn.ReLU(True),
+            nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, 3), nn.InstanceNorm2d(dim))
+
+    def forward(self, x):
+        return x + self.body(x)
+
+
+def resnet_generator(blocks: int, ngf: int = 64) -> nn.Module:
+    layers = [nn.ReflectionPad2d(3), nn.Conv2d(3, ngf, 7), nn.InstanceNorm2d(ngf), nn.ReLU(True)]
+    for mult in (1, 2):
+        layers += [nn.Conv2d(ngf * mult, ngf * mult * 2, 3, 2, 1),
+                   nn.InstanceNorm2d(ngf * mult * 2), nn.ReLU(True)]
+    layers += [ResBlock(ngf * 4) for _ in range(blocks)]
+    for mult in (4, 2):
+        layers += [nn.ConvTranspose2d(ngf * mult, ngf * mult // 2, 3, 2, 1, output_padding=1),
+                   nn.InstanceNorm2d(ngf * mult // 2), nn.ReLU(True)]
+    return nn.Sequential(*layers, nn.ReflectionPad2d(3), nn.Conv2d(ngf, 3, 7), nn.Tanh())
+
+
+def patchgan_instance(ndf: int = 64) -> nn.Module:
+    layers = [nn.Conv2d(3, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+    for prev, mult, stride in ((1, 2, 2), (2, 4, 2), (4, 8, 1)):
+        layers += [nn.Conv2d(ndf * prev, ndf * mult, 4, stride, 1),
+                   nn.InstanceNorm2d(ndf * mult), nn.LeakyReLU(0.2, True)]
+    return nn.Sequential(*layers, nn.Conv2d(ndf * 8, 1, 4, 1, 1))
+
+
+class Pool:
+    """The paper's history of 50 generated images: once full, half the queries return an
+    older image (and store the new one in its place)."""
+
+    def __init__(self, size: int = 50):
+        self.size, self.images = size, []
+
+    def __call__(self, img: torch.Tensor) -> torch.Tensor:
+        img = img.detach()
+        if len(self.images) < self.size:
+            self.images.append(img)
+            return img
+        if torch.rand(()) < 0.5:
+            i = int(torch.randint(0, self.size, ()))
+            self.images[i], img = img, self.images[i]
+        return img
+
+
+def train_cyclegan(a: torch.Tensor, b: torch.Tensor, budgets: list[float], snapshot,
+                   seed: int = 0, crop: int = 256) -> None:
+    """`a`, `b`: uint8 (N, 3, H, W) images of the two domains. Snapshots hand over
+    (G_AB, G_BA) in eval mode."""
+    torch.manual_seed(seed)
+    load = round(crop * 286 / 256)
+
+    def prepare(x):
+        x = F.interpolate(x.float(), size=(load, load), mode="bicubic", align_corners=False)
+        return x.clamp(0, 255).div(127.5).sub(1)
+
+    a, b = prepare(a), prepare(b)
+    blocks = 9 if crop >= 256 else 6
+    g_ab, g_ba = resnet_generator(blocks), resnet_generator(blocks)
+    d_a, d_b = patchgan_instance(), patchgan_instance()  # d_a judges B-side fakes, as in ganctl
+    init_normal(g_ab, g_ba, d_a, d_b)
+    opt_g = torch.optim.Adam([*g_ab.parameters(), *g_ba.parameters()], 2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam([*d_a.parameters(), *d_b.parameters()], 2e-4, betas=(0.5, 0.999))
+    pool_ab, pool_ba = Pool(), Pool()
+
+    def lsgan(pred, real: bool):
+        return F.mse_loss(pred, torch.full_like(pred, float(real)))
+
+    def jitter(x):
+        y, z = torch.randint(0, load - crop + 1, (2,)).tolist()
+        x = x[None, :, y:y + crop, z:z + crop]
+        return x.flip(-1) if torch.rand(()) < 0.5 else x
+
+    steps, spent, todo = 0, 0.0, sorted(budgets)
+    while todo:
+        order_b = torch.randperm(len(b))
+        for i in torch.randperm(len(a)).tolist():
+            t0 = time.perf_counter()
+            real_a, real_b = jitter(a[i]), jitter(b[int(order_b[i % len(b)])])
+            fake_b, fake_a = g_ab(real_a), g_ba(real_b)
+            for d in (d_a, d_b):
+                d.requires_grad_(False)
+            loss_g = (lsgan(d_a(fake_b), True) + lsgan(d_b(fake_a), True)
+                      + 10 * F.l1_loss(g_ba(fake_b), real_a) + 10 * F.l1_loss(g_ab(fake_a), real_b)
+                      + 5 * F.l1_loss(g_ab(real_b), real_b) + 5 * F.l1_loss(g_ba(real_a), real_a))
+            opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            opt_g.step()
+            for d in (d_a, d_b):
+                d.requires_grad_(True)
+            loss_d = 0.5 * (lsgan(d_a(real_b), True) + lsgan(d_a(pool_ab(fake_b)), False)
+                            + lsgan(d_b(real_a), True) + lsgan(d_b(pool_ba(fake_a)), False))
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+            steps += 1
+            spent += time.perf_counter() - t0
+            if spent >= todo[0]:
+                snapshot(todo.pop(0), (copy.deepcopy(g_ab).eval(), copy.deepcopy(g_ba).eval()),
+                         steps, spent)
+                if not todo:
+                    return

@@ -186,9 +186,25 @@ def pix2pix_real(doc: dict) -> str:
     return "\n".join(rows)
 
 
+def fd_references(doc: dict) -> str:
+    """metrics.md: what classifier-FD values on Fashion-MNIST sneakers mean."""
+    refs, s1 = doc["references"], doc["stage1"]
+    rows = [f"Measured {refs['measured']['date']} ({refs['measured']['cpu']}); the classifier's "
+            f"test accuracy {s1['extractor']['test_accuracy']:.1%}.", "", "| what | FD |",
+            "|---|---|"]
+    items = list(refs["fd"].items())
+    rows += [f"| {k} | {v:,.2f} |" for k, v in items[:1]]
+    rows += [f"| ganctl's default after {r['budget_s'] / 60:g} CPU minute(s), one thread "
+             f"(stage-1 bench, {s1['measured']['date']}) | {r['fd']:,.2f} |"
+             for r in sorted(s1["rows"], key=lambda r: -r["budget_s"]) if r["side"] == "ganctl"]
+    rows += [f"| {k} | {v:,.2f} |" for k, v in items[1:]]
+    return "\n".join(rows)
+
+
 # name -> (JSON file, function returning the Markdown kept in the docs)
 GENERATED = {"bundle": ("bundle.json", bundle), "help": ("help.json", help_times),
-             "suite": ("suite.json", suite), "pix2pix-real": ("pix2pix-real.json", pix2pix_real)}
+             "suite": ("suite.json", suite), "pix2pix-real": ("pix2pix-real.json", pix2pix_real),
+             "fd-references": ("quality.json", fd_references)}
 MARK = "<!-- report: {} -->"
 END = "<!-- /report -->"
 

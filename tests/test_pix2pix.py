@@ -122,6 +122,9 @@ def test_lr_schedule_is_constant_then_linear():
     f = LinearDecay(100, 100)
     assert [f(e) for e in (0, 98, 99, 100, 149, 199)] == [1.0, 1.0, 1.0 - 0 / 101,
                                                           1 - 1 / 101, 1 - 50 / 101, 1 - 100 / 101]
+    # A --minutes run outlasting the schedule trains on at rate 0, never a negative one
+    # (it did: an edges2shoes run past 200 epochs turned its shoes into white blobs).
+    assert [f(e) for e in (200, 201, 1000)] == [0.0, 0.0, 0.0]
 
 
 def test_overlapping_train_and_val_warns(cli, tmp_path):
