@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from common import provenance, write_json
 from PIL import Image
-from quality import ganctl_cmd, spawn, wait_all
+from quality import ganctl_budgets, ganctl_cmd, spawn, wait_all
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent.parent / "shared" / "data" / "horse2zebra"
@@ -83,16 +83,9 @@ def lay_out(root: Path) -> None:
 
 
 def run_ganctl(root: Path, out: Path, seed: int, budgets: list[float], extra: list[str]):
-    runs = out / "runs"
-    out.mkdir(parents=True, exist_ok=True)
-    for i, minutes in enumerate(budgets):
-        resume = ["--resume", "auto"] if i else []
-        train = ganctl_cmd("train", "horse2zebra", "--data", str(root / "data"), "--runs-dir",
-                           str(runs), "--minutes", f"{minutes:g}", "--seed", str(seed),
-                           *resume, "--json", "--no-publish", "--set",
-                           " ".join(["sample_every=100000", "checkpoint_every=100000", *extra]))
-        done = json.loads(subprocess.run(train, check=True, capture_output=True, text=True).stdout)
-        (out / f"steps-{minutes:g}.json").write_text(json.dumps(done))
+    """The ganctl side: the shipped CLI, one budget after another by resuming; each
+    split translated both ways, and each translation translated back."""
+    def translate(minutes, done):
         for sub in ("val", "test"):
             for way, (src, _) in WAYS.items():
                 there = out / sub / f"{minutes:g}" / way
@@ -102,6 +95,8 @@ def run_ganctl(root: Path, out: Path, seed: int, budgets: list[float], extra: li
                     subprocess.run(ganctl_cmd("translate", "horse2zebra", str(inp), "-o",
                                               f"{dst}/", "--direction", direction, "--weights",
                                               done["weights"]), check=True, capture_output=True)
+
+    ganctl_budgets("horse2zebra", root / "data", out, seed, budgets, extra, translate)
 
 
 def run_plain(root: Path, out: Path, seed: int, budgets: list[float], size: int):
@@ -134,6 +129,7 @@ def run_plain(root: Path, out: Path, seed: int, budgets: list[float], size: int)
 
 def score_side(side_dir: Path, minutes: float, sub: str, net, parts) -> dict:
     import domain
+
     from ganctl.metrics.image import psnr
 
     row = {}
@@ -234,7 +230,8 @@ def main() -> None:
     import domain
 
     parts = split()
-    net = domain.train(read(parts["train"]["A"]), read(parts["train"]["B"]), steps=args.domain_steps)
+    net = domain.train(read(parts["train"]["A"]), read(parts["train"]["B"]),
+                       steps=args.domain_steps)
     acc = domain.accuracy(net, read(parts["test"]["A"]), read(parts["test"]["B"]))
     print(f"domain classifier: test accuracy {acc:.3f}", flush=True)
     doc = {**provenance(torch.device("cpu")), "threads_per_side": 1, "seeds": args.seeds,

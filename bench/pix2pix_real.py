@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from common import provenance, write_json
 from PIL import Image
-from quality import ganctl_cmd, spawn, wait_all
+from quality import ganctl_budgets, ganctl_cmd, spawn, wait_all
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent / "shared" / "data"
@@ -77,28 +77,21 @@ def lay_out(name: str, root: Path) -> None:
     for sub in ("val", "test"):
         (root / "inputs" / sub).mkdir(parents=True)
         for i, f in enumerate(parts[sub]):
-            Image.fromarray(halves(f, DIRECTION[name])[0]).save(root / "inputs" / sub / f"{i:03d}.png")
+            inp = halves(f, DIRECTION[name])[0]
+            Image.fromarray(inp).save(root / "inputs" / sub / f"{i:03d}.png")
 
 
 def run_ganctl(root: Path, out: Path, seed: int, budgets: list[float], extra: list[str],
                direction: str) -> None:
     """The ganctl side: the shipped CLI, one budget after another by resuming."""
-    runs = out / "runs"
-    out.mkdir(parents=True, exist_ok=True)
-    for i, minutes in enumerate(budgets):
-        resume = ["--resume", "auto"] if i else []
-        train = ganctl_cmd("train", "pix2pix", "--data", str(root / "data"), "--runs-dir",
-                           str(runs), "--minutes", f"{minutes:g}", "--seed", str(seed),
-                           *resume, "--json", "--no-publish", "--set",
-                           " ".join([f"direction={direction}", "sample_every=100000",
-                                     "checkpoint_every=100000", *extra]))
-        done = json.loads(subprocess.run(train, check=True, capture_output=True, text=True).stdout)
-        (out / f"steps-{minutes:g}.json").write_text(json.dumps(done))
+    def translate(minutes, done):
         for sub in ("val", "test"):
             subprocess.run(ganctl_cmd("translate", "pix2pix", str(root / "inputs" / sub), "-o",
                                       f"{out / sub / f'{minutes:g}'}/", "--weights",
-                                      done["weights"]),
-                           check=True, capture_output=True)
+                                      done["weights"]), check=True, capture_output=True)
+
+    ganctl_budgets("pix2pix", root / "data", out, seed, budgets,
+                   [f"direction={direction}", *extra], translate)
 
 
 def run_plain(root: Path, out: Path, seed: int, budgets: list[float], direction: str) -> None:

@@ -7,6 +7,8 @@ the issue "Results worth training for".
 - Stage 2: a residual over bicubic (conv3 3->48, six [conv3 48->48 + PReLU] with a skip,
   conv3 48->48 into PixelShuffle(4), last conv zero-initialised), L1, Adam 1e-3, batch 16
   of random pairs with horizontal flips.
+- pix2pix and CycleGAN: the papers' recipes as their reference code trains them (the
+  comments above `train_pix2pix` and `train_cyclegan` list them), data in memory.
 
 Each `train_*` function trains for `seconds` of its own wall-clock time and hands a copy
 of the generator to `snapshot(budget, net, steps, seconds)` as each budget is reached.
@@ -22,6 +24,23 @@ import torch.nn.functional as F
 from torch import nn
 
 
+def minimize(opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+
+
+def init_normal(*nets: nn.Module) -> None:
+    for m in (m for net in nets for m in net.modules()):
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+
+
 def dcgan_nets(z_dim: int = 100) -> tuple[nn.Module, nn.Module]:
     g = nn.Sequential(
         nn.ConvTranspose2d(z_dim, 256, 7, 1, 0, bias=False), nn.BatchNorm2d(256), nn.ReLU(True),
@@ -31,14 +50,7 @@ def dcgan_nets(z_dim: int = 100) -> tuple[nn.Module, nn.Module]:
         nn.Conv2d(1, 64, 4, 2, 1), nn.LeakyReLU(0.2, True),
         nn.Conv2d(64, 128, 4, 2, 1, bias=False), nn.BatchNorm2d(128), nn.LeakyReLU(0.2, True),
         nn.Conv2d(128, 1, 7, 1, 0))
-    for m in [*g.modules(), *d.modules()]:
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-            nn.init.normal_(m.weight, 0.0, 0.02)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.normal_(m.weight, 1.0, 0.02)
-            nn.init.zeros_(m.bias)
+    init_normal(g, d)
     return g, d
 
 
@@ -72,14 +84,10 @@ def train_dcgan(images: torch.Tensor, budgets: list[float], snapshot, seed: int 
             real_out, fake_out = d(real).view(-1), d(fake.detach()).view(-1)
             loss_d = bce(real_out, torch.ones_like(real_out)) + \
                 bce(fake_out, torch.zeros_like(fake_out))
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
+            minimize(opt_d, loss_d)
             out = d(fake).view(-1)
             loss_g = bce(out, torch.ones_like(out))
-            opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            opt_g.step()
+            minimize(opt_g, loss_g)
             steps += 1
             spent += time.perf_counter() - t0
             if spent >= todo[0]:
@@ -121,9 +129,7 @@ def train_sr(hr: torch.Tensor, downscale, budgets: list[float], snapshot, seed: 
         flip = torch.rand(batch) < 0.5
         y = torch.where(flip[:, None, None, None], y.flip(-1), y)
         loss = F.l1_loss(net(downscale(y)), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        minimize(opt, loss)
         steps += 1
         spent += time.perf_counter() - t0
         if spent >= todo[0]:
@@ -177,17 +183,6 @@ def patchgan(in_ch: int = 6, ndf: int = 64) -> nn.Module:
     return nn.Sequential(*layers, nn.Conv2d(ndf * 8, 1, 4, 1, 1))
 
 
-def init_normal(*nets: nn.Module) -> None:
-    for m in (m for net in nets for m in net.modules()):
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-            nn.init.normal_(m.weight, 0.0, 0.02)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.normal_(m.weight, 1.0, 0.02)
-            nn.init.zeros_(m.bias)
-
-
 def test_mode(g: nn.Module) -> nn.Module:
     """The reference's test setting: batch norm on the image's own statistics (it trained
     at batch 1), dropout off so the output is deterministic."""
@@ -225,14 +220,10 @@ def train_pix2pix(a: torch.Tensor, b: torch.Tensor, budgets: list[float], snapsh
             pred_fake = d(torch.cat([real_a, fake_b.detach()], 1))
             loss_d = 0.5 * (bce(pred_real, torch.ones_like(pred_real))
                             + bce(pred_fake, torch.zeros_like(pred_fake)))
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
+            minimize(opt_d, loss_d)
             pred = d(torch.cat([real_a, fake_b], 1))
             loss_g = bce(pred, torch.ones_like(pred)) + 100 * F.l1_loss(fake_b, real_b)
-            opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            opt_g.step()
+            minimize(opt_g, loss_g)
             steps += 1
             spent += time.perf_counter() - t0
             if spent >= todo[0]:
@@ -335,16 +326,12 @@ def train_cyclegan(a: torch.Tensor, b: torch.Tensor, budgets: list[float], snaps
             loss_g = (lsgan(d_a(fake_b), True) + lsgan(d_b(fake_a), True)
                       + 10 * F.l1_loss(g_ba(fake_b), real_a) + 10 * F.l1_loss(g_ab(fake_a), real_b)
                       + 5 * F.l1_loss(g_ab(real_b), real_b) + 5 * F.l1_loss(g_ba(real_a), real_a))
-            opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            opt_g.step()
+            minimize(opt_g, loss_g)
             for d in (d_a, d_b):
                 d.requires_grad_(True)
             loss_d = 0.5 * (lsgan(d_a(real_b), True) + lsgan(d_a(pool_ab(fake_b)), False)
                             + lsgan(d_b(real_a), True) + lsgan(d_b(pool_ba(fake_a)), False))
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
+            minimize(opt_d, loss_d)
             steps += 1
             spent += time.perf_counter() - t0
             if spent >= todo[0]:

@@ -64,6 +64,24 @@ def ganctl_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "ganctl", *args]
 
 
+def ganctl_budgets(plugin: str, data: Path, out: Path, seed: int, budgets: list[float],
+                   sets: list[str], after) -> None:
+    """Train `plugin` through the CLI to each budget in turn (minutes of training time;
+    `--resume auto` after the first, so the minutes add up across sessions as a
+    reference's own clock does), calling `after(minutes, the --json summary)` at each."""
+    runs = out / "runs"
+    out.mkdir(parents=True, exist_ok=True)
+    for i, minutes in enumerate(budgets):
+        resume = ["--resume", "auto"] if i else []
+        train = ganctl_cmd("train", plugin, "--data", str(data), "--runs-dir", str(runs),
+                           "--minutes", f"{minutes:g}", "--seed", str(seed), *resume, "--json",
+                           "--no-publish", "--set", " ".join(["sample_every=100000",
+                                                              "checkpoint_every=100000", *sets]))
+        done = json.loads(subprocess.run(train, check=True, capture_output=True, text=True).stdout)
+        (out / f"steps-{minutes:g}.json").write_text(json.dumps(done))
+        after(minutes, done)
+
+
 def plain_net(kind: str, path: Path, **kw) -> torch.nn.Module:
     """A plain reference net (bench/plain.py) with the weights its process saved."""
     sys.path.insert(0, str(HERE))

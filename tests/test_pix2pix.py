@@ -127,6 +127,17 @@ def test_lr_schedule_is_constant_then_linear():
     assert [f(e) for e in (200, 201, 1000)] == [0.0, 0.0, 0.0]
 
 
+def test_a_run_past_its_schedule_trains_on_at_rate_zero_and_says_so(cli, tmp_path):
+    res = cli("train", "pix2pix", "--json", "--steps", "16", *TINY, "batch_size=16",
+              "n_epochs=1", "n_epochs_decay=1", "log_every=1")
+    assert res.code == 0, res.err
+    assert res.err.count("the learning-rate schedule ended with epoch 2") == 1
+    rows = [json.loads(x) for x in (tmp_path / json.loads(res.out)["run"] / "stats.jsonl")
+            .read_text().splitlines() if "lr_g" in x]
+    rates = [r["lr_g"] for r in rows]
+    assert rates[0] > 0 and rates[-1] == 0 and min(rates) == 0
+
+
 def test_overlapping_train_and_val_warns(cli, tmp_path):
     synthetic.write_edges2shoes(tmp_path / "d", n_train=4, n_val=2, size=32)
     (tmp_path / "d" / "val" / "0_AB.jpg").write_bytes(

@@ -31,7 +31,6 @@ from ganctl.registry import Plugin
 from ganctl.tensors import to_unit
 from ganctl.train.recipe import Recipe
 
-
 # The recipe `recipe=cpu` (the default on a CPU) sets for the keys the user leaves alone:
 # a U-Net 128 of half width on 128-px crops makes ~10x the paper net's steps a CPU-minute
 # (bench/pix2pix_real.py compares both on real edges2shoes and facades pairs).

@@ -12,6 +12,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from ganctl.console import info
+
 
 class Recipe:
     """Subclass and fill `nets` and `optimizers` in `__init__`; implement `step`."""
@@ -109,9 +111,15 @@ class Recipe:
         deliverables into the run folder `run`."""
 
     def end_epoch(self, epoch: int) -> None:
-        """Called after every full pass over the data (LR schedules step here)."""
+        """Called after every full pass over the data (LR schedules step here). Says so
+        once when the schedules have run out: every rate 0, further steps change nothing."""
+        before = self.learning_rates()
         for sched in self.schedulers.values():
             sched.step()
+        if self.schedulers and any(before.values()) and not any(self.learning_rates().values()):
+            info(f"the learning-rate schedule ended with epoch {epoch + 1}: every rate is 0 "
+                 "now, so further steps change nothing (raise n_epochs or n_epochs_decay to "
+                 "train longer)")
 
     def learning_rates(self) -> dict[str, float]:
         return {f"lr_{name}": opt.param_groups[0]["lr"] for name, opt in self.optimizers.items()}
