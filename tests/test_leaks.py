@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import numpy as np
 import pytest
@@ -140,10 +141,14 @@ def test_detect_leaks_outputs(cli, trained, home, tmp_path):
     src = Image.open(first["input"])
     assert Image.open(first["heatmap"]).size == src.size
     assert "leak(s) in 64 image(s)" in res.err and "ROC AUC" in res.err
+    # which rule chose the threshold, on what, in the summary and the JSON
+    assert re.fullmatch(r"best-f1 on \d+ held-out normal and 16 proliv images",
+                        doc["threshold_rule"]), doc["threshold_rule"]
+    assert "best-f1 on" in res.err
     # exit codes for scripts
     huge = cli("detect-leaks", str(root / "test" / "imgs"), "--threshold", "1e9",
                "--fail-on-leak")
-    assert huge.code == 0
+    assert huge.code == 0 and "threshold 1e+09: --threshold" in huge.err
     zero = cli("detect-leaks", str(root / "test" / "imgs"), "--threshold", "0",
                "--fail-on-leak")
     assert zero.code == 3
