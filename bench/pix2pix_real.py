@@ -157,8 +157,9 @@ def side_by_side(name: str, seed: int, budgets: list[float], extra: list[str], w
     return rows
 
 
-def grid(name: str, root: Path, minutes: float, path: Path, rows: int = 4, px: int = 128):
-    """input | reference | ganctl | truth for the first `rows` test images, `px` a tile."""
+def grid(name: str, root: Path, minutes: float, path: Path, rows: int = 3, px: int = 112):
+    """input | reference | ganctl | truth for the first `rows` test images, `px` a tile
+    (small enough for the picture to stay under 300 KB)."""
     parts = split(name)
     tiles = []
     for i in range(min(rows, len(parts["test"]))):
