@@ -215,6 +215,8 @@ class Pix2Pix(Plugin):
     def __init__(self, name: str, data: str, config: type[Pix2PixConfig] = Pix2PixConfig):
         self.name, self.config = name, config
         self.default_data = {1: data}
+        # the way this name translates (an imported reference file is recorded so)
+        self.direction = config.__dataclass_fields__["direction"].default
 
     def stage_title(self, stage):
         return "pix2pix U-Net"
