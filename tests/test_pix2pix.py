@@ -138,6 +138,12 @@ def test_a_run_past_its_schedule_trains_on_at_rate_zero_and_says_so(cli, tmp_pat
     assert rates[0] > 0 and rates[-1] == 0 and min(rates) == 0
 
 
+def test_ema_is_refused_where_no_net_is_averaged(cli):
+    res = cli("train", "pix2pix", "--steps", "1", *TINY, "ema=0.99")
+    assert res.code == 2 and "pix2pix keeps no moving average of its nets" in res.err
+    assert "Traceback" not in res.err
+
+
 def test_overlapping_train_and_val_warns(cli, tmp_path):
     synthetic.write_edges2shoes(tmp_path / "d", n_train=4, n_val=2, size=32)
     (tmp_path / "d" / "val" / "0_AB.jpg").write_bytes(

@@ -23,7 +23,7 @@ from ganctl import checkpoint, weights
 from ganctl.console import info, warn
 from ganctl.data.batches import BatchStream
 from ganctl.device import describe
-from ganctl.errors import GanctlError
+from ganctl.errors import GanctlError, UsageError
 from ganctl.train import accel, dist, rng, rundir, snapshot
 from ganctl.train.ema import EMA
 from ganctl.train.limits import Limits
@@ -123,6 +123,9 @@ def _train(req: TrainRequest, s: Session, ckpt_path: Path | None) -> TrainResult
     # --- construct networks
     s.recipe = s.plugin.setup(cfg, s.data, s.stage, device)
     distribute(s)
+    if cfg.ema > 0 and not s.recipe.ema_nets:  # an option that would do nothing is an error
+        raise UsageError(f"ema={cfg.ema:g}: {s.plugin.name} keeps no moving average of its "
+                         "nets; leave ema at 0")
     s.emas = {n: EMA(s.recipe.nets[n], cfg.ema) for n in s.recipe.ema_nets if cfg.ema > 0}
     if cfg.channels_last:
         accel.channels_last([*s.recipe.nets.values(), *(e.net for e in s.emas.values())])
