@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from common import provenance, write_json
+from common import provenance, spread, write_json
 from PIL import Image
 from quality import ganctl_budgets, ganctl_cmd, spawn, wait_all
 
@@ -190,13 +189,11 @@ def summarise(runs: dict, sub: str) -> dict:
         for m, row in budgets.items():
             cell = out.setdefault(side, {}).setdefault(m, {})
             steps = [r[side][m]["steps"] for r in runs.values()]
-            cell["steps"] = {"median": statistics.median(steps), "min": min(steps),
-                             "max": max(steps)}
+            cell["steps"] = spread(steps)
             for way in WAYS:
                 for key in row[sub][way]:
                     vals = [r[side][m][sub][way][key] for r in runs.values()]
-                    cell[f"{way} {key}"] = {"median": statistics.median(vals), "min": min(vals),
-                                            "max": max(vals)}
+                    cell[f"{way} {key}"] = spread(vals)
     return out
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from common import provenance, write_json
+from common import provenance, spread, write_json
 from PIL import Image
 from quality import ganctl_budgets, ganctl_cmd, spawn, wait_all
 
@@ -200,8 +199,7 @@ def summarise(runs: dict[int, dict], split_name: str) -> dict:
             for key in ("l1", "psnr", "ssim", "steps"):
                 vals = [r[side][m]["steps"] if key == "steps" else r[side][m][split_name][key]
                         for r in runs.values()]
-                cell[key] = {"median": statistics.median(vals), "min": min(vals),
-                             "max": max(vals)}
+                cell[key] = spread(vals)
             out[side][m] = cell
     return out
 

@@ -27,8 +27,8 @@ def resolve_config(req):
     plugin = req.plugin
     stage = plugin.check_stage(req.stage)
     cfg_cls = plugin.config_class(stage)
-    given = {k.replace("-", "_"): v for k, v in (req.overrides or {}).items()}
-    overrides = named_rules_win(given)
+    overrides = named_rules_win({k.replace("-", "_"): v for k, v in
+                                 (req.overrides or {}).items()})
     ckpt_path = find_resume(req, plugin) if req.resume else None
     if ckpt_path is None:
         by_device = cfg_cls.device_defaults(device_type(req), overrides)
