@@ -133,6 +133,7 @@ def lsgan(pred: torch.Tensor, real: bool) -> torch.Tensor:
 class CycleGANRecipe(Recipe):
     grid_nrow = 3  # real | translated | reconstructed
     export_nets = ("g_a", "g_b")
+    ema_nets = ("g_a", "g_b")  # instance norm only: no statistics to recompute
 
     def __init__(self, cfg: CycleGANConfig, data, device):
         super().__init__(cfg, data, device)
