@@ -20,7 +20,7 @@ FEATURES = 64
 
 
 class DomainNet(nn.Module):
-    def __init__(self):
+    def __init__(self, classes: int = 2):
         super().__init__()
         chans = [3, 32, 64, 128, 128]
         layers = []
@@ -28,7 +28,7 @@ class DomainNet(nn.Module):
             layers += [nn.Conv2d(c_in, c_out, 3, 2, 1), nn.BatchNorm2d(c_out), nn.ReLU(True)]
         self.body = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(),
                                   nn.Linear(128, FEATURES), nn.ReLU(True))
-        self.head = nn.Linear(FEATURES, 2)
+        self.head = nn.Linear(FEATURES, classes)
 
     def features(self, x):
         return self.body(x)

@@ -54,6 +54,26 @@ def dcgan_nets(z_dim: int = 100) -> tuple[nn.Module, nn.Module]:
     return g, d
 
 
+def dcgan64_nets(z_dim: int = 100, width: int = 64) -> tuple[nn.Module, nn.Module]:
+    """The classic 64-px DCGAN (the faces seed's): G z -> 512 -> 256 -> 128 -> 64 -> 3 of
+    4x4 transposed convs with BN + ReLU and Tanh; D the mirror with LeakyReLU 0.2 and no
+    BN on its first layer, one logit out."""
+    w = [width * 8, width * 4, width * 2, width]
+    g_layers = [nn.ConvTranspose2d(z_dim, w[0], 4, 1, 0, bias=False)]
+    for c_in, c_out in zip(w, w[1:]):
+        g_layers += [nn.BatchNorm2d(c_in), nn.ReLU(True),
+                     nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False)]
+    g = nn.Sequential(*g_layers, nn.BatchNorm2d(w[-1]), nn.ReLU(True),
+                      nn.ConvTranspose2d(w[-1], 3, 4, 2, 1, bias=False), nn.Tanh())
+    d_layers = [nn.Conv2d(3, width, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
+    for c_in, c_out in zip(w[::-1], w[::-1][1:]):
+        d_layers += [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out),
+                     nn.LeakyReLU(0.2, True)]
+    d = nn.Sequential(*d_layers, nn.Conv2d(w[0], 1, 4, 1, 0, bias=False))
+    init_normal(g, d)
+    return g, d
+
+
 class PlainGenerator(nn.Module):
     """The DCGAN generator taking flat latents (N, z_dim), as ganctl's do."""
 
@@ -66,11 +86,13 @@ class PlainGenerator(nn.Module):
 
 
 def train_dcgan(images: torch.Tensor, budgets: list[float], snapshot, seed: int = 0,
-                batch: int = 128, z_dim: int = 100) -> None:
-    """`images`: uint8 (N, 1, 28, 28). Trains until the last budget (seconds)."""
+                batch: int = 128, z_dim: int = 100, nets=dcgan_nets) -> None:
+    """`images`: uint8 (N, C, H, W) matching `nets(z_dim)` (28-px gray for `dcgan_nets`,
+    64-px RGB for `dcgan64_nets`). Trains until the last budget (seconds)."""
     torch.manual_seed(seed)
     data = images.float().div(127.5).sub(1)
-    g, d = dcgan_nets(z_dim)
+    batch = min(batch, len(data))
+    g, d = nets(z_dim)
     opt_g = torch.optim.Adam(g.parameters(), 2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(d.parameters(), 2e-4, betas=(0.5, 0.999))
     bce = nn.BCEWithLogitsLoss()

@@ -44,6 +44,24 @@ def channels_last_opt(default: bool):
                "convolutions on CPUs with oneDNN and on recent GPUs)")
 
 
+def recipe_opt(paper: str, cpu: str):
+    """The `recipe` field of a plugin whose paper recipe is hopeless on a CPU: `paper` and
+    `cpu` say what each recipe trains."""
+    return opt("auto", f"paper ({paper}), cpu ({cpu}) or auto (paper on a GPU, cpu on a "
+               "CPU); keys you set yourself win over either", choices=("auto", "paper", "cpu"))
+
+
+def recipe_defaults(device_type: str, given: dict[str, Any],
+                    cpu_recipe: dict[str, Any]) -> dict[str, Any]:
+    """`device_defaults` for a config with a `recipe_opt` field: the recipe `auto`
+    resolves to, and the `cpu_recipe` keys the user did not set when it is `cpu`."""
+    recipe = given.get("recipe", "auto")
+    if recipe == "auto":
+        recipe = "cpu" if device_type == "cpu" else "paper"
+    chosen = cpu_recipe if recipe == "cpu" else {}
+    return {"recipe": recipe, **{k: v for k, v in chosen.items() if k not in given}}
+
+
 @dataclass
 class TrainConfig:
     """Options every plugin shares. Stopping rules: the first one reached ends the run."""

@@ -151,6 +151,30 @@ def test_cycle_loss_goes_down_and_any_two_folders(cli, tmp_path):
     assert other.code == 2 and "--data-a/--data-b are for CycleGAN" in other.err
 
 
+def test_a_cpu_gets_the_cpu_recipe_a_gpu_the_papers(cli):
+    from ganctl.plugins.cyclegan import CPU_RECIPE
+    from tests.test_pix2pix import dry_config
+
+    cpu = dry_config(cli, "horse2zebra", "--device", "cpu")
+    assert cpu["recipe"] == "cpu" and {k: cpu[k] for k in CPU_RECIPE} == CPU_RECIPE
+    mine = dry_config(cli, "horse2zebra", "--device", "cpu", "--set", "image_size=256")
+    assert (mine["image_size"], mine["ngf"]) == (256, 32)
+    paper = dry_config(cli, "horse2zebra", "--device", "cpu", "--set", "recipe=paper")
+    assert (paper["image_size"], paper["ngf"], paper["ndf"], paper["workers"]) == (256, 64, 64, 4)
+    assert CycleGANConfig.device_defaults("cuda", {}) == {"recipe": "paper"}
+
+
+def test_ema_averages_both_generators_and_they_are_published(cli, tmp_path):
+    res = cli("train", "horse2zebra", "--data", "synthetic", "--json", "--steps", "3",
+              *TINY, "--set", "ema=0.9")
+    assert res.code == 0, res.err
+    weights = torch.load(json.loads(res.out)["weights"], weights_only=True)
+    assert weights["ema_nets"] == ["g_a", "g_b"]
+    ckpt = torch.load(json.loads(res.out)["checkpoint"], weights_only=True)
+    raw, avg = ckpt["nets"]["g_a"], weights["nets"]["g_a"]
+    assert any(not torch.equal(raw[k], avg[k]) for k in raw)
+
+
 def test_large_images_are_tiled_close_to_the_whole_image_result():
     import numpy as np
 

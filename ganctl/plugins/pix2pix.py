@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from ganctl import nets, reference
-from ganctl.config import TrainConfig, opt, precision_opt
+from ganctl.config import TrainConfig, opt, precision_opt, recipe_defaults, recipe_opt
 from ganctl.console import info, warn
 from ganctl.data import layouts, sources
 from ganctl.data.images import BadImage, read_tensor, resize_tensor
@@ -40,10 +40,9 @@ CPU_RECIPE = {"net_g": "unet_128", "ngf": 32, "ndf": 32, "load_size": 143, "crop
 
 @dataclass
 class Pix2PixConfig(TrainConfig):
-    recipe: str = opt("auto", "paper (U-Net 256 on 256-px crops, the paper's recipe), cpu "
-                      "(U-Net 128 of half width on 128-px crops, no loader workers: ~10x the "
-                      "steps per CPU-minute) or auto (paper on a GPU, cpu on a CPU); keys you "
-                      "set yourself win over either", choices=("auto", "paper", "cpu"))
+    recipe: str = recipe_opt("U-Net 256 on 256-px crops, the paper's recipe", "U-Net 128 of "
+                             "half width on 128-px crops, no loader workers: ~10x the steps "
+                             "per CPU-minute")
     precision: str = precision_opt("fp32")  # bf16 scored lower: bench/fast_defaults.py
     net_g: str = opt("unet_256", "generator: unet_256, unet_128 (or unet_64/unet_32 for "
                      "small images)", choices=("unet_256", "unet_128", "unet_64", "unet_32"))
@@ -70,11 +69,7 @@ class Pix2PixConfig(TrainConfig):
 
     @classmethod
     def device_defaults(cls, device_type, given):
-        recipe = given.get("recipe", "auto")
-        if recipe == "auto":
-            recipe = "cpu" if device_type == "cpu" else "paper"
-        chosen = CPU_RECIPE if recipe == "cpu" else {}
-        return {"recipe": recipe, **{k: v for k, v in chosen.items() if k not in given}}
+        return recipe_defaults(device_type, given, CPU_RECIPE)
 
     def __post_init__(self):  # checked when the config is built: --dry-run reports it too
         if self.crop_size > self.load_size:
