@@ -28,14 +28,15 @@ def rng(s: dict, digits: int = 1) -> str:
     return f"{s['median']:,.{digits}f} ({s['min']:,.{digits}f}-{s['max']:,.{digits}f})"
 
 
-def vs_reference(doc: dict) -> None:
-    print(f"Measured {doc['date']} on {doc['device']} ({doc['machine']}), {doc['pairs']} "
-          f"interleaved pairs; 2048^3 matmul: {doc['matmul_peak_gflop_per_s']['fp32']:,.0f} "
-          f"GFLOP/s fp32, {doc['matmul_peak_gflop_per_s']['bf16']:,.0f} bf16.\n")
-    print("| plugin stage | ganctl defaults | plain img/s | ganctl img/s | ratio (range) "
-          "| GFLOP / step | plain GFLOP/s (share of peak) | ganctl GFLOP/s (share of peak) "
-          "| channels-last flipped |")
-    print("|---|---|---|---|---|---|---|---|---|")
+def vs_reference(doc: dict) -> str:
+    """performance.md: training speed against a plain PyTorch loop (bench/vs_reference.py)."""
+    peak = doc["matmul_peak_gflop_per_s"]
+    rows = [f"Measured {doc['date']} on {doc['device']} ({doc['machine']}), {doc['pairs']} "
+            f"interleaved pairs; 2048^3 matmul: {peak['fp32']:,.0f} GFLOP/s fp32, "
+            f"{peak['bf16']:,.0f} bf16.", "",
+            "| plugin stage | ganctl defaults | plain img/s | ganctl img/s | ratio (range) "
+            "| GFLOP / step | plain GFLOP/s (share of peak) | ganctl GFLOP/s (share of peak) "
+            "| channels-last flipped |", "|---|---|---|---|---|---|---|---|---|"]
     for r in doc["results"]:
         d = r["ganctl_defaults"]
         layout = "channels-last" if d["channels_last"] else "contiguous"
@@ -45,14 +46,14 @@ def vs_reference(doc: dict) -> None:
         flip = r.get("ganctl_channels_last_flipped")
         flipped = (f"{'on' if flip['channels_last'] else 'off'}: "
                    f"{flip['vs_default']['median']:.2f}x" if flip else "-")
-        print(f"| {r['case']} | {defaults} | {rng(r['plain_img_per_s'])} "
-              f"| {rng(r['ganctl_img_per_s'])} | **{r['ratio']['median']:.2f}** "
-              f"({r['ratio']['min']:.2f}-{r['ratio']['max']:.2f}) | {r['gflop_per_step']:.2f} "
-              f"| {r['plain_gflop_per_s']:.0f} of {r['plain_peak_gflop_per_s']:.0f} "
-              f"({r['plain_share_of_peak']:.0%}) | {r['ganctl_gflop_per_s']:.0f} of "
-              f"{r['ganctl_peak_gflop_per_s']:.0f} ({r['ganctl_share_of_peak']:.0%}) "
-              f"| {flipped} |")
-    print()
+        rows.append(f"| {r['case']} | {defaults} | {rng(r['plain_img_per_s'])} "
+                    f"| {rng(r['ganctl_img_per_s'])} | **{r['ratio']['median']:.2f}** "
+                    f"({r['ratio']['min']:.2f}-{r['ratio']['max']:.2f}) "
+                    f"| {r['gflop_per_step']:.2f} | {r['plain_gflop_per_s']:.0f} of "
+                    f"{r['plain_peak_gflop_per_s']:.0f} ({r['plain_share_of_peak']:.0%}) "
+                    f"| {r['ganctl_gflop_per_s']:.0f} of {r['ganctl_peak_gflop_per_s']:.0f} "
+                    f"({r['ganctl_share_of_peak']:.0%}) | {flipped} |")
+    return "\n".join(rows)
 
 
 CASES = {"stage1": ("sneakers", 1), "stage2": ("sneakers", 2),
@@ -68,63 +69,195 @@ def shipped(name: str) -> str:
     return config.build(registry.get(plugin).config_class(stage), {}).precision
 
 
-def fast_defaults(doc: dict) -> None:
-    print("| plugin stage | minutes | metric | seeds | auto: steps, precision | "
-          "auto: metric | fp32: steps | fp32: metric | auto better in | default |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for name, rows in doc["results"].items():
-        metric = next(k for k in rows[0]["auto"]
+def fast_defaults(doc: dict) -> str:
+    """performance.md: bf16 against fp32 at equal minutes (bench/fast_defaults.py)."""
+    rows = ["| plugin stage | minutes | metric | seeds | auto: steps, precision | "
+            "auto: metric | fp32: steps | fp32: metric | auto better in | default |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
+    for name, runs in doc["results"].items():
+        metric = next(k for k in runs[0]["auto"]
                       if k not in ("steps", "precision", "channels_last"))
         lower = metric == "fd"
-        better = sum((r["auto"][metric] < r["fp32"][metric]) == lower for r in rows)
-        col = {side: ", ".join(f"{r[side][metric]:g}" for r in rows)
+        better = sum((r["auto"][metric] < r["fp32"][metric]) == lower for r in runs)
+        col = {side: ", ".join(f"{r[side][metric]:g}" for r in runs)
                for side in ("auto", "fp32")}
-
         label = f"{metric} (lower is better)" if lower else metric
-        seeds = ", ".join(str(r["seed"]) for r in rows)
-        print(f"| {name} | {rows[0]['minutes']:g} | {label} | {seeds} "
-              f"| {statistics.median(r['auto']['steps'] for r in rows):,.0f}, "
-              f"{rows[0]['auto']['precision']} | {col['auto']} "
-              f"| {statistics.median(r['fp32']['steps'] for r in rows):,.0f} | {col['fp32']} "
-              f"| {better} of {len(rows)} | {shipped(name)} |")
-    print()
+        seeds = ", ".join(str(r["seed"]) for r in runs)
+        rows.append(f"| {name} | {runs[0]['minutes']:g} | {label} | {seeds} "
+                    f"| {statistics.median(r['auto']['steps'] for r in runs):,.0f}, "
+                    f"{runs[0]['auto']['precision']} | {col['auto']} "
+                    f"| {statistics.median(r['fp32']['steps'] for r in runs):,.0f} "
+                    f"| {col['fp32']} | {better} of {len(runs)} | {shipped(name)} |")
+    return "\n".join(rows)
 
 
-def threads(doc: dict) -> None:
-    print(f"{doc['usable_cores']} usable cores, {doc['steps']} steps per run, "
-          f"{doc['repeats']} rounds:\n")
-    print("| arrangement | torch threads each | total img/s (range) | vs one alone |")
-    print("|---|---|---|---|")
+def threads(doc: dict) -> str:
+    """performance.md: two runs on one machine (bench/threads.py)."""
+    rows = [f"{doc['usable_cores']} usable cores, {doc['steps']} steps per run, "
+            f"{doc['repeats']} rounds:", "",
+            "| arrangement | torch threads each | total img/s (range) | vs one alone |",
+            "|---|---|---|---|"]
+    rows += [f"| {r['arrangement']} | {r['threads_each']} | {rng(r['total_img_per_s'])} "
+             f"| {r['total_vs_alone']:.2f} |" for r in doc["results"]]
+    return "\n".join(rows)
+
+
+def optim(doc: dict) -> str:
+    """performance.md: one Adam step three ways (bench/optim.py)."""
+    rows = ["| nets | parameters | tensors | for-loop (torch's CPU default) | foreach | fused |",
+            "|---|---|---|---|---|---|"]
+    rows += [f"| {r['case']} | {r['params'] / 1e6:.2f} M | {r['tensors']} "
+             f"| {r['for-loop_ms']:.2f} ms | {r['foreach_ms']:.2f} ms "
+             f"| **{r['fused_ms']:.2f} ms** |" for r in doc["results"]]
+    return "\n".join(rows)
+
+
+def grouping(doc: dict) -> str:
+    """performance.md: folders grouped against one by one (bench/inference.py)."""
+    rows = ["| folder | grouped images/s | one by one images/s | speed-up | grouped output MP/s |",
+            "|---|---|---|---|---|"]
+    rows += [f"| {label} | {rng(r['grouped_images_per_s'], 2)} "
+             f"| {rng(r['one_by_one_images_per_s'], 2)} | **{r['speedup']:.2f}x** "
+             f"| {r['grouped_output_megapixels_per_s']['median']:.3f} |"
+             for label, r in doc.get("folders", {}).items()]
+    return "\n".join(rows)
+
+
+def sample_memory(doc: dict) -> str:
+    """performance.md: `sample` into a folder, wall time and peak memory (bench/inference.py)."""
+    rows = ["| command | wall | peak memory |", "|---|---|---|"]
+    rows += [f"| `sample sneakers` {label} into a folder | {r['wall_s']:.1f} s "
+             f"| {r['peak_rss_mb']:,.0f} MB |" for label, r in doc.get("sample_memory", {}).items()]
+    return "\n".join(rows)
+
+
+def stage1(doc: dict) -> str:
+    """performance.md: sneakers stage 1 against the plain DCGAN (bench/quality.py)."""
+    s1 = doc["stage1"]
+    rows = ["| budget | ganctl steps | plain steps | ganctl img/s | plain img/s | ganctl FD "
+            "| plain FD | FD ratio (goal <= 0.25) | ganctl KID | plain KID |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
+    by = {(r["budget_s"], r["side"]): r for r in s1["rows"]}
+    for summary in s1["summary"]:
+        b = summary["budget_s"]
+        ours, plain = by[b, "ganctl"], by[b, "reference"]
+        rows.append(f"| {b / 60:g} min | {ours['steps']} | {plain['steps']} "
+                    f"| {ours['img_per_s']:.0f} | {plain['img_per_s']:.0f} "
+                    f"| **{ours['fd']:.2f}** | {plain['fd']:.2f} | {summary['fd_ratio']:.3f} "
+                    f"| {ours['kid']:.2f} | {plain['kid']:.2f} |")
+    return "\n".join(rows)
+
+
+def sr_rows(rows: dict) -> list[str]:
+    """One super-resolution table: PSNR against bicubic's, SSIM, sharpness, steps."""
+    base = rows["bicubic"]["psnr"]
+    best_gain = max(r["psnr"] for r in rows.values())
+    sharpest = max(r["sharpness"] for r in rows.values())
+    out = ["| model | steps | PSNR | vs bicubic | SSIM | sharpness |", "|---|---|---|---|---|---|"]
+    for name, r in rows.items():
+        gain = f"{r['psnr'] - base:+.2f} dB"
+        sharp = f"{r['sharpness']:.3f}"
+        out.append(f"| {name} | {r['steps']:,} | {r['psnr']:.2f} "
+                   f"| {f'**{gain}**' if r['psnr'] == best_gain else gain} | {r['ssim']:.4f} "
+                   f"| {f'**{sharp}**' if r['sharpness'] == sharpest else sharp} |")
+    return out
+
+
+def stage2(doc: dict) -> str:
+    """performance.md: stage-2 super-resolution against the plain CNN (bench/quality.py)."""
+    s2 = doc["stage2"]
+    titles = {"photos": "Photographs (scikit-image samples: 100 training patches of 112 px "
+                        "from 11 photos; test: {n} patches of 3 other photos, x4 from 28 px):",
+              "fashion": "Fashion-MNIST sneakers 7 -> 28 px (training: the 6,000 training "
+                         "sneakers; test: the first {n} test sneakers):"}
+    out = []
+    for name, title in titles.items():
+        out += [title.format(n=s2[name]["test_images"]), "", *sr_rows(s2[name]["rows"]), ""]
+    return "\n".join(out[:-1])
+
+
+def sr_augment(doc: dict) -> str:
+    """performance.md: flips against all eight symmetries (bench/sr_augment.py)."""
+    rows = ["| set | bicubic | augment=flip | augment=dihedral |", "|---|---|---|---|"]
+    for name, label in (("photos", "photographs"), ("fashion", "Fashion-MNIST sneakers")):
+        r = doc["sets"][name]["rows"]
+        base, best = r["bicubic"]["psnr"], max(r[k]["psnr"] for k in r)
+        cells = []
+        for k in ("augment=flip", "augment=dihedral"):
+            text = f"{r[k]['psnr']:.2f} dB ({r[k]['psnr'] - base:+.2f})"
+            cells.append(f"{f'**{text}**' if r[k]['psnr'] == best else text}, "
+                         f"{r[k]['steps']:,} steps")
+        rows.append(f"| {label} | {base:.2f} dB | {' | '.join(cells)} |")
+    return "\n".join(rows)
+
+
+def leaks_hard(doc: dict) -> str:
+    """performance.md: leaks on the hard anomalies (bench/quality.py)."""
+    rows = ["| score | steps | ROC AUC (goal >= 0.95) | PR AUC | accuracy at the "
+            "threshold | threshold rule | confusion `[[TN, FP], [FN, TP]]` |",
+            "|---|---|---|---|---|---|---|"]
+    for i, (name, r) in enumerate(doc["leaks"]["scores"].items()):
+        auc = f"{r['roc_auc']:.4f}"
+        rows.append(f"| {name}{' (default)' if i == 0 else ''} | {r['steps']:,} "
+                    f"| {f'**{auc}**' if i == 0 else auc} | {r['pr_auc']:.4f} "
+                    f"| {r['accuracy']:.3f} | {r['threshold_rule']} | {r['confusion']} |")
+    return "\n".join(rows)
+
+
+def leaks_fashion(doc: dict) -> str:
+    """leaks.md: every Fashion-MNIST class as a leak (bench/leaks_fashion.py)."""
+    rows = ["| score | ROC AUC (all) | PR AUC | sandal | ankle boot | other classes | confusion "
+            "at the best-f1 threshold `[[TN, FP], [FN, TP]]` | accuracy | leak precision "
+            "| leak recall |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for name, r in doc["scores"].items():
+        per = r["roc_auc_per_class"]
+        rest = [v for k, v in per.items() if k not in ("sandal", "ankle boot")]
+        label = f"{name} (seed)" if name == "mse" else name
+        rows.append(f"| {label} | {r['roc_auc_all']:.3f} | {r['pr_auc_all']:.3f} "
+                    f"| {per['sandal']:.3f} | {per['ankle boot']:.3f} "
+                    f"| {min(rest):.3f}-{max(rest):.3f} | {r['confusion']} | {r['accuracy']:.3f} "
+                    f"| {r['leak_precision']:.3f} | {r['leak_recall']:.3f} |")
+    return "\n".join(rows)
+
+
+def decode(doc: dict) -> str:
+    """performance.md: torchvision.io against PIL per item (bench/decode.py)."""
+    rows = ["| item | torchvision.io | PIL | speed-up |", "|---|---|---|---|"]
+    rows += [f"| {r['case']} | {r['torchvision_ms']:.2f} ms | {r['pil_ms']:.2f} ms "
+             f"| {r['speedup']:.1f}x |" for r in doc["results"]]
+    return "\n".join(rows)
+
+
+def train_speed(doc: dict) -> str:
+    """performance.md: compute-only step times (bench/train_speed.py)."""
+    rows = ["| case | precision, memory | s / step | images / s |", "|---|---|---|---|"]
     for r in doc["results"]:
-        print(f"| {r['arrangement']} | {r['threads_each']} | {rng(r['total_img_per_s'])} "
-              f"| {r['total_vs_alone']:.2f} |")
-    print()
+        layout = "channels-last" if r["channels_last"] else "contiguous"
+        rows.append(f"| {r['case']} ({r['generator_params'] / 1e6:.1f} M params) "
+                    f"| {r['precision']}, {layout} | {r['seconds_per_step']:.2f} "
+                    f"| {r['images_per_s']:.2f} |")
+    return "\n".join(rows)
 
 
-def optim(doc: dict) -> None:
-    print("| nets | parameters | tensors | for-loop (torch's CPU default) | foreach | fused |")
-    print("|---|---|---|---|---|---|")
-    for r in doc["results"]:
-        print(f"| {r['case']} | {r['params'] / 1e6:.2f} M | {r['tensors']} "
-              f"| {r['for-loop_ms']:.2f} ms | {r['foreach_ms']:.2f} ms "
-              f"| **{r['fused_ms']:.2f} ms** |")
-    print()
+def verbs(doc: dict) -> str:
+    """performance.md: each inference verb in process and as a command (bench/inference.py)."""
+    s, up, tr = doc["sample"], doc["upscale"], doc["translate"]
 
-
-def inference(doc: dict) -> None:
-    print("| folder | grouped images/s | one by one images/s | speed-up | grouped output MP/s |")
-    print("|---|---|---|---|---|")
-    for label, r in doc.get("folders", {}).items():
-        print(f"| {label} | {rng(r['grouped_images_per_s'], 2)} "
-              f"| {rng(r['one_by_one_images_per_s'], 2)} | **{r['speedup']:.2f}x** "
-              f"| {r['grouped_output_megapixels_per_s']['median']:.3f} |")
-    print()
-    print("| command | wall | peak memory |")
-    print("|---|---|---|")
-    for label, r in doc.get("sample_memory", {}).items():
-        print(f"| `sample sneakers` {label} into a folder | {r['wall_s']:.1f} s "
-              f"| {r['peak_rss_mb']:,.0f} MB |")
-    print()
+    def cli(r):
+        return f"{r['wall_s']:.1f} s | {r['peak_rss_mb']:,.0f} MB"
+    rows = ["| verb | in-process | whole command | peak memory (command) |", "|---|---|---|---|",
+            f"| `sample sneakers --stage 1 -n {s['n']}` (DCGAN, 28 px) "
+            f"| {s['stage1_images_per_s']:,.0f} images/s | {cli(s['cli_stage1'])} |",
+            f"| `sample sneakers -n 100` (DCGAN + the compact x4 net, 112 px) "
+            f"| {s['stage1+2_images_per_s']:,.0f} images/s | {cli(s['cli_stage1+2_100'])} |",
+            f"| `upscale` {up['input']} -> {up['output']} (the compact default net, `--tile "
+            f"{up['tile']}`) | {up['seconds']:.2f} s: {up['input_mp_per_s']:.3f} MP/s in, "
+            f"{up['output_mp_per_s']:.2f} MP/s out | {cli(up['cli'])} |",
+            f"| `translate edges2shoes` 256x256 (unet_256) "
+            f"| {tr['edges2shoes']['latency_ms']:.0f} ms | {cli(tr['edges2shoes']['cli'])} |",
+            f"| `translate horse2zebra` 256x256 (ResNet-9) "
+            f"| {tr['horse2zebra']['latency_ms']:.0f} ms | {cli(tr['horse2zebra']['cli'])} |"]
+    return "\n".join(rows)
 
 
 def bundle(doc: dict) -> str:
@@ -204,7 +337,18 @@ def fd_references(doc: dict) -> str:
 # name -> (JSON file, function returning the Markdown kept in the docs)
 GENERATED = {"bundle": ("bundle.json", bundle), "help": ("help.json", help_times),
              "suite": ("suite.json", suite), "pix2pix-real": ("pix2pix-real.json", pix2pix_real),
-             "fd-references": ("quality.json", fd_references)}
+             "fd-references": ("quality.json", fd_references),
+             "vs-reference": ("vs-reference.json", vs_reference),
+             "fast-defaults": ("fast-defaults.json", fast_defaults),
+             "threads": ("threads.json", threads), "optim": ("optim.json", optim),
+             "grouping": ("inference.json", grouping),
+             "sample-memory": ("inference.json", sample_memory),
+             "stage1": ("quality.json", stage1), "stage2": ("quality.json", stage2),
+             "sr-augment": ("sr-augment.json", sr_augment),
+             "leaks-hard": ("quality.json", leaks_hard), "decode": ("decode.json", decode),
+             "train-speed": ("train-speed.json", train_speed),
+             "verbs": ("inference.json", verbs),
+             "leaks-fashion": ("leaks-fashion.json", leaks_fashion)}
 MARK = "<!-- report: {} -->"
 END = "<!-- /report -->"
 
@@ -243,13 +387,6 @@ def main() -> None:
     for name, (file, _) in GENERATED.items():
         if load(args.dir, file):
             print(f"### {name}\n\n{generated(name, args.dir)}\n")
-    for name, fn in (("vs-reference.json", vs_reference), ("fast-defaults.json", fast_defaults),
-                     ("threads.json", threads), ("optim.json", optim),
-                     ("inference.json", inference)):
-        doc = load(args.dir, name)
-        if doc:
-            print(f"### {name}\n")
-            fn(doc)
 
 
 if __name__ == "__main__":

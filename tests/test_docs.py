@@ -56,3 +56,31 @@ def test_bundled_weights_are_small_and_carded():
         assert bundled.path(name).stat().st_size < 2_000_000, name
         card = bundled.card(name)
         assert all(s in card for s in ("Data:", "Licence", "Trained:", "bench/bundle.py")), name
+
+
+# a time, size, gain, rate or share; a bolded number; a score with three or more
+# decimals; a median with its range
+MEASURED = re.compile(r"\d ?(ms|s|MB|GB|dB|%|x)\b|/s\b|\d steps|\*\*[\d.,]+|\b0\.\d{3,}"
+                      r"|\d \([\d.,]+-[\d.,]+\)")
+
+
+def test_every_measured_table_is_generated_from_bench_json():
+    """A table of measurements outside a `<!-- report -->` block is a number with no
+    JSON behind it. Tables whose header names a test or an asserted value are evidence of
+    what a test checks, not measurements."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    import report
+
+    loose = []
+    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
+        text = report.BLOCK.sub("", doc.read_text())
+        for table in re.findall(r"(?:^\|.*\n)+", text, re.M):
+            header = table.splitlines()[0]
+            if re.search(r"\btest\b|asserted", header):
+                continue
+            for row in table.splitlines()[2:]:
+                if MEASURED.search(row):
+                    loose.append(f"{doc.relative_to(ROOT)}: {row[:80]}")
+    assert not loose, "\n".join(loose)
