@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ganctl import bundled, checkpoint, formats, hub, paths
+from ganctl.console import warn
 from ganctl.errors import GanctlError
 
 META_KEYS = ("plugin", "stage", "arch", "preprocess", "dataset", "step", "epoch", "created",
@@ -253,3 +254,36 @@ def for_translation(plugin, explicit: str | None) -> Weights:
     if fetched:  # the address, not the local cache file
         out["source"] = fetched.source()
     return out
+
+
+def for_refining(plugin, stage: int | None = None, explicit: str | None = None,
+                 base: Weights | None = None) -> Weights | None:
+    """The refining stage's weights `sample` applies after the generator, or None: used
+    when asked for (`stage`, `explicit`) or when cached and not below its baseline. The
+    bundled refiner stands in when none is cached, for the bundled generator it was made
+    for (`base`) or when `stage` asks for it."""
+    r_stage = plugin.refine_stage
+    if r_stage is None or (stage is not None and stage < r_stage):
+        return None
+    after_bundled = base is not None and base.is_bundled
+    fallback = plugin.bundled.get(r_stage) if stage is not None or after_bundled else None
+    available = explicit or cache_path(plugin.name, r_stage).is_file() or \
+        (fallback and bundled.path(fallback))
+    if stage is None and not available:
+        return None
+    refine = load(plugin.name, r_stage, explicit, device="cpu", fallback=fallback)
+    problem = plugin.weights_warning(refine)
+    if problem and stage is None and not explicit:
+        warn(f"not applying stage {r_stage}: {problem}; pass --stage {r_stage} to apply it "
+             "anyway")
+        return None
+    if problem:
+        warn(problem)
+    return refine
+
+
+def for_upscaling(plugin, explicit: str | None) -> Weights:
+    """The upscaler's weights: `explicit`, else the cached refining stage, else the
+    bundled upscaler (`plugin.weights_warning` says whether they are any good)."""
+    return load(plugin.name, plugin.refine_stage, explicit, device="cpu",
+                fallback=plugin.bundled_upscaler)

@@ -57,6 +57,16 @@ def test_no_module_imports_from_a_layer_above_it():
     assert not back, "imports that go up:\n" + "\n".join(back)
 
 
+def test_the_two_front_ends_stand_side_by_side():
+    """cli/ and demo/ share a layer but not each other: both use the library below, and
+    the CLI reaches the demo only through the `demo` verb."""
+    for path in (PACKAGE / "demo").rglob("*.py"):
+        assert not {m for m in imports(path) if layer_of(m) == "cli"}, path
+    for path in (PACKAGE / "cli").rglob("*.py"):
+        allowed = {"ganctl.demo"} if path.name == "demo_cmd.py" else set()
+        assert {m for m in imports(path) if layer_of(m) == "demo"} <= allowed, path
+
+
 def test_nets_import_nothing_of_ganctl():
     for path in (PACKAGE / "nets").rglob("*.py"):
         assert {m for m in imports(path) if not m.startswith("ganctl.nets")} == set(), path

@@ -66,30 +66,6 @@ def check_direction(direction: str | None) -> str | None:
     return direction
 
 
-def parse_seeds(text: str) -> list[int]:
-    """'0-63', '1,5,9-11' -> a list of ints, order kept."""
-    seeds: list[int] = []
-    for part in text.replace(" ", "").split(","):
-        if not part:
-            continue
-        try:
-            if "-" in part[1:]:
-                lo, hi = part.split("-", 1) if not part.startswith("-") else (part, part)
-                a, b = int(lo), int(hi)
-                if b < a:
-                    raise ValueError
-                seeds.extend(range(a, b + 1))
-            else:
-                seeds.append(int(part))
-        except ValueError:
-            raise UsageError(f"bad seed list {text!r}; use e.g. 0-63 or 1,5,9-11") from None
-    if not seeds:
-        raise UsageError("empty seed list")
-    if any(s < 0 or s >= 2**63 for s in seeds):
-        raise UsageError("seeds must be between 0 and 2**63 - 1")
-    return seeds
-
-
 def print_json(obj: Any) -> None:
     """Strict JSON on stdout: a value that is not a number (NaN, infinity) becomes null."""
     sys.stdout.write(json.dumps(finite(obj), indent=2, default=str, allow_nan=False) + "\n")

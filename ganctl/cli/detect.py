@@ -6,8 +6,6 @@ import csv
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from ganctl.cli.common import print_json
 from ganctl.console import err, error, info, safe, warn
 from ganctl.errors import GanctlError, UsageError
@@ -23,6 +21,7 @@ def run_detection(items, weights, threshold, csv_out, heatmaps, annotations, plo
     from ganctl.device import resolve
     from ganctl.infer.io import expand_inputs, save_image
     from ganctl.metrics import detection
+    from ganctl.metrics.detection_plots import write_plots
 
     detectors = registry.for_task("detect")
     if not detectors:
@@ -68,22 +67,20 @@ def run_detection(items, weights, threshold, csv_out, heatmaps, annotations, plo
             warn(f"skipped annotation line {line}")
     metrics = None
     if labels_by_name:
-        pairs = [(labels_by_name[Path(r["input"]).name], r["score"]) for r in scored
-                 if Path(r["input"]).name in labels_by_name]
-        for r in scored:
-            if Path(r["input"]).name in labels_by_name:
-                r["label"] = labels_by_name[Path(r["input"]).name]
-        names = {Path(r["input"]).name for r in scored}
-        unlabelled, absent = len(names - set(labels_by_name)), len(set(labels_by_name) - names)
+        named = [(Path(r["input"]).name, r) for r in scored]
+        y, s, unlabelled, absent = detection.labelled([(n, r["score"]) for n, r in named],
+                                                      labels_by_name)
+        for n, r in named:
+            if n in labels_by_name:
+                r["label"] = labels_by_name[n]
         if unlabelled or absent:
             warn(f"annotations: {unlabelled} scored image(s) without a label, {absent} "
                  "labelled file(s) not among the inputs; metrics use the images with both")
-        if pairs:
-            y, s = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+        if len(y):
             if y.min() == y.max():
                 warn("the annotated images are all one class: ROC and PR AUC are undefined")
             metrics = detection.report(y, s, t)
-            metrics["images"] = len(pairs)
+            metrics["images"] = len(y)
             if plots:
                 metrics["plots"] = write_plots(y, s, t, Path(plots))
 
@@ -145,44 +142,3 @@ def summarize(scored, leaks, failed, t, rule, metrics) -> None:
 
 def auc(value: float) -> str:
     return "n/a" if value != value else f"{value:.3f}"  # NaN: one class only
-
-
-def write_plots(y, s, t, folder: Path) -> list[str]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from ganctl.metrics import detection
-
-    folder.mkdir(parents=True, exist_ok=True)
-    fpr, tpr, thr = detection.roc_curve(y, s)
-    prec, rec, _ = detection.pr_curve(y, s)
-    out = []
-    fig, ax = plt.subplots(figsize=(5, 5))
-    ax.plot(fpr, tpr, label=f"ROC (AUC {detection.roc_auc(y, s):.3f})")
-    point = detection.operating_point(y, s, t)
-    ax.scatter([point["fpr"]], [point["recall"]], color="red", zorder=3,
-               label=f"threshold {t:.4g}")
-    ax.plot([0, 1], [0, 1], color="gray", linestyle=":", linewidth=1)
-    ax.set(xlabel="false positive rate (normal flagged)", ylabel="true positive rate "
-           "(leaks found)", title="ROC curve", xlim=(0, 1), ylim=(0, 1.02))
-    ax.legend(loc="lower right")
-    fig.tight_layout()
-    fig.savefig(folder / "roc.png", dpi=120)
-    out.append(str(folder / "roc.png"))
-    plt.close(fig)
-    fig, ax = plt.subplots(figsize=(5, 5))
-    ax.plot(rec, prec, label=f"PR (AP {detection.average_precision(y, s):.3f})")
-    ax.axhline(y.mean(), color="gray", linestyle=":", linewidth=1, label="chance")
-    if point["precision"] is not None:  # undefined when nothing is flagged
-        ax.scatter([point["recall"]], [point["precision"]], color="red", zorder=3,
-                   label=f"threshold {t:.4g}")
-    ax.set(xlabel="recall (leaks found)", ylabel="precision (flags that are leaks)",
-           title="precision-recall curve", xlim=(0, 1), ylim=(0, 1.02))
-    ax.legend(loc="upper right")
-    fig.tight_layout()
-    fig.savefig(folder / "pr.png", dpi=120)
-    out.append(str(folder / "pr.png"))
-    plt.close(fig)
-    return out

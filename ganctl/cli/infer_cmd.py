@@ -73,8 +73,7 @@ def upscale(
     if outscale is not None and not 0 < outscale <= 16:
         raise UsageError("--outscale must be in (0, 16]")
     dev = resolve(device)
-    payload = weights_mod.load(found.name, found.refine_stage, weights, device="cpu",
-                               fallback=found.bundled_upscaler)
+    payload = weights_mod.for_upscaling(found, weights)
     problem = found.weights_warning(payload)
     if problem:
         from ganctl.console import warn

@@ -10,12 +10,12 @@ from ganctl.cli import app
 from ganctl.cli.common import (
     device_option,
     json_option,
-    parse_seeds,
     print_json,
     threads_option,
     weights_option,
 )
 from ganctl.errors import UsageError
+from ganctl.kit.noise import parse_seeds
 
 SAMPLE_CHUNK = 256  # seeds generated per pass
 
@@ -92,7 +92,8 @@ def sample(
     dev = resolve(device)
     payload = weights_mod.load(found.name, 1, weights, device="cpu",
                                fallback=found.bundled.get(1))
-    refine, r_stage = refining_stage(found, stage, refine_weights, payload), found.refine_stage
+    refine = weights_mod.for_refining(found, stage, refine_weights, payload)
+    r_stage = found.refine_stage
     options = {"refine": refine} if refine else {}
     if truncation:
         options["truncation"] = truncation
@@ -120,37 +121,6 @@ def sample(
         from ganctl.console import info
 
         info(f"wrote {len(seed_list)} image(s) to {files[0] if len(files) == 1 else out}")
-
-
-def refining_stage(found, stage: int | None = None, refine_weights: str | None = None,
-                   base=None):
-    """The refining stage's weights `sample` applies after the generator, or None: used
-    when asked for (--stage, --refine-weights) or when cached and not below its baseline.
-    The bundled refiner stands in when none is cached, for the bundled generator it was
-    made for (`base`) or when --stage asks for it."""
-    from ganctl import bundled
-    from ganctl import weights as weights_mod
-    from ganctl.console import warn
-
-    r_stage = found.refine_stage
-    if r_stage is None or (stage is not None and stage < r_stage):
-        return None
-    after_bundled = base is not None and base.is_bundled
-    fallback = found.bundled.get(r_stage) if stage is not None or after_bundled else None
-    available = refine_weights or weights_mod.cache_path(found.name, r_stage).is_file() or \
-        (fallback and bundled.path(fallback))
-    if stage is None and not available:
-        return None
-    refine = weights_mod.load(found.name, r_stage, refine_weights, device="cpu",
-                              fallback=fallback)
-    problem = found.weights_warning(refine)
-    if problem and stage is None and not refine_weights:
-        warn(f"not applying stage {r_stage}: {problem}; pass --stage {r_stage} to apply it "
-             "anyway")
-        return None
-    if problem:
-        warn(problem)
-    return refine
 
 
 def _interpolate(found, seeds, steps, out, weights, device, truncation, as_json) -> None:

@@ -67,17 +67,16 @@ class Generation:
 
     def __init__(self, plugin, weights_spec: str | None = None, device="cpu"):
         from ganctl import weights
-        from ganctl.cli.sample_cmd import refining_stage
 
         self.plugin, self.device = plugin, device
         self.weights = weights.load(plugin.name, 1, weights_spec, device="cpu",
                                     fallback=plugin.bundled.get(1))
-        self.refine = refining_stage(plugin, base=self.weights)  # as `sample` picks it
+        self.refine = weights.for_refining(plugin, base=self.weights)  # as `sample` does
         self.truncation = "truncation" in plugin.sample_options
         self.interpolation = "interpolate" in plugin.sample_options
 
     def seeds(self, text: str) -> list[int]:
-        from ganctl.cli.common import parse_seeds
+        from ganctl.kit.noise import parse_seeds
 
         seeds = parse_seeds(str(text))
         if len(seeds) > MAX_SEEDS:
@@ -121,8 +120,7 @@ class Upscaling:
     def __init__(self, plugin, weights_spec: str | None = None, device="cpu"):
         from ganctl import weights
         self.device = device
-        payload = weights.load(plugin.name, plugin.refine_stage, weights_spec, device="cpu",
-                               fallback=plugin.bundled_upscaler)
+        payload = weights.for_upscaling(plugin, weights_spec)
         self.warning = plugin.weights_warning(payload)
         self.net, self.scale, self.channels, self.context = plugin.upscaler(payload,
                                                                             self.device)
@@ -147,8 +145,6 @@ class Detection:
 
     def __call__(self, paths: list[str], annotations: str | None, folder: Path):
         """(rows [name, score, verdict], [(heatmap, name)], plot files)."""
-        import numpy as np
-
         rows, heatmaps, scored = [], [], {}
         opened = []
         for path in paths or []:
@@ -166,13 +162,12 @@ class Detection:
                 scored[name] = float(s)
         plots = []
         if annotations and scored:
-            from ganctl.cli.detect import write_plots
             from ganctl.data.layouts import read_annotations
+            from ganctl.metrics.detection import labelled
+            from ganctl.metrics.detection_plots import write_plots
 
-            labels, _ = read_annotations(Path(annotations))
-            pairs = [(labels[n], s) for n, s in scored.items() if n in labels]
-            if pairs and len({y for y, _ in pairs}) == 2:
-                y, s = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+            y, s, _, _ = labelled(scored.items(), read_annotations(Path(annotations))[0])
+            if len(set(y.tolist())) == 2:
                 plots = write_plots(y, s, self.threshold, Path(tempfile.mkdtemp(dir=folder)))
         return rows, heatmaps, plots
 

@@ -96,3 +96,14 @@ def best_f1_threshold(labels, scores) -> float:
     below = s[s < thresholds[i]]
     # midway to the next lower score, so the chosen scores stay strictly above it
     return float((thresholds[i] + below[-1]) / 2 if len(below) else thresholds[i] - 1e-12)
+
+
+def labelled(scored, labels: dict[str, int]):
+    """Match (file name, score) pairs to annotations by file name: (labels array, scores
+    array) of the images that have both, the number of scored names without a label, and
+    the number of labelled files that were not scored."""
+    both = [(labels[n], score) for n, score in scored if n in labels]
+    y = np.array([b[0] for b in both], dtype=int)
+    s = np.array([b[1] for b in both], dtype=float)
+    names = {n for n, _ in scored}
+    return y, s, len(names - set(labels)), len(set(labels) - names)
