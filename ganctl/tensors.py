@@ -46,6 +46,20 @@ def imagenet_input(x: torch.Tensor) -> torch.Tensor:
     return ((match_channels(x, 3) + 1) / 2 - mean) / std
 
 
+def from_pil(images: list[Image.Image]) -> torch.Tensor:
+    """Same-size PIL images (8-bit L or RGB, or 16-bit gray) -> float (N, C, H, W) in
+    [-1, 1]. 16-bit images use their full range when any value is above 255."""
+    import numpy as np
+
+    arrs = []
+    for img in images:
+        arr = np.asarray(img, dtype=np.float32)
+        sixteen = img.mode in ("I;16", "I;16B", "I;16L", "I") and arr.max() > 255
+        arrs.append(arr / (65535.0 if sixteen else 255.0))
+    x = torch.from_numpy(np.stack(arrs)).mul_(2).sub_(1)
+    return (x[:, None] if x.dim() == 3 else x.permute(0, 3, 1, 2)).contiguous()
+
+
 def to_pil(img: torch.Tensor) -> Image.Image:
     """One (C, H, W) image in [-1, 1] to an 8-bit PIL image (L or RGB)."""
     arr = from_unit(img).cpu().permute(1, 2, 0).numpy()

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from ganctl.console import warn
 from ganctl.errors import GanctlError
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".avif")
@@ -195,6 +196,17 @@ def resize_tensor(t, size: int):
     from torchvision.transforms.v2 import functional as tvf
 
     return tvf.resize(t, [size, size], interpolation=InterpolationMode.BICUBIC, antialias=True)
+
+
+def first_readable(n: int, start: int, load, what: str):
+    """`load(i)` for i = start, start + 1, ... (mod n): the first that decodes, each
+    unreadable one skipped with a warning, so one bad file does not stop a training run."""
+    for k in range(n):
+        try:
+            return load((start + k) % n)
+        except BadImage as e:
+            warn(f"skipping unreadable training {what}: {e}")
+    raise BadImage(f"no readable {what} in the dataset")
 
 
 @dataclass

@@ -123,6 +123,16 @@ def resolve(spec: str | FolderPair, accepted: tuple[str, ...], plugin: str) -> S
                      "nor an existing folder")
 
 
+HOLD_OUT_SEED = 20240607  # held-out images do not depend on the run's seed
+
+
+def held_out(n: int, n_val: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """A fixed split of range(n): (`n_val` held-out indices, the rest), the same in every
+    run whatever its seed."""
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(HOLD_OUT_SEED))
+    return order[:n_val], order[n_val:]
+
+
 def fingerprint_files(files: list[Path], root: Path | None = None) -> str:
     """A cheap content fingerprint: relative names and sizes of the files."""
     h = hashlib.sha256()

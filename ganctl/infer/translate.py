@@ -16,16 +16,12 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ganctl.data.images import to_mode
-from ganctl.tensors import to_pil, to_unit
+from ganctl.tensors import from_pil, to_pil
 
 
 def to_tensor(img: Image.Image, channels: int) -> torch.Tensor:
     """(1, C, H, W) in [-1, 1]; alpha composited on white (a sketch on white stays one)."""
-    import numpy as np
-
-    arr = np.asarray(to_mode(img, channels), dtype=np.uint8)
-    arr = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
-    return to_unit(torch.from_numpy(np.ascontiguousarray(arr))[None])
+    return from_pil([to_mode(img, channels)])
 
 
 def _pad_to(x: torch.Tensor, multiple: int, minimum: int = 16) -> torch.Tensor:

@@ -9,7 +9,7 @@ from PIL import Image
 
 from ganctl.console import warn
 from ganctl.errors import GanctlError
-from ganctl.tensors import match_channels
+from ganctl.tensors import from_pil, match_channels
 
 MIN_TILE = 16
 
@@ -78,15 +78,9 @@ def upscale_image(img: Image.Image, net, scale: int, net_channels: int, device,
         alpha = img.getchannel("A")
         img = img.convert("RGB" if img.mode == "RGBA" else "L")
     sixteen = img.mode in ("I;16", "I;16B", "I;16L", "I")
-    if sixteen:
-        arr = np.asarray(img, dtype=np.float32)
-        arr = arr / (65535.0 if arr.max() > 255 else 255.0)
-    else:
-        if img.mode not in ("L", "RGB"):
-            img = img.convert("L" if img.mode in ("1", "F") else "RGB")
-        arr = np.asarray(img, dtype=np.float32) / 255.0
-    arr = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)  # (C, H, W) in [0, 1]
-    x = torch.from_numpy(arr).mul(2).sub(1)[None]
+    if not sixteen and img.mode not in ("L", "RGB"):
+        img = img.convert("L" if img.mode in ("1", "F") else "RGB")
+    x = from_pil([img])
 
     if net_channels == x.shape[1]:
         y = run_with_backoff(net, x, scale, tile, pad, device)
@@ -136,10 +130,8 @@ def upscale_images(imgs: list[Image.Image], net, scale: int, net_channels: int, 
     per_pass = max(1, batch_pixels // (first.width * first.height))
     out = []
     for k in range(0, len(imgs), per_pass):
-        arrs = [np.asarray(i, dtype=np.float32) / 255.0 for i in imgs[k:k + per_pass]]
-        x = torch.from_numpy(np.stack(arrs)).mul(2).sub(1)
-        x = x[:, None] if x.dim() == 3 else x.permute(0, 3, 1, 2)
+        x = from_pil(imgs[k:k + per_pass])
         with torch.inference_mode():
-            y = net(x.contiguous().to(device)).float().clamp(-1, 1).cpu()
+            y = net(x.to(device)).float().clamp(-1, 1).cpu()
         out += [rescaled(to_image(yi), first.size, scale, outscale) for yi in y]
     return out

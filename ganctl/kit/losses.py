@@ -8,11 +8,21 @@ import torch.nn.functional as F
 KINDS = ("bce", "lsgan", "hinge", "lsgan_sigmoid")
 
 
-def d_loss(kind: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    if kind == "bce":  # -log sigmoid(real) - log(1 - sigmoid(fake)), numerically stable
-        return F.softplus(-real).mean() + F.softplus(fake).mean()
+def toward(kind: str, logits: torch.Tensor, real: bool) -> torch.Tensor:
+    """The loss that pulls D's outputs toward "real" or "fake": bce -log sigmoid(x) or
+    -log(1 - sigmoid(x)) (numerically stable); lsgan the mean squared distance to 1 or 0."""
+    if kind == "bce":
+        return F.softplus(-logits if real else logits).mean()
     if kind == "lsgan":
-        return 0.5 * ((real - 1).pow(2).mean() + fake.pow(2).mean())
+        return (logits - 1).pow(2).mean() if real else logits.pow(2).mean()
+    raise ValueError(f"unknown loss {kind!r}")
+
+
+def d_loss(kind: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    if kind == "bce":
+        return toward(kind, real, True) + toward(kind, fake, False)
+    if kind == "lsgan":
+        return 0.5 * (toward(kind, real, True) + toward(kind, fake, False))
     if kind == "hinge":
         return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
     if kind == "lsgan_sigmoid":  # the sneakers seed: least squares on sigmoid outputs
@@ -22,9 +32,9 @@ def d_loss(kind: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
 
 def g_loss(kind: str, fake: torch.Tensor) -> torch.Tensor:
     if kind == "bce":  # non-saturating: -log sigmoid(fake)
-        return F.softplus(-fake).mean()
+        return toward(kind, fake, True)
     if kind == "lsgan":
-        return 0.5 * (fake - 1).pow(2).mean()
+        return 0.5 * toward(kind, fake, True)
     if kind == "hinge":
         return -fake.mean()
     if kind == "lsgan_sigmoid":

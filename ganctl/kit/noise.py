@@ -14,6 +14,12 @@ def fixed_noise(n: int, dim: int, seed: int, device: torch.device) -> torch.Tens
     return torch.randn(n, dim, generator=g).to(device)
 
 
+def recalibration_noise(n: int, dim: int, index: int, device: torch.device) -> torch.Tensor:
+    """Batch `index` of the latents an EMA generator's batch-norm statistics are
+    recomputed on: seeded apart from the sample grids' noise, never moving an RNG."""
+    return fixed_noise(n, dim, 7919 + index, device)
+
+
 def seed_noise(seed: int, dim: int, truncation: float | None = None) -> torch.Tensor:
     """The latent of one seed: its own generator, so it never depends on the batch. With
     `truncation`, components beyond +-truncation are redrawn (from the same generator, so

@@ -17,14 +17,14 @@ import torch.nn.functional as F
 
 from ganctl import nets, reference
 from ganctl.config import TrainConfig, channels_last_opt, opt, recipe_defaults, recipe_opt
-from ganctl.console import warn
 from ganctl.data import layouts, sources
 from ganctl.data.batches import EpochKeyed
-from ganctl.data.images import BadImage, read_tensor, resize_tensor
+from ganctl.data.images import first_readable, read_tensor, resize_tensor
 from ganctl.errors import UsageError
 from ganctl.infer import deploy
 from ganctl.infer.translate import translate_images
 from ganctl.kit.jitter import random_crop_flip
+from ganctl.kit.losses import d_loss, toward
 from ganctl.kit.optim import adam
 from ganctl.kit.schedules import LinearDecay
 from ganctl.registry import Plugin
@@ -94,12 +94,8 @@ class UnpairedImages(EpochKeyed):
         return self.partner
 
     def _load(self, files, i):
-        for k in range(len(files)):
-            try:
-                return resize_tensor(read_tensor(files[(i + k) % len(files)], 3), self.size)
-            except BadImage as e:
-                warn(f"skipping unreadable training image: {e}")
-        raise BadImage("no readable image in the domain")
+        return first_readable(len(files), i, lambda j: resize_tensor(read_tensor(files[j], 3),
+                                                                     self.size), "image")
 
     def __getitem__(self, key):
         epoch, i = key
@@ -136,10 +132,6 @@ class ImagePool:
 
     def load(self, images: list[torch.Tensor], device) -> None:
         self.images = [t.to(device) for t in images]
-
-
-def lsgan(pred: torch.Tensor, real: bool) -> torch.Tensor:
-    return F.mse_loss(pred, torch.full_like(pred, 1.0 if real else 0.0))
 
 
 class CycleGANRecipe(Recipe):
@@ -185,8 +177,8 @@ class CycleGANRecipe(Recipe):
             real_a.new_zeros(())
         loss_idt_b = F.l1_loss(n["g_b"](real_a), real_a) * lam_idt if lam_idt else \
             real_a.new_zeros(())
-        loss_g_a = lsgan(n["d_a"](fake_b), True)
-        loss_g_b = lsgan(n["d_b"](fake_a), True)
+        loss_g_a = toward("lsgan", n["d_a"](fake_b), True)
+        loss_g_b = toward("lsgan", n["d_b"](fake_a), True)
         loss_cycle_a = F.l1_loss(rec_a, real_a) * lam
         loss_cycle_b = F.l1_loss(rec_b, real_b) * lam
         loss_g = loss_g_a + loss_g_b + loss_cycle_a + loss_cycle_b + loss_idt_a + loss_idt_b
@@ -195,8 +187,8 @@ class CycleGANRecipe(Recipe):
         for d in (n["d_a"], n["d_b"]):
             d.requires_grad_(True)
         past_b, past_a = self.pool_b.query(fake_b), self.pool_a.query(fake_a)
-        loss_d_a = 0.5 * (lsgan(n["d_a"](real_b), True) + lsgan(n["d_a"](past_b), False))
-        loss_d_b = 0.5 * (lsgan(n["d_b"](real_a), True) + lsgan(n["d_b"](past_a), False))
+        loss_d_a = d_loss("lsgan", n["d_a"](real_b), n["d_a"](past_b))
+        loss_d_b = d_loss("lsgan", n["d_b"](real_a), n["d_b"](past_a))
         self.update(loss_d_a + loss_d_b, "d")
         out = {"loss_g": loss_g, "loss_d_a": loss_d_a, "loss_g_a": loss_g_a,
                "loss_cycle_a": loss_cycle_a, "loss_idt_a": loss_idt_a, "loss_d_b": loss_d_b,

@@ -16,7 +16,7 @@ from ganctl.data import cache, layouts, sources
 from ganctl.errors import GanctlError
 from ganctl.infer import deploy
 from ganctl.kit import losses
-from ganctl.kit.noise import fixed_noise, seed_noise
+from ganctl.kit.noise import fixed_noise, recalibration_noise, seed_noise
 from ganctl.kit.optim import adam
 from ganctl.registry import Plugin
 from ganctl.tensors import to_unit
@@ -116,7 +116,7 @@ class FacesRecipe(Recipe):
                 "grad_norm_d": grad_d}
 
     def ema_inputs(self, name, index):
-        return fixed_noise(128, self.cfg.nz, 7919 + index, self.device)
+        return recalibration_noise(128, self.cfg.nz, index, self.device)
 
     def samples(self, nets_):
         return nets_["g"](self.noise)

@@ -297,9 +297,8 @@ class Leaks(Plugin):
         if len(images) < 2:
             raise GanctlError(f"{len(images)} readable image(s) in {root}/train: leaks needs "
                               "at least 2 (some are held out to set the threshold)")
-        order = torch.randperm(len(images), generator=torch.Generator().manual_seed(12345))
         n_val = min(len(images) - 1, max(1, round(len(images) * cfg.val_fraction)))
-        val_i, train_i = order[:n_val], order[n_val:]
+        val_i, train_i = sources.held_out(len(images), n_val)
         extra = {}
         proliv = load_images(lk.proliv, cfg)
         if len(proliv[0]):

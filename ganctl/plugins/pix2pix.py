@@ -19,11 +19,12 @@ from ganctl import nets, reference
 from ganctl.config import TrainConfig, opt, precision_opt, recipe_defaults, recipe_opt
 from ganctl.console import info, warn
 from ganctl.data import layouts, sources
-from ganctl.data.images import BadImage, read_tensor, resize_tensor
+from ganctl.data.images import first_readable, read_tensor, resize_tensor
 from ganctl.errors import UsageError
 from ganctl.infer import deploy
 from ganctl.infer.translate import translate_images
 from ganctl.kit.jitter import random_crop_flip
+from ganctl.kit.losses import toward
 from ganctl.kit.optim import adam
 from ganctl.kit.schedules import LinearDecay
 from ganctl.metrics.image import psnr, ssim
@@ -100,12 +101,7 @@ class PairedImages(Dataset):
         return resize_tensor(a, self.size), resize_tensor(b, self.size)
 
     def __getitem__(self, i):
-        for k in range(len(self.files)):
-            try:
-                return self.load((i + k) % len(self.files))
-            except BadImage as e:
-                warn(f"skipping unreadable training pair: {e}")
-        raise BadImage("no readable pair in the dataset")
+        return first_readable(len(self.files), i, self.load, "pair")
 
 
 class Pix2PixRecipe(Recipe):
@@ -145,11 +141,11 @@ class Pix2PixRecipe(Recipe):
 
         pred_real = d(torch.cat([real_a, real_b], 1))
         pred_fake = d(torch.cat([real_a, fake_b.detach()], 1))
-        loss_d_real, loss_d_fake = F.softplus(-pred_real).mean(), F.softplus(pred_fake).mean()
+        loss_d_real, loss_d_fake = toward("bce", pred_real, True), toward("bce", pred_fake, False)
         loss_d = 0.5 * (loss_d_real + loss_d_fake)
         self.update(loss_d, "d")
 
-        loss_g_gan = F.softplus(-d(torch.cat([real_a, fake_b], 1))).mean()
+        loss_g_gan = toward("bce", d(torch.cat([real_a, fake_b], 1)), True)
         loss_g_l1 = F.l1_loss(fake_b, real_b)
         loss_g = loss_g_gan + cfg.lambda_l1 * loss_g_l1
         self.update(loss_g, "g")

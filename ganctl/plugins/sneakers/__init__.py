@@ -155,8 +155,8 @@ def hold_out(data: sources.TrainData, fraction: float) -> sources.TrainData:
     n_val = min(max(1, round(len(images) * fraction)), 512) if fraction > 0 else 0
     if n_val == 0 or n_val >= len(images):
         return data
-    order = torch.randperm(len(images), generator=torch.Generator().manual_seed(20240607))
-    val, train = images[order[:n_val]], images[order[n_val:]]
+    val_i, train_i = sources.held_out(len(images), n_val)
+    val, train = images[val_i], images[train_i]
     data.info.count = len(train)
     return sources.TrainData(sources.ImageTensors(train), data.info, sources.ImageTensors(val))
 

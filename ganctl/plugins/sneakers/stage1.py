@@ -10,7 +10,7 @@ from ganctl import nets
 from ganctl.config import TrainConfig, opt, precision_opt
 from ganctl.errors import UsageError
 from ganctl.kit import losses
-from ganctl.kit.noise import fixed_noise
+from ganctl.kit.noise import fixed_noise, recalibration_noise
 from ganctl.kit.optim import adam
 from ganctl.tensors import to_unit
 from ganctl.train.recipe import Recipe
@@ -95,7 +95,7 @@ class DCGANRecipe(Recipe):
                 "d_fake": losses.d_score(kind, fake_logits)}
 
     def ema_inputs(self, name, index):
-        return fixed_noise(256, self.cfg.z_dim, 7919 + index, self.device)
+        return recalibration_noise(256, self.cfg.z_dim, index, self.device)
 
     def samples(self, nets_):
         return nets_["g"](self.noise)
