@@ -44,6 +44,16 @@ def channels_last_opt(default: bool):
                "convolutions on CPUs with oneDNN and on recent GPUs)")
 
 
+def beta1_opt(default: float = 0.5, note: str = ""):
+    """The `beta1` field of a plugin's Adam optimisers."""
+    return opt(default, f"Adam beta1{note}", minimum=0.0, maximum=0.99999)
+
+
+def epochs_opt(default: float, note: str = "0 = no limit"):
+    """The `epochs` stopping rule with a plugin's own default."""
+    return opt(default, f"stop after this many passes over the data ({note})", minimum=0.0)
+
+
 def recipe_opt(paper: str, cpu: str):
     """The `recipe` field of a plugin whose paper recipe is hopeless on a CPU: `paper` and
     `cpu` say what each recipe trains."""
@@ -70,8 +80,7 @@ class TrainConfig:
     lr: float = opt(2e-4, "learning rate of the generators and the discriminators",
                     minimum=0.0)
     seed: int = opt(0, "seed of every random number generator in the run")
-    epochs: float = opt(0.0, "stop after this many passes over the data (0 = no limit)",
-                        minimum=0.0)
+    epochs: float = epochs_opt(0.0)
     steps: int = opt(0, "stop after this many optimisation steps (0 = no limit)", minimum=0)
     minutes: float = opt(0.0, "stop after this many minutes of training (0 = no limit)",
                          minimum=0.0)
@@ -102,6 +111,17 @@ class TrainConfig:
         """A checkpoint's saved config in this version's keys, so runs from an older
         ganctl resume with the recipe they started with (plugins override this)."""
         return saved
+
+
+@dataclass
+class PaperScheduleConfig(TrainConfig):
+    """The pix2pix/CycleGAN papers' optimisation: Adam with beta1 0.5, the learning rate
+    constant for `n_epochs`, then decaying linearly to zero over `n_epochs_decay`."""
+
+    beta1: float = beta1_opt()
+    n_epochs: int = opt(100, "epochs at the initial learning rate", minimum=0)
+    n_epochs_decay: int = opt(100, "epochs of linear decay to zero", minimum=0)
+    epochs: float = epochs_opt(200.0, "n_epochs + n_epochs_decay")
 
 
 def fields(cfg_cls) -> dict[str, dataclasses.Field]:

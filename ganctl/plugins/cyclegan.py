@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from ganctl import nets, reference
-from ganctl.config import TrainConfig, channels_last_opt, opt, recipe_defaults, recipe_opt
+from ganctl.config import PaperScheduleConfig, channels_last_opt, opt, recipe_defaults, recipe_opt
 from ganctl.data import layouts, sources
 from ganctl.data.batches import EpochKeyed
 from ganctl.data.images import first_readable, read_tensor, resize_tensor
@@ -38,7 +38,7 @@ CPU_RECIPE = {"image_size": 128, "ngf": 32, "ndf": 32, "workers": 0}
 
 
 @dataclass
-class CycleGANConfig(TrainConfig):
+class CycleGANConfig(PaperScheduleConfig):
     recipe: str = recipe_opt("ResNet-9 generators on 256-px crops, the paper's recipe",
                              "half-width ResNet-6 generators on 128-px crops, no loader "
                              "workers: ~7x the steps per CPU-minute")
@@ -55,12 +55,7 @@ class CycleGANConfig(TrainConfig):
                                  minimum=0.0)
     pool_size: int = opt(50, "image history pool per direction (0 = off)", minimum=0)
     flip: bool = opt(True, "random horizontal flips")
-    beta1: float = opt(0.5, "Adam beta1", minimum=0.0, maximum=0.99999)
-    n_epochs: int = opt(100, "epochs at the initial learning rate", minimum=0)
-    n_epochs_decay: int = opt(100, "epochs of linear decay to zero", minimum=0)
     batch_size: int = opt(1, "images per domain per step", minimum=1)
-    epochs: float = opt(200.0, "stop after this many epochs (n_epochs + n_epochs_decay)",
-                        minimum=0.0)
     sample_every: int = opt(1000, "steps between sample grids", minimum=1)
     workers: int = opt(4, "data loader worker processes", minimum=0)
 

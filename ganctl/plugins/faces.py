@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from ganctl import nets
-from ganctl.config import TrainConfig, opt
+from ganctl.config import TrainConfig, beta1_opt, epochs_opt, opt
 from ganctl.console import warn
 from ganctl.data import cache, layouts, sources
 from ganctl.errors import GanctlError
@@ -41,14 +41,14 @@ class FacesConfig(TrainConfig):
                     minimum=0.0)
     lr_d: float = opt(0.0, "discriminator learning rate (0 = 1e-4 for csp, 2e-4 for dcgan)",
                       minimum=0.0)
-    beta1: float = opt(0.5, "Adam beta1", minimum=0.0, maximum=0.99999)
+    beta1: float = beta1_opt()
     collapse_alarm: float = opt(0.3, "warn when sample diversity falls below this fraction "
                                 "of the real data's (0 = off)", minimum=0.0)
     collapse_warmup: int = opt(1000, "steps before a low diversity counts, unless it was "
                                "already above the alarm level (an untrained G is uniform)",
                                minimum=0)
     batch_size: int = opt(128, "images per step", minimum=1)
-    epochs: float = opt(5.0, "stop after this many epochs (0 = no limit)", minimum=0.0)
+    epochs: float = epochs_opt(5.0)
     log_every: int = opt(50, "steps between lines in stats.jsonl (the seed logged every 50)",
                          minimum=1)
     sample_every: int = opt(500, "steps between 8x8 fixed-noise grids and diversity checks",

@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 
 from ganctl import nets
-from ganctl.config import TrainConfig, opt, precision_opt
+from ganctl.config import TrainConfig, epochs_opt, opt, precision_opt
 from ganctl.console import info, warn
 from ganctl.data import cache, layouts, sources
 from ganctl.data.images import fit, open_image, to_array
@@ -49,7 +49,7 @@ class LeaksConfig(TrainConfig):
                               minimum=0.0)
     lr: float = opt(1e-3, "learning rate", minimum=0.0)
     batch_size: int = opt(64, "images per step", minimum=1)
-    epochs: float = opt(30.0, "stop after this many epochs (0 = no limit)", minimum=0.0)
+    epochs: float = epochs_opt(30.0)
     sample_every: int = opt(200, "steps between reconstructions grids and validation",
                             minimum=1)
 

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from ganctl import nets, reference
-from ganctl.config import TrainConfig, opt, precision_opt, recipe_defaults, recipe_opt
+from ganctl.config import PaperScheduleConfig, opt, precision_opt, recipe_defaults, recipe_opt
 from ganctl.console import info, warn
 from ganctl.data import layouts, sources
 from ganctl.data.images import first_readable, read_tensor, resize_tensor
@@ -40,7 +40,7 @@ CPU_RECIPE = {"net_g": "unet_128", "ngf": 32, "ndf": 32, "load_size": 143, "crop
 
 
 @dataclass
-class Pix2PixConfig(TrainConfig):
+class Pix2PixConfig(PaperScheduleConfig):
     recipe: str = recipe_opt("U-Net 256 on 256-px crops, the paper's recipe", "U-Net 128 of "
                              "half width on 128-px crops, no loader workers: ~10x the steps "
                              "per CPU-minute")
@@ -58,13 +58,8 @@ class Pix2PixConfig(TrainConfig):
     load_size: int = opt(286, "jitter: resize both halves to this side ...", minimum=8)
     crop_size: int = opt(256, "... then take the same random crop of this side", minimum=8)
     flip: bool = opt(True, "random horizontal flips (the same for both halves)")
-    beta1: float = opt(0.5, "Adam beta1", minimum=0.0, maximum=0.99999)
-    n_epochs: int = opt(100, "epochs at the initial learning rate", minimum=0)
-    n_epochs_decay: int = opt(100, "epochs of linear decay to zero", minimum=0)
     val_images: int = opt(50, "validation pairs scored at each sample interval", minimum=0)
     batch_size: int = opt(1, "pairs per step (the paper's 1; >1 works)", minimum=1)
-    epochs: float = opt(200.0, "stop after this many epochs (n_epochs + n_epochs_decay)",
-                        minimum=0.0)
     sample_every: int = opt(1000, "steps between sample grids and validation", minimum=1)
     workers: int = opt(4, "data loader worker processes", minimum=0)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 
 from ganctl import nets
-from ganctl.config import TrainConfig, opt, precision_opt
+from ganctl.config import TrainConfig, beta1_opt, epochs_opt, opt, precision_opt
 from ganctl.errors import UsageError
 from ganctl.kit import losses
 from ganctl.kit.noise import fixed_noise, recalibration_noise
@@ -39,12 +39,11 @@ class Stage1Config(TrainConfig):
     channels: int = opt(0, "image channels: 0 follows the data, 1 gray, 3 RGB",
                         choices=(0, 1, 3))
     lr_d: float = opt(0.0, "discriminator learning rate (0 = same as lr)", minimum=0.0)
-    beta1: float = opt(0.5, "Adam beta1", minimum=0.0, maximum=0.99999)
+    beta1: float = beta1_opt()
     beta2: float = opt(0.999, "Adam beta2", minimum=0.0, maximum=0.99999)
     spectral_norm: bool = opt(False, "spectral norm on the dcgan discriminator")
     batch_size: int = opt(128, "images per optimisation step", minimum=1)
-    epochs: float = opt(30.0, "stop after this many passes over the data (0 = no limit)",
-                        minimum=0.0)
+    epochs: float = epochs_opt(30.0)
     sample_every: int = opt(200, "steps between sample grids in samples/", minimum=1)
 
     def __post_init__(self):  # checked when the config is built: --dry-run reports it too

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from ganctl import nets
-from ganctl.config import TrainConfig, opt, precision_opt
+from ganctl.config import TrainConfig, beta1_opt, epochs_opt, opt, precision_opt
 from ganctl.console import info
 from ganctl.errors import UsageError
 from ganctl.kit import losses
@@ -81,12 +81,11 @@ class Stage2Config(TrainConfig):
     lr_adv: float = opt(1e-4, "generator learning rate in the adversarial phase",
                         minimum=0.0)
     lr_d: float = opt(1e-4, "discriminator learning rate", minimum=0.0)
-    beta1: float = opt(0.9, "Adam beta1 (the paper's 0.9)", minimum=0.0, maximum=0.99999)
+    beta1: float = beta1_opt(0.9, " (the paper's 0.9)")
     val_fraction: float = opt(0.05, "share of the images held out for validation",
                               minimum=0.0)
     batch_size: int = opt(16, "image pairs per optimisation step", minimum=1)
-    epochs: float = opt(20.0, "stop after this many passes over the data (0 = no limit)",
-                        minimum=0.0)
+    epochs: float = epochs_opt(20.0)
     sample_every: int = opt(500, "steps between sample grids and validation", minimum=1)
 
     @classmethod
