@@ -106,6 +106,11 @@ class TrainConfig:
         whose paper recipe is hopeless on a CPU overrides this; none by default."""
         return {}
 
+    def run_label(self) -> str:
+        """What the run folder's name says after the dataset (e.g. the architecture);
+        nothing by default."""
+        return ""
+
     @classmethod
     def upgrade(cls, saved: dict[str, Any]) -> dict[str, Any]:
         """A checkpoint's saved config in this version's keys, so runs from an older

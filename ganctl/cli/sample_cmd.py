@@ -15,7 +15,6 @@ from ganctl.cli.common import (
     weights_option,
 )
 from ganctl.errors import UsageError
-from ganctl.kit.noise import parse_seeds
 
 SAMPLE_CHUNK = 256  # seeds generated per pass
 
@@ -64,6 +63,7 @@ def sample(
     from ganctl import weights as weights_mod
     from ganctl.device import resolve
     from ganctl.infer.io import STDIO, is_dir_target, output_format, save_image
+    from ganctl.kit.noise import parse_seeds
     from ganctl.tensors import from_unit, grid_image, to_pil, to_unit
 
     if seeds and n is not None:

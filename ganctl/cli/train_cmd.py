@@ -134,9 +134,11 @@ def train(
                               wandb=WandbOptions(wandb_mode, wandb_project, wandb_entity)
                               if wandb else None)
     if dry_run:
-        found, cfg, ckpt, data_spec = resolve_config(req)
+        resolved = resolve_config(req)
+        found, cfg, data_spec = resolved.plugin, resolved.cfg, resolved.data_spec
         doc = {"plugin": found.name, "stage": stage, "data": str(data_spec),
-               "resume": str(ckpt) if ckpt else None, "config": config.to_dict(cfg)}
+               "resume": str(resolved.checkpoint) if resolved.checkpoint else None,
+               "config": config.to_dict(cfg)}
         if as_json:
             print_json(doc)
         else:
@@ -159,7 +161,7 @@ def train(
 
         warn(busy)
     result = engine.train(req)
-    if result.checkpoint is None:
+    if not result.main:
         return  # a rank other than 0 of a distributed run: rank 0 reports
     weights_file = result.run / "weights.pt"
     sizes = {"checkpoint": result.checkpoint.stat().st_size, "weights": weights_file.stat().st_size,

@@ -234,23 +234,22 @@ class Pix2Pix(Plugin):
     def setup(self, cfg, data, stage, device):
         return Pix2PixRecipe(cfg, data, device)
 
-    def translator(self, weights, device, size: int | None = None, direction=None):
+    def generator(self, weights, device, direction=None):
+        """The trained generator, as it translates: with each image's own batch-norm
+        statistics when it trained at batch 1 (the paper's test mode)."""
         if direction:  # a pix2pix generator maps one way only: the way it was trained
             reference.check_direction(weights, direction, self.name)
         g = weights.build("g", device)
-        pre = weights.preprocess
-        if pre.get("batch_stats", False):  # trained at batch 1: each image's own statistics
-            g = deploy.with_image_stats(g)
+        return deploy.with_image_stats(g) if weights.preprocess.get("batch_stats") else g
+
+    def translator(self, weights, device, size: int | None = None, direction=None):
+        g, pre = self.generator(weights, device, direction), weights.preprocess
         return functools.partial(translate_images, net=g, device=device,
                                  channels=pre["channels"], multiple=g.multiple,
                                  work_size=pre["size"][0], force_size=size)
 
     def deployable(self, weights, direction=None):
-        if direction:
-            reference.check_direction(weights, direction, self.name)
-        g, pre = weights.build("g", "cpu"), weights.preprocess
-        if pre.get("batch_stats", False):
-            g = deploy.with_image_stats(g)
+        g, pre = self.generator(weights, "cpu", direction), weights.preprocess
         m, work = g.multiple, pre["size"][0]
         return deploy.image_deployable(
             g, pre["channels"], [(work, work), (m, 2 * m)],

@@ -13,7 +13,7 @@ from __future__ import annotations
 import signal
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from ganctl.train.ema import EMA
 from ganctl.train.limits import Limits
 from ganctl.train.resume import remove_leftovers, resolve_config, restore
 from ganctl.train.runlog import RunLog
+from ganctl.train.session import Resolved, Session
 from ganctl.train.wandb_log import WandbOptions
 
 
@@ -62,46 +63,25 @@ class TrainResult:
     checkpoint: Path | None  # None on ranks other than 0 of a distributed run
     weights: Path | None
     stopped_by: str = ""  # the stopping rule that ended the run, as its flag: "--steps 200"
-
-
-@dataclass
-class Session:
-    """What one training run holds; the sections below fill it in."""
-
-    plugin: Any
-    stage: int
-    cfg: Any
-    data_spec: Any  # --data as given: a name, a folder, or a sources.FolderPair
-    ddp: Any
-    device: torch.device
-    data: Any = None
-    recipe: Any = None
-    emas: dict = field(default_factory=dict)
-    stream: BatchStream | None = None
-    run: Path | None = None
-    step: int = 0
-    elapsed_before: float = 0.0  # training seconds of earlier sessions of this run
-    acc: dict = field(default_factory=dict)  # loss sums since the last log line
-    acc_n: dict = field(default_factory=dict)
-    wandb_id: str | None = None
+    main: bool = True  # False on ranks other than 0: rank 0 reports
 
 
 def train(req: TrainRequest) -> TrainResult:
     ddp, device = dist.start(req.device)
     try:
         with quiet_unless(ddp.main):
-            plugin, cfg, ckpt_path, data_spec = resolve_config(req)
-            resumed = ddp.broadcast(ckpt_path)
-            if resumed != ckpt_path:
+            found = resolve_config(req)
+            resumed = ddp.broadcast(found.checkpoint)
+            if resumed != found.checkpoint:
                 raise GanctlError(f"rank {ddp.rank} cannot see {resumed}, which rank 0 resumes "
                                   "from: put --runs-dir on storage every machine shares")
-            s = Session(plugin, req.stage, cfg, data_spec, ddp, device)
-            return _train(req, s, ckpt_path)
+            s = Session(found.plugin, req.stage, found.cfg, found.data_spec, ddp, device)
+            return _train(req, s, found)
     finally:
         ddp.close()
 
 
-def _train(req: TrainRequest, s: Session, ckpt_path: Path | None) -> TrainResult:
+def _train(req: TrainRequest, s: Session, found: Resolved) -> TrainResult:
     cfg, ddp, device = s.cfg, s.ddp, s.device
     # --- initialise
     precision = accel.resolve_precision(cfg.precision, device)
@@ -140,14 +120,16 @@ def _train(req: TrainRequest, s: Session, ckpt_path: Path | None) -> TrainResult
         warn(f"dataset has {s.stream.n} images; batch size lowered to {s.stream.batch_size}")
 
     # --- resume, or start a run folder
+    ckpt_path = found.checkpoint
     if ckpt_path is not None:
-        resume_from(s, ckpt_path)
+        resume_from(s, ckpt_path, found.state)
+        found.state = None  # the nets hold it now
     else:
         group = rundir.group_dir(req.runs_dir, s.plugin.name, s.stage, len(s.plugin.stages))
         s.run = ddp.broadcast(rundir.new_run(group, req.desc or snapshot.describe_run(
             cfg, s.data)) if ddp.main else None)
     if ddp.main:
-        snapshot.write_config(s)
+        s.config_doc = snapshot.write_config(s)
     limits = Limits(cfg, s.stream.batches_per_epoch)
     spent = limits.reached(s.step, s.elapsed_before) if ckpt_path is not None else None
     if spent:
@@ -188,7 +170,7 @@ def _train(req: TrainRequest, s: Session, ckpt_path: Path | None) -> TrainResult
         # wrote the weights was sometimes aborted by gloo at exit ("terminate called
         # without an active exception").
         ddp.barrier()
-        return TrainResult(s.run, s.step, epoch, None, None, stopped_by)
+        return TrainResult(s.run, s.step, epoch, None, None, stopped_by, main=False)
     with snapshot.eval_nets(s.recipe, s.emas) as nets:
         s.recipe.finish(nets, s.run)
     payload = snapshot.weights_payload(s)
@@ -235,8 +217,7 @@ def train_steps(s: Session, limits: Limits, log: RunLog, done: bool):
                 dist.broadcast_state(recipe.nets.values(), buffers_only=True)
             with accel.autocast(s.device, recipe.precision):
                 out = recipe.step(batch)
-            if not recipe.updates:
-                check_updates(recipe, cfg, ddp)
+            check_updates(recipe, cfg, ddp)
             lrs = recipe.learning_rates()  # the rates this step used (before any schedule)
             s.step += 1
             imgs += len(batch[0])
@@ -256,8 +237,7 @@ def train_steps(s: Session, limits: Limits, log: RunLog, done: bool):
                 means = dist.average({k: v / s.acc_n[k] for k, v in s.acc.items()}, ddp.world)
                 losses = {k: v.item() for k, v in means.items()}  # waits for the device
                 now = time.perf_counter()  # so the timings below count finished work
-                log.row({**when, "time": round(elapsed(), 3),
-                         "imgs_per_s": round(imgs * ddp.world / max(now - t_log, 1e-9), 2),
+                log.row({**when, "imgs_per_s": round(imgs * ddp.world / max(now - t_log, 1e-9), 2),
                          "data_wait_frac": round(waited / max(now - t_log, 1e-9), 4),
                          **lrs, **losses})
                 s.acc, s.acc_n, t_log, imgs, waited = {}, {}, now, 0, 0.0
@@ -288,8 +268,7 @@ def distribute(s: Session) -> None:
     rng.seed_all(dist.rank_seed(cfg.seed, ddp.rank))  # own noise and augmentation
 
 
-def resume_from(s: Session, ckpt_path: Path) -> None:
-    state = checkpoint.load(ckpt_path, map_location=s.device, kind="training")
+def resume_from(s: Session, ckpt_path: Path, state: dict[str, Any]) -> None:
     restore(state, s.recipe, s.emas, s.stream, s.ddp)
     s.step, s.elapsed_before = state["step"], state["elapsed"]
     s.acc = {k: torch.tensor(v, device=s.device) for k, v in state["log_acc"].items()}

@@ -13,6 +13,7 @@ from ganctl.data import sources
 from ganctl.errors import GanctlError, UsageError
 from ganctl.train import rng, rundir
 from ganctl.train.limits import named_rules_win
+from ganctl.train.session import Resolved
 
 # Keys that may differ between a checkpoint's config and a resumed run's (warmup_steps:
 # a super-resolution run may start its adversarial phase earlier or later than planned).
@@ -21,21 +22,21 @@ RESUMABLE_CHANGES = {"epochs", "steps", "minutes", "log_every", "sample_every",
                      "channels_last", "warmup_steps"}
 
 
-def resolve_config(req):
-    """(plugin, config, resume checkpoint path or None, data spec) of a TrainRequest,
-    without touching torch state; `--dry-run` prints exactly this."""
+def resolve_config(req) -> Resolved:
+    """The plugin, config and data spec of a TrainRequest, and the checkpoint (read once)
+    it resumes from, without touching torch state; `--dry-run` prints exactly this."""
     plugin = req.plugin
     stage = plugin.check_stage(req.stage)
     cfg_cls = plugin.config_class(stage)
     overrides = named_rules_win({k.replace("-", "_"): v for k, v in
                                  (req.overrides or {}).items()})
-    ckpt_path = find_resume(req, plugin) if req.resume else None
-    if ckpt_path is None:
+    found = find_resume(req, plugin) if req.resume else None
+    if found is None:
         by_device = cfg_cls.device_defaults(device_type(req), overrides)
         cfg = config.build(cfg_cls, overrides, by_device)
-        data = req.data or plugin.default_data.get(stage, "synthetic")
-        return plugin, cfg, None, data
-    meta = checkpoint.load(ckpt_path, kind="training", plugin=plugin.name)
+        return Resolved(plugin, cfg, req.data or plugin.default_data.get(stage, "synthetic"))
+    ckpt_path, meta = found
+    checkpoint.check(meta, ckpt_path, kind="training", plugin=plugin.name)
     if meta.get("stage") != stage:
         raise UsageError(f"{ckpt_path} is stage {meta.get('stage')}, not stage {stage}")
     saved = cfg_cls.upgrade(meta["config"])
@@ -51,7 +52,7 @@ def resolve_config(req):
     data = sources.read_spec(meta["data_spec"])
     if req.data and str(req.data) != str(data):
         raise UsageError(f"cannot change --data when resuming (the run used {str(data)!r})")
-    return plugin, cfg, ckpt_path, data
+    return Resolved(plugin, cfg, data, ckpt_path, meta)
 
 
 def device_type(req) -> str:
@@ -61,7 +62,9 @@ def device_type(req) -> str:
     return resolve(req.device).type
 
 
-def find_resume(req, plugin) -> Path | None:
+def find_resume(req, plugin) -> tuple[Path, dict] | None:
+    """The checkpoint `--resume` names (a file, a run folder's newest loadable one, or
+    auto: the newest run's) and its contents, or None when auto finds no run."""
     if req.resume == "auto":
         group = rundir.group_dir(req.runs_dir, plugin.name, req.stage, len(plugin.stages))
         run = rundir.latest_run(group)
@@ -74,15 +77,15 @@ def find_resume(req, plugin) -> Path | None:
         return newest_loadable(path)
     if not path.is_file():
         raise UsageError(f"--resume {req.resume}: no such checkpoint or run folder")
-    return path
+    return path, checkpoint.load(path, kind="training")
 
 
-def newest_loadable(run: Path) -> Path:
-    """The newest checkpoint of `run` that reads back whole (skip a damaged newest one)."""
+def newest_loadable(run: Path) -> tuple[Path, dict]:
+    """The newest checkpoint of `run` that reads back whole (skip a damaged newest one),
+    with its contents."""
     for path in checkpoint.training_files(run):
         try:
-            checkpoint.load(path, kind="training")
-            return path
+            return path, checkpoint.load(path, kind="training")
         except GanctlError as e:
             warn(f"skipping unreadable checkpoint: {e}")
     raise GanctlError(f"{run} has no readable training checkpoint to resume from")

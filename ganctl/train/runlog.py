@@ -3,22 +3,21 @@ Only rank 0 writes; the other ranks of a distributed run only train."""
 
 from __future__ import annotations
 
-import json
-
+from ganctl.train.limits import Limits
 from ganctl.train.progress import Reporter
+from ganctl.train.session import Session
 from ganctl.train.stats import StatsWriter
 from ganctl.train.wandb_log import WandbLogger
 
 
 class RunLog:
-    def __init__(self, s, limits, resumed: bool, wandb_opts):
+    def __init__(self, s: Session, limits: Limits, resumed: bool, wandb_opts):
         main = s.ddp.main
         self.stats = StatsWriter(s.run / "stats.jsonl", resume_step=s.step if resumed
                                  else None) if main else None
         self.reporter = Reporter(limits.max_steps, limits.seconds, s.step, s.elapsed_before,
                                  s.plugin.name, main)
-        config = json.loads((s.run / "config.json").read_text()) if main else {}
-        self.wb = WandbLogger.start(wandb_opts, s.run, s.run.name, config, s.wandb_id) \
+        self.wb = WandbLogger.start(wandb_opts, s.run, s.run.name, s.config_doc, s.wandb_id) \
             if wandb_opts and main else None
         self.wandb_id = self.wb.id if self.wb else s.wandb_id
 

@@ -14,15 +14,16 @@ import torch
 from ganctl import checkpoint, config
 from ganctl.tensors import grid_image
 from ganctl.train import rng
+from ganctl.train.session import Session
 
 
 def describe_run(cfg, data) -> str:
-    """The run folder's name after its number: dataset and architecture."""
-    arch = getattr(cfg, "arch", "")  # a config field only some plugins have
-    return "-".join(str(p) for p in (Path(data.info.name).name, arch) if p)
+    """The run folder's name after its number: the dataset, then the config's label."""
+    return "-".join(p for p in (Path(data.info.name).name, cfg.run_label()) if p)
 
 
-def write_config(s) -> None:
+def write_config(s: Session) -> dict:
+    """Write config.json; returns what it holds."""
     doc = {"plugin": s.plugin.name, "stage": s.stage, "data": str(s.data_spec),
            "dataset": s.data.info.as_dict(), "device": str(s.device),
            "world_size": s.ddp.world, "precision": s.recipe.precision,
@@ -31,6 +32,7 @@ def write_config(s) -> None:
            "versions": checkpoint.versions()}
     checkpoint.atomic_write(s.run / "config.json",
                             lambda f: f.write(json.dumps(doc, indent=2).encode()))
+    return doc
 
 
 @contextmanager
@@ -51,7 +53,7 @@ def eval_nets(recipe, emas: dict):
             net.train(modes[n])
 
 
-def write_samples(s) -> Path:
+def write_samples(s: Session) -> Path:
     with eval_nets(s.recipe, s.emas) as nets:
         images = s.recipe.samples(nets)
     path = s.run / "samples" / f"fakes{s.step:09d}.png"
@@ -59,12 +61,12 @@ def write_samples(s) -> Path:
     return path
 
 
-def evaluate(s) -> dict[str, float]:
+def evaluate(s: Session) -> dict[str, float]:
     with eval_nets(s.recipe, s.emas) as nets:
         return {k: round(float(v), 6) for k, v in s.recipe.validate(nets).items()}
 
 
-def common_meta(s) -> dict[str, Any]:
+def common_meta(s: Session) -> dict[str, Any]:
     r = s.recipe
     return {"plugin": s.plugin.name, "stage": s.stage, "arch": r.arch(),
             "preprocess": r.preprocess(), "config": config.to_dict(s.cfg),
@@ -74,7 +76,7 @@ def common_meta(s) -> dict[str, Any]:
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 
-def save_training(s, elapsed: float, wandb_id: str | None) -> Path | None:
+def save_training(s: Session, elapsed: float, wandb_id: str | None) -> Path | None:
     """A training checkpoint of everything needed to continue bit for bit; older ones
     beyond `keep_checkpoints` are deleted. Per-rank state (RNGs, the recipe's own state)
     is gathered to rank 0, a collective: every rank calls this; rank 0 writes."""
@@ -101,7 +103,7 @@ def save_training(s, elapsed: float, wandb_id: str | None) -> Path | None:
     return path
 
 
-def weights_payload(s) -> dict:
+def weights_payload(s: Session) -> dict:
     """The inference weights: the exported nets (EMA copies where kept)."""
     nets = {n: (s.emas[n].net if n in s.emas else s.recipe.nets[n]).state_dict()
             for n in s.recipe.export_nets}

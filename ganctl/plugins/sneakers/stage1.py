@@ -46,6 +46,9 @@ class Stage1Config(TrainConfig):
     epochs: float = epochs_opt(30.0)
     sample_every: int = opt(200, "steps between sample grids in samples/", minimum=1)
 
+    def run_label(self) -> str:
+        return self.arch
+
     def __post_init__(self):  # checked when the config is built: --dry-run reports it too
         if self.arch != "dcgan" and (self.width != Stage1Config.width or self.spectral_norm):
             raise UsageError(f"width and spectral_norm apply to arch=dcgan, not {self.arch}")

@@ -88,6 +88,9 @@ class Stage2Config(TrainConfig):
     epochs: float = epochs_opt(20.0)
     sample_every: int = opt(500, "steps between sample grids and validation", minimum=1)
 
+    def run_label(self) -> str:
+        return self.arch
+
     @classmethod
     def upgrade(cls, saved):
         if "flip" not in saved:  # before 2026-12-02: whole images, flips on or off

@@ -1,33 +1,21 @@
-"""CycleGAN: unpaired translation both ways (horse2zebra and the other sets, or any two
-folders), following the paper and the reference implementation's defaults.
-
-ResNet generators (reflection padding, instance norm), 70x70 PatchGANs, LSGAN, an image
-pool of 50 per direction, cycle weight 10, identity weight 0.5 x cycle weight, Adam 2e-4 /
-beta1 0.5, constant then linearly decaying learning rate. Inputs are scaled to [-1, 1].
-"""
+"""CycleGAN's training: the config, the unpaired data, the image pools and one step."""
 
 from __future__ import annotations
 
-import functools
 import itertools
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
-from ganctl import nets, reference
+from ganctl import nets
 from ganctl.config import PaperScheduleConfig, channels_last_opt, opt, recipe_defaults, recipe_opt
-from ganctl.data import layouts, sources
 from ganctl.data.batches import EpochKeyed
 from ganctl.data.images import first_readable, read_tensor, resize_tensor
-from ganctl.errors import UsageError
-from ganctl.infer import deploy
-from ganctl.infer.translate import translate_images
 from ganctl.kit.jitter import random_crop_flip
 from ganctl.kit.losses import d_loss, toward
 from ganctl.kit.optim import adam
 from ganctl.kit.schedules import LinearDecay
-from ganctl.registry import Plugin
 from ganctl.tensors import to_unit
 from ganctl.train.recipe import Recipe
 
@@ -205,124 +193,3 @@ class CycleGANRecipe(Recipe):
     def load_state_dict(self, state):
         self.pool_a.load(state["pool_a"], self.device)
         self.pool_b.load(state["pool_b"], self.device)
-
-
-@dataclass(frozen=True)
-class Preset:
-    """A named CycleGAN preset: its dataset (trainA -> trainB is A -> B) and the way it
-    maps (the weights the authors published for it: `ganctl.published`)."""
-
-    name: str
-    dataset: str
-    direction: str
-
-
-PRESETS = {p.name: p for p in (
-    Preset("horse2zebra", "horse2zebra", "AtoB"),
-    Preset("zebra2horse", "horse2zebra", "BtoA"),
-    Preset("apple2orange", "apple2orange", "AtoB"),
-    Preset("orange2apple", "apple2orange", "BtoA"),
-    Preset("summer2winter_yosemite", "summer2winter_yosemite", "AtoB"),
-    Preset("winter2summer_yosemite", "summer2winter_yosemite", "BtoA"),
-    Preset("monet2photo", "monet2photo", "AtoB"),
-    Preset("photo2monet", "monet2photo", "BtoA"),
-    Preset("cezanne2photo", "cezanne2photo", "AtoB"),
-    Preset("photo2cezanne", "cezanne2photo", "BtoA"),
-    Preset("ukiyoe2photo", "ukiyoe2photo", "AtoB"),
-    Preset("photo2ukiyoe", "ukiyoe2photo", "BtoA"),
-    Preset("vangogh2photo", "vangogh2photo", "AtoB"),
-    Preset("photo2vangogh", "vangogh2photo", "BtoA"),
-    Preset("iphone2dslr_flower", "iphone2dslr_flower", "AtoB"),
-    Preset("dslr2iphone_flower", "iphone2dslr_flower", "BtoA"),
-)}
-
-
-class CycleGAN(Plugin):
-    task = "translate"
-    summary = "unpaired translation both ways (ResNet G + PatchGAN, LSGAN, cycle loss)"
-    data_layout = ("two unpaired domains: a dataset name, a folder with trainA/ and "
-                   "trainB/ (testA/ testB/ give the fixed sample images), or --data-a DIR "
-                   "--data-b DIR")
-
-    def __init__(self, preset: Preset):
-        self.name = preset.name
-        self.preset = preset
-        self.direction = preset.direction
-        # the B -> A name translates with the run its A -> B name trains
-        self.weights_name = preset.dataset if preset.direction == "BtoA" else preset.name
-        self.default_data = {1: preset.dataset}
-        self.datasets = tuple(sorted({p.dataset for p in PRESETS.values()} | {"synthetic"}))
-
-    def stage_title(self, stage):
-        arrow = "A -> B" if self.direction == "AtoB" else "B -> A"
-        return f"CycleGAN ({arrow})"
-
-    def config_class(self, stage):
-        return CycleGANConfig
-
-    def load_data(self, cfg, data, stage):
-        if self.name != self.weights_name:
-            raise UsageError(f"train {self.weights_name}: one run learns both directions "
-                             f"(then `ganctl translate {self.name}` uses its B -> A half)")
-        if isinstance(data, sources.FolderPair):
-            files_a, files_b = layouts.image_folder(data.a), layouts.image_folder(data.b)
-            test_a, test_b, name, synthetic = files_a[:3], files_b[:3], str(data), False
-        else:
-            src = sources.resolve(data, self.datasets, self.name)
-            root = (sources.synthetic_root("unpaired", n_train=64, n_test=8, size=128)
-                    if src.kind == "synthetic" else src.path)
-            u = layouts.unpaired_folders(root)
-            files_a, files_b = u.train_a, u.train_b
-            test_a, test_b = (u.test_a or u.train_a)[:3], (u.test_b or u.train_b)[:3]
-            synthetic = src.kind == "synthetic"
-            name = "synthetic:unpaired" if synthetic else src.name
-        train = UnpairedImages(files_a, files_b, cfg.load_size())
-        fixed = UnpairedImages(test_a, test_b, cfg.image_size)
-        val = sources.ImageTensors(torch.stack([fixed._load(test_a, i) for i in range(len(
-            test_a))]), torch.stack([fixed._load(test_b, i) for i in range(len(test_a))]))
-        info = sources.DataInfo(name, 3, (cfg.image_size, cfg.image_size), len(train),
-                                sources.fingerprint_files(files_a + files_b), synthetic)
-        return sources.TrainData(train, info, val)
-
-    def setup(self, cfg, data, stage, device):
-        return CycleGANRecipe(cfg, data, device)
-
-    def generator(self, weights, device, direction=None):
-        """The generator mapping `direction` (default: the way this name translates)."""
-        direction = direction or self.direction
-        # an imported generator is one-way ("g"); a trained run has both
-        if "g" in weights["nets"]:
-            reference.check_direction(weights, direction, self.name)
-            return weights.build("g", device)
-        return weights.build("g_a" if direction == "AtoB" else "g_b", device)
-
-    def translator(self, weights, device, size: int | None = None, direction=None):
-        g = self.generator(weights, device, direction)
-        return functools.partial(translate_images, net=g, device=device, channels=3,
-                                 multiple=g.multiple, force_size=size)
-
-    def deployable(self, weights, direction=None):
-        g = self.generator(weights, "cpu", direction)
-        m, s = g.multiple, weights.preprocess["size"][0]
-        return deploy.image_deployable(g, 3, [(s, s), (s // 2 + m, s + 2 * m)],
-                                       f"H and W multiples of {m}; any size")
-
-
-# The entry points in pyproject.toml name these attributes.
-cyclegan = CycleGAN(Preset("cyclegan", "synthetic", "AtoB"))
-horse2zebra = CycleGAN(PRESETS["horse2zebra"])
-zebra2horse = CycleGAN(PRESETS["zebra2horse"])
-apple2orange = CycleGAN(PRESETS["apple2orange"])
-orange2apple = CycleGAN(PRESETS["orange2apple"])
-summer2winter_yosemite = CycleGAN(PRESETS["summer2winter_yosemite"])
-winter2summer_yosemite = CycleGAN(PRESETS["winter2summer_yosemite"])
-monet2photo = CycleGAN(PRESETS["monet2photo"])
-photo2monet = CycleGAN(PRESETS["photo2monet"])
-cezanne2photo = CycleGAN(PRESETS["cezanne2photo"])
-photo2cezanne = CycleGAN(PRESETS["photo2cezanne"])
-ukiyoe2photo = CycleGAN(PRESETS["ukiyoe2photo"])
-photo2ukiyoe = CycleGAN(PRESETS["photo2ukiyoe"])
-vangogh2photo = CycleGAN(PRESETS["vangogh2photo"])
-photo2vangogh = CycleGAN(PRESETS["photo2vangogh"])
-iphone2dslr_flower = CycleGAN(PRESETS["iphone2dslr_flower"])
-dslr2iphone_flower = CycleGAN(PRESETS["dslr2iphone_flower"])

@@ -1,0 +1,193 @@
+"""The leaks VAE's training: its config, the images it reads and one step."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ganctl import nets
+from ganctl.config import TrainConfig, epochs_opt, opt, precision_opt
+from ganctl.console import info
+from ganctl.data import cache
+from ganctl.data.images import fit, open_image, to_array
+from ganctl.errors import GanctlError, UsageError
+from ganctl.kit.optim import adam
+from ganctl.metrics import detection
+from ganctl.metrics.image import psnr
+from ganctl.plugins.leaks.scores import (
+    FIT_IMAGES,
+    RULES,
+    calibrate,
+    fit_feature_stats,
+    score_batch,
+)
+from ganctl.train.recipe import Recipe
+
+
+@dataclass
+class LeaksConfig(TrainConfig):
+    precision: str = precision_opt("fp32")  # bf16 scored lower: bench/fast_defaults.py
+    image_size: int = opt(64, "model side in pixels (a power of two)", minimum=16)
+    fit: str = opt("pad", "pad (letter-box, keeps aspect) or resize", choices=("pad", "resize"))
+    channels: int = opt(3, "1 gray or 3 RGB", choices=(1, 3))
+    latent: int = opt(64, "latent size", minimum=1)
+    width: int = opt(32, "base channel width", minimum=4)
+    beta: float = opt(1.0, "weight of the KL term (beta-VAE)", minimum=0.0)
+    condition: str = opt("none", "none, or aspect: condition on each image's aspect ratio "
+                         "and size (the conditional variant)", choices=("none", "aspect"))
+    score: str = opt("feature", "anomaly score: feature (Mahalanobis distance of the "
+                     "encoder's features to those of the normal training images), mse "
+                     "(per-image reconstruction MSE, the seed's) or elbo (reconstruction + "
+                     "KL, the negative evidence bound)", choices=("feature", "mse", "elbo"))
+    threshold: str = opt("auto", "auto (best-f1 when proliv/ has images, else quantile:0.99), "
+                         "best-f1, mean-proliv (the seed's rule), or quantile:Q of normal scores")
+    val_fraction: float = opt(0.1, "share of normal images held out for validation",
+                              minimum=0.0)
+    lr: float = opt(1e-3, "learning rate", minimum=0.0)
+    batch_size: int = opt(64, "images per step", minimum=1)
+    epochs: float = epochs_opt(30.0)
+    sample_every: int = opt(200, "steps between reconstructions grids and validation",
+                            minimum=1)
+
+    def __post_init__(self):  # checked when the config is built: --dry-run reports it too
+        if self.image_size & (self.image_size - 1):
+            raise UsageError(f"image_size must be a power of two (16, 32, 64, ...), got "
+                             f"{self.image_size}")
+        if not RULES.match(self.threshold):
+            raise UsageError(f"bad threshold rule {self.threshold!r}; use auto, best-f1, "
+                             "mean-proliv or quantile:Q")
+
+
+def condition_vector(size: tuple[int, int], model_size: int) -> list[float]:
+    w, h = size
+    return [math.log(w / h), math.log(math.sqrt(w * h) / model_size)]
+
+
+def load_images(files, cfg) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """uint8 images at the model size, their condition vectors, and the unreadable ones
+    (decoded once, then mapped from the tensor cache)."""
+    key = {"what": "leaks", "files": cache.stamp(files), "channels": cfg.channels,
+           "size": cfg.image_size, "fit": cfg.fit}
+
+    def build():
+        images, conds, bad = decode_images(files, cfg)
+        return {"images": images.numpy(), "cond": conds.numpy()}, {"bad": bad}
+
+    data, meta = cache.arrays(key, build)
+    return torch.from_numpy(data["images"]), torch.from_numpy(data["cond"]), meta["bad"]
+
+
+def decode_images(files, cfg) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    images, conds, bad = [], [], []
+    for p in files:
+        try:
+            img = open_image(p, cfg.channels)
+        except GanctlError as e:
+            bad.append(str(e))
+            continue
+        conds.append(condition_vector(img.size, cfg.image_size))
+        images.append(torch.from_numpy(to_array(fit(img, (cfg.image_size,) * 2, cfg.fit))))
+    if not images:
+        return (torch.empty(0, cfg.channels, cfg.image_size, cfg.image_size, dtype=torch.uint8),
+                torch.empty(0, 2), bad)
+    return torch.stack(images), torch.tensor(conds, dtype=torch.float32), bad
+
+
+class VAERecipe(Recipe):
+    grid_nrow = 8  # rows: normal inputs, their reconstructions, leaks, reconstructions
+
+    def __init__(self, cfg: LeaksConfig, data, device):
+        super().__init__(cfg, data, device)
+        self._arch = {"vae": nets.arch("vae", channels=cfg.channels, size=cfg.image_size,
+                                       latent=cfg.latent, width=cfg.width,
+                                       cond_dim=2 if cfg.condition == "aspect" else 0,
+                                       feature_stats=cfg.score == "feature")}
+        self.nets = {"vae": nets.from_arch(self._arch["vae"]).to(device)}
+        self.export_nets = ("vae",)
+        self.optimizers = {"vae": adam(self.nets["vae"].parameters(), lr=cfg.lr)}
+        self.val = data.val.tensors if data.val is not None else data.train.tensors
+        self.proliv = data.extra.get("proliv")
+        self.test = data.extra.get("test")
+        self._meta = {"score": cfg.score, "condition": cfg.condition}
+
+    def arch(self):
+        return self._arch
+
+    def preprocess(self):
+        return {"size": [self.cfg.image_size] * 2, "channels": self.cfg.channels,
+                "range": [0.0, 1.0], "fit": self.cfg.fit}
+
+    def meta(self):
+        return self._meta
+
+    def _cond(self, cond):
+        return cond.to(self.device) if self.cfg.condition == "aspect" else None
+
+    def step(self, batch):
+        x = batch[0].float().div(255)
+        recon, mu, logvar = self.nets["vae"](x, self._cond(batch[1]))
+        rec = (recon - x).pow(2).flatten(1).sum(1).mean()
+        kl = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)).mean()
+        loss = rec + self.cfg.beta * kl
+        self.update(loss, "vae")
+        return {"loss": loss.detach(), "loss_rec": rec.detach(), "loss_kl": kl.detach()}
+
+    def fit_features(self, vae) -> None:
+        """Feature statistics of up to FIT_IMAGES training images (the score's normal)."""
+        if self.cfg.score == "feature":
+            images, cond = self.data.train.tensors
+            fit_feature_stats(vae, images[:FIT_IMAGES], cond[:FIT_IMAGES],
+                              self.cfg.condition == "aspect", self.device)
+
+    def scores(self, vae, images, cond) -> np.ndarray:
+        return score_batch(vae, images, cond if self.cfg.condition == "aspect" else None,
+                           self.cfg.score, self.device)[0]
+
+    def samples(self, nets_):
+        groups = [self.val[0][:8]] + ([self.proliv[0][:8]] if self.proliv else [])
+        rows = []
+        for imgs in groups:
+            x = imgs.to(self.device).float().div(255)
+            cond = self._cond(self.val[1][:len(x)] if imgs is groups[0] else
+                              self.proliv[1][:len(x)])
+            rows += [x, nets_["vae"](x, cond)[0]]
+        return torch.cat(rows) * 2 - 1
+
+    def validate(self, nets_):
+        vae = nets_["vae"]
+        self.fit_features(vae)
+        normal = self.scores(vae, *self.val)
+        x = self.val[0][:256].to(self.device).float().div(255)
+        recon = vae(x, self._cond(self.val[1][:256]))[0]
+        out = {f"val_{self.cfg.score}_normal": float(normal.mean()),
+               "val_psnr": float(psnr(recon, x).mean())}
+        if self.proliv:
+            leak = self.scores(vae, *self.proliv)
+            out[f"val_{self.cfg.score}_leak"] = float(leak.mean())
+            out["val_auc"] = detection.roc_auc([0] * len(normal) + [1] * len(leak),
+                                               np.r_[normal, leak])
+        return out
+
+    def finish(self, nets_, run):
+        vae = nets_["vae"]
+        self.fit_features(vae)
+        normal = self.scores(vae, *self.val)
+        leak = self.scores(vae, *self.proliv) if self.proliv else np.empty(0)
+        t, rule = calibrate(self.cfg.threshold, normal, leak)
+        self._meta.update(threshold=t, rule=rule, calibration={
+            "normal_images": len(normal), "leak_images": len(leak),
+            "normal_mean": float(normal.mean()),
+            "leak_mean": float(leak.mean()) if len(leak) else None})
+        info(f"threshold {t:.6g} ({rule}, {self.cfg.score} score; {len(normal)} held-out "
+             f"normal, {len(leak)} proliv images)")
+        if self.test:
+            scores = self.scores(vae, self.test[0], self.test[1])
+            rep = detection.report(self.test[2], scores, t)
+            self._meta["test"] = rep
+            info(f"test split: accuracy {rep['accuracy']:.3f}, leak recall "
+                 f"{rep['classes']['leak']['recall']:.3f}, precision "
+                 f"{rep['classes']['leak']['precision']:.3f}, ROC AUC {rep['roc_auc']:.3f}, "
+                 f"confusion {rep['confusion']}")

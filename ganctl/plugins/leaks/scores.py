@@ -1,0 +1,88 @@
+"""Anomaly scores of the leaks VAE and the rules that turn held-out scores into a threshold."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import torch
+
+from ganctl.errors import GanctlError
+from ganctl.metrics import detection
+
+RULES = re.compile(r"^(auto|best-f1|mean-proliv|quantile:(0(\.\d+)?|1(\.0+)?))$")
+
+
+def calibrate(rule: str, normal: np.ndarray, leak: np.ndarray) -> tuple[float, str]:
+    """(threshold, rule used) from held-out normal scores and known-leak scores."""
+    if rule == "auto":
+        rule = "best-f1" if len(leak) else "quantile:0.99"
+    if rule in ("best-f1", "mean-proliv") and not len(leak):
+        raise GanctlError(f"threshold={rule} needs images in proliv/")
+    if rule == "best-f1":
+        t = detection.best_f1_threshold([0] * len(normal) + [1] * len(leak),
+                                        np.r_[normal, leak])
+    elif rule == "mean-proliv":
+        t = float(leak.mean())
+    else:
+        t = float(np.quantile(normal, float(rule.split(":")[1])))
+    return t, rule
+
+
+FIT_IMAGES = 4096
+# Ridge added to the feature covariance, relative to its mean variance (it has more
+# dimensions than a small dataset has images).
+RIDGE = 0.01
+
+
+@torch.no_grad()
+def fit_feature_stats(vae, images: torch.Tensor, cond: torch.Tensor, use_cond: bool,
+                      device, batch: int = 256) -> None:
+    """Set `vae.feat_mean` and `vae.feat_precision` from normal images (eval mode)."""
+    vae.eval()
+    feats = torch.cat([vae.features(images[i:i + batch].to(device).float().div(255),
+                                    cond[i:i + batch].to(device) if use_cond else None).double()
+                       for i in range(0, len(images), batch)])
+    mean = feats.mean(0)
+    cov = torch.cov(feats.T) if len(feats) > 1 else torch.zeros(len(mean), len(mean))
+    cov = cov.to(mean) + RIDGE * max(float(cov.diagonal().mean()), 1e-12) * torch.eye(
+        len(mean), dtype=mean.dtype, device=mean.device)
+    vae.feat_mean.copy_(mean.float())
+    vae.feat_precision.copy_(torch.linalg.inv(cov).float())
+
+
+class Scorer(torch.nn.Module):
+    """Images in [0, 1] (and their condition vectors) -> (one anomaly score per image,
+    the per-pixel squared reconstruction error averaged over channels)."""
+
+    def __init__(self, vae, score: str):
+        super().__init__()
+        self.vae, self.score = vae, score
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None):
+        recon, mu, logvar = self.vae(x, cond)
+        err = (recon - x).pow(2)
+        if self.score == "feature":
+            s = self.vae.mahalanobis(x, cond)
+        elif self.score == "mse":
+            s = err.flatten(1).mean(1)
+        else:
+            kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)
+            s = err.flatten(1).sum(1) + kl
+        return s, err.mean(1)
+
+
+@torch.inference_mode()
+def score_batch(vae, images: torch.Tensor, cond, score: str, device, batch: int = 256):
+    """Per-image scores (numpy) and per-pixel squared-error maps (N, H, W), eval mode."""
+    scorer = Scorer(vae.eval(), score)
+    out, maps = [], []
+    for i in range(0, len(images), batch):
+        x = images[i:i + batch].to(device).float().div(255)
+        c = cond[i:i + batch].to(device) if cond is not None else None
+        s, err_map = scorer(x, c)
+        out.append(s.cpu())
+        maps.append(err_map.cpu())
+    if not out:
+        return np.empty(0), torch.empty(0)
+    return torch.cat(out).numpy().astype(np.float64), torch.cat(maps)
