@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from functools import cache
 
 from rich.console import Console
@@ -35,3 +36,15 @@ def warn(msg: str) -> None:
 
 def error(msg: str) -> None:
     err().print(f"error: {safe(msg)}", style="red", markup=False, soft_wrap=True)
+
+
+@contextmanager
+def quiet_unless(main: bool):
+    """Ranks other than 0 of a distributed run print errors only."""
+    global QUIET
+    before = QUIET
+    QUIET = before or not main
+    try:
+        yield
+    finally:
+        QUIET = before

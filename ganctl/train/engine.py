@@ -12,22 +12,20 @@ from __future__ import annotations
 
 import signal
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from ganctl import checkpoint, weights
+from ganctl import checkpoint, console, weights
 from ganctl.console import info, warn
 from ganctl.data.batches import BatchStream
 from ganctl.device import describe
 from ganctl.errors import GanctlError, UsageError
-from ganctl.train import accel, dist, rng, rundir, snapshot
+from ganctl.train import accel, dist, resume, rng, rundir, snapshot
 from ganctl.train.ema import EMA
 from ganctl.train.limits import Limits
-from ganctl.train.resume import remove_leftovers, resolve_config, restore
 from ganctl.train.runlog import RunLog
 from ganctl.train.session import Resolved, Session
 from ganctl.train.wandb_log import WandbOptions
@@ -69,8 +67,8 @@ class TrainResult:
 def train(req: TrainRequest) -> TrainResult:
     ddp, device = dist.start(req.device)
     try:
-        with quiet_unless(ddp.main):
-            found = resolve_config(req)
+        with console.quiet_unless(ddp.main):
+            found = resume.resolve_config(req)
             resumed = ddp.broadcast(found.checkpoint)
             if resumed != found.checkpoint:
                 raise GanctlError(f"rank {ddp.rank} cannot see {resumed}, which rank 0 resumes "
@@ -122,7 +120,7 @@ def _train(req: TrainRequest, s: Session, found: Resolved) -> TrainResult:
     # --- resume, or start a run folder
     ckpt_path = found.checkpoint
     if ckpt_path is not None:
-        resume_from(s, ckpt_path, found.state)
+        resume.resume_from(s, ckpt_path, found.state)
         found.state = None  # the nets hold it now
     else:
         group = rundir.group_dir(req.runs_dir, s.plugin.name, s.stage, len(s.plugin.stages))
@@ -268,18 +266,6 @@ def distribute(s: Session) -> None:
     rng.seed_all(dist.rank_seed(cfg.seed, ddp.rank))  # own noise and augmentation
 
 
-def resume_from(s: Session, ckpt_path: Path, state: dict[str, Any]) -> None:
-    restore(state, s.recipe, s.emas, s.stream, s.ddp)
-    s.step, s.elapsed_before = state["step"], state["elapsed"]
-    s.acc = {k: torch.tensor(v, device=s.device) for k, v in state["log_acc"].items()}
-    s.acc_n = dict(state["log_n"])
-    s.wandb_id = state.get("wandb_id")
-    s.run = ckpt_path.parent.parent
-    info(f"resuming {s.run} from step {s.step}")
-    if s.ddp.main:
-        remove_leftovers(s.run)
-
-
 def check_in_sync(s: Session) -> list[str]:
     """Every rank's digest of its final weights; stop if any differ."""
     final = {**s.recipe.nets, **{f"ema_{n}": e.net for n, e in s.emas.items()}}
@@ -298,16 +284,3 @@ def check_updates(recipe, cfg, ddp) -> None:
         what = "distributed training" if ddp.on else "--precision fp16"
         raise GanctlError(f"{what} needs the plugin's recipe to step its optimisers with "
                           "Recipe.update(loss, name); this one does its own backward()")
-
-
-@contextmanager
-def quiet_unless(main: bool):
-    """Ranks other than 0 print errors only."""
-    from ganctl import console
-
-    before = console.QUIET
-    console.QUIET = before or not main
-    try:
-        yield
-    finally:
-        console.QUIET = before

@@ -13,7 +13,7 @@ from ganctl.data import sources
 from ganctl.errors import GanctlError, UsageError
 from ganctl.train import rng, rundir
 from ganctl.train.limits import named_rules_win
-from ganctl.train.session import Resolved
+from ganctl.train.session import Resolved, Session
 
 # Keys that may differ between a checkpoint's config and a resumed run's (warmup_steps:
 # a super-resolution run may start its adversarial phase earlier or later than planned).
@@ -135,3 +135,16 @@ def remove_leftovers(run: Path) -> None:
     for folder in (run, run / "checkpoints"):
         for path in checkpoint.remove_stale_temps(folder):
             info(f"removed {path}, left half-written by a killed run")
+
+
+def resume_from(s: Session, ckpt_path: Path, state: dict) -> None:
+    """Put a checkpoint's contents back into a session whose recipe is built."""
+    restore(state, s.recipe, s.emas, s.stream, s.ddp)
+    s.step, s.elapsed_before = state["step"], state["elapsed"]
+    s.acc = {k: torch.tensor(v, device=s.device) for k, v in state["log_acc"].items()}
+    s.acc_n = dict(state["log_n"])
+    s.wandb_id = state.get("wandb_id")
+    s.run = ckpt_path.parent.parent
+    info(f"resuming {s.run} from step {s.step}")
+    if s.ddp.main:
+        remove_leftovers(s.run)
