@@ -20,9 +20,9 @@ from ganctl.errors import GanctlError
 SUFFIX = ".safetensors"
 
 
-def record(payload: dict[str, Any]) -> dict[str, Any]:
-    """Everything of an inference payload except its tensors, as plain JSON values."""
-    out = {k: v for k, v in payload.items() if k not in ("nets", "path")}
+def record(doc: dict[str, Any]) -> dict[str, Any]:
+    """Everything of an inference weights record except its tensors, as plain JSON values."""
+    out = {k: v for k, v in doc.items() if k not in ("nets", "path")}
     out.update(format=checkpoint.FORMAT, format_version=checkpoint.FORMAT_VERSION,
                kind="weights")
     return json.loads(json.dumps(out))  # tuples -> lists, and a non-JSON value fails here
@@ -42,13 +42,13 @@ def is_safetensors(path: Path) -> bool:
     return 2 <= n < 100_000_000
 
 
-def write(payload: dict[str, Any], path: Path) -> Path:
-    """Write an inference payload (kind "weights") atomically as one safetensors file."""
+def write(doc: dict[str, Any], path: Path) -> Path:
+    """Write inference weights (kind "weights") atomically as one safetensors file."""
     from safetensors.torch import save
 
     tensors = {f"{net}/{key}": t.detach().cpu().contiguous().clone()
-               for net, sd in payload["nets"].items() for key, t in sd.items()}
-    meta = {"ganctl": json.dumps(record(payload), sort_keys=True)}
+               for net, sd in doc["nets"].items() for key, t in sd.items()}
+    meta = {"ganctl": json.dumps(record(doc), sort_keys=True)}
     data = save(tensors, metadata=meta)
     try:
         checkpoint.atomic_write(Path(path), lambda f: f.write(data))
@@ -58,7 +58,7 @@ def write(payload: dict[str, Any], path: Path) -> Path:
 
 
 def read(path: Path, device="cpu") -> dict[str, Any]:
-    """An inference payload from a ganctl safetensors file (nets rebuilt as state dicts)."""
+    """Inference weights from a ganctl safetensors file (nets rebuilt as state dicts)."""
     from safetensors import SafetensorError, safe_open
 
     try:
@@ -77,8 +77,8 @@ def read(path: Path, device="cpu") -> dict[str, Any]:
                           f"{str(e).splitlines()[0][:160] if str(e) else type(e).__name__}"
                           ) from None
     try:
-        payload = json.loads(meta["ganctl"])
+        doc = json.loads(meta["ganctl"])
     except ValueError:
         raise GanctlError(f"{path}: its ganctl metadata is not valid JSON") from None
-    payload["nets"] = nets
-    return checkpoint.check(payload, path, kind="weights")
+    doc["nets"] = nets
+    return checkpoint.check(doc, path, kind="weights")

@@ -118,14 +118,14 @@ def to_payload(path: Path, plugin: str, direction: str = "AtoB", source: str | N
     return payload
 
 
-def check_direction(weights: dict, wanted: str, name: str) -> None:
+def check_direction(weights, wanted: str, name: str) -> None:
     """A one-way generator maps the direction recorded with it, and no other."""
     from ganctl.errors import UsageError
 
-    have = weights["preprocess"].get("direction", "AtoB")
+    have = weights.preprocess.direction
     if have != wanted:
         arrow = {"AtoB": "A -> B", "BtoA": "B -> A"}
-        raise UsageError(f"{weights.get('path', 'these weights')} maps {arrow[have]} only, "
+        raise UsageError(f"{weights.path or 'these weights'} maps {arrow[have]} only, "
                          f"and {name} needs {arrow[wanted]}: import a generator for that "
                          f"way with `ganctl models import FILE --as {name} --direction "
                          f"{wanted}`")

@@ -22,7 +22,7 @@ import fnmatch
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from ganctl.errors import GanctlError, UsageError
 
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from ganctl.config import TrainConfig
     from ganctl.data.sources import TrainData
     from ganctl.train.recipe import Recipe
+    from ganctl.weights import Preprocess, Weights
 
 GROUP = "ganctl.plugins"
 # The hook each task's verb calls: a plugin declaring the task must define it.
@@ -90,7 +91,7 @@ class Plugin:
               device: torch.device) -> Recipe:
         raise NotImplementedError
 
-    def generate(self, weights: dict[str, Any], seeds: list[int], device: torch.device,
+    def generate(self, weights: Weights, seeds: list[int], device: torch.device,
                  **options) -> torch.Tensor:
         """Images in [-1, 1], shape (len(seeds), C, H, W); image i depends only on seeds[i]."""
         raise UsageError(f"plugin {self.name!r} does not generate images from noise")
@@ -99,42 +100,47 @@ class Plugin:
     #: translates with the horse2zebra run's second generator
     weights_name: ClassVar[str | None] = None
 
-    def upscaler(self, weights: dict[str, Any], device: torch.device):
+    def upscaler(self, weights: Weights, device: torch.device):
         """Task "upscale": (net, scale, channels, context) ready for inference; context is
         the input pixels around a tile that reach its output (tiles are padded by it)."""
         raise UsageError(f"plugin {self.name!r} does not upscale")
 
-    def translator(self, weights: dict[str, Any], device: torch.device,
+    def translator(self, weights: Weights, device: torch.device,
                    size: int | None = None, direction: str | None = None):
         """Task "translate": fn(list of PIL images of one size and mode) -> their
         translations, each the one it would get alone (the caller batches same-size
         inputs through one call)."""
         raise UsageError(f"plugin {self.name!r} does not translate")
 
-    def detector(self, weights: dict[str, Any], device: torch.device):
+    def directions(self, weights: Weights) -> list[str | None]:
+        """Task "translate": the ways these weights translate for this name, its own way
+        first ([None]: only the one way they were trained or imported for)."""
+        return [None]
+
+    def detector(self, weights: Weights, device: torch.device):
         """Task "detect": (fn(list of PIL images) -> (scores, error maps), meta with the
-        calibrated threshold, preprocess record)."""
+        calibrated threshold, the weights' Preprocess)."""
         raise UsageError(f"plugin {self.name!r} does not detect anomalies")
 
     def detect_inputs(self, path: Path) -> tuple[list[str], Path | None]:
         """What a folder given to `detect-leaks` stands for: (inputs, annotations or None)."""
         return [str(path)], None
 
-    def heatmap(self, img, error_map, preprocess: dict[str, Any]):
+    def heatmap(self, img, error_map, preprocess: Preprocess):
         """A picture of where `error_map` (from `detector`) is high, over `img`."""
         raise UsageError(f"plugin {self.name!r} draws no heatmaps")
 
-    def interpolate(self, weights: dict[str, Any], seed_a: int, seed_b: int, steps: int,
+    def interpolate(self, weights: Weights, seed_a: int, seed_b: int, steps: int,
                     device: torch.device, truncation: float | None = None) -> torch.Tensor:
         """`steps` images between two seeds' latents."""
         raise UsageError(f"plugin {self.name!r} does not support --interpolate")
 
-    def deployable(self, weights: dict[str, Any], direction: str | None = None):
+    def deployable(self, weights: Weights, direction: str | None = None):
         """The inference net with its fixed pre- and post-processing folded in, for
         `models export --format onnx`: a `ganctl.infer.deploy.Deployable`."""
         raise UsageError(f"plugin {self.name!r} has no exportable inference net")
 
-    def weights_warning(self, weights: dict[str, Any]) -> str | None:
+    def weights_warning(self, weights: Weights) -> str | None:
         """Why these inference weights should not be applied by default (e.g. an upscaler
         that scored below bicubic on its own validation set), or None."""
         return None

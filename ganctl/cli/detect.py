@@ -45,7 +45,7 @@ def run_detection(items, weights, threshold, csv_out, heatmaps, annotations, plo
     opened = []
     for inp in inputs:
         try:
-            opened.append((inp, inp.open(channels=pre["channels"])))
+            opened.append((inp, inp.open(channels=pre.channels)))
         except GanctlError as e:
             rows.append({"input": inp.name, "error": str(e)})
     scored = []
@@ -95,7 +95,7 @@ def run_detection(items, weights, threshold, csv_out, heatmaps, annotations, plo
     leaks = [r for r in scored if r["leak"]]
     if as_json:
         print_json({"threshold": t, "threshold_rule": rule, "score": meta.get("score", "mse"),
-                    "weights": payload["path"], "images": len(scored), "leaks": len(leaks),
+                    "weights": payload.path, "images": len(scored), "leaks": len(leaks),
                     "failed": len(failed), "metrics": metrics, "results": rows})
     summarize(scored, leaks, failed, t, rule, metrics)
     if failed:

@@ -78,7 +78,7 @@ def evaluate(
                                             lambda: to_unit(real_images[:count]), dev)
     fakes = plugin.generate(payload, list(range(n)), dev)
     scores = ev.score(metrics, ext, ext(fakes, dev), real_feats)
-    result = {"plugin": plugin.name, "weights": payload["path"], **scores,
+    result = {"plugin": plugin.name, "weights": payload.path, **scores,
               "extractor": ext.name, "extractor_sha256": ext.sha256,
               "extractor_input": f"{ext.size}x{ext.size}x{ext.channels}",
               "resize": ev.RESIZE, "generated_size": list(fakes.shape[1:]),

@@ -115,7 +115,7 @@ def sample(
         files = [save_image(grid_image(to_unit(torch.cat(kept)), nrow), out)]
     if as_json:
         print_json({"plugin": found.name, "stages": [1] + ([r_stage] if refine else []),
-                    "weights": [payload["path"]] + ([refine["path"]] if refine else []),
+                    "weights": [payload.path] + ([refine.path] if refine else []),
                     "seeds": seed_list, "files": files, "size": size})
     elif out != STDIO:
         from ganctl.console import info

@@ -74,26 +74,25 @@ def import_cmd(
                              "is for with --as NAME (e.g. --as edges2shoes)")
         if not found.does("translate"):
             raise UsageError(f"{name} is not a translation plugin")
-        payload = reference.to_payload(local, found.name, direction=direction or
-                                       found.direction, source=source)
+        imported = weights.Weights(reference.to_payload(
+            local, found.name, direction=direction or found.direction, source=source))
     else:
         if direction:
             raise UsageError("--direction is for reference .pth files; ganctl weights "
                              "record the way they map")
-        payload = dict(weights.open_file(str(local)))
-        local = Path(payload.pop("path"))  # the file a folder stood for
-        if found is not None and payload["plugin"] != found.name:
-            raise GanctlError(f"{source} holds {payload['plugin']} weights, not {found.name}")
-    payload["source"] = fetched.source() if fetched else {
+        imported = weights.open_file(str(local))
+        local = Path(imported.path)  # the file a folder stood for
+        if found is not None and imported.plugin != found.name:
+            raise GanctlError(f"{source} holds {imported.plugin} weights, not {found.name}")
+    imported.source = fetched.source() if fetched else {
         "path": str(local.resolve()), "sha256": checkpoint.sha256_of(local)}
-    dest = weights.publish(payload, payload["plugin"], payload.get("stage", 1))
+    dest = weights.publish(imported.saved(), imported.plugin, imported.stage)
     if as_json:
-        print_json({"plugin": payload["plugin"], "stage": payload.get("stage", 1),
-                    "file": str(dest), "source": payload["source"]})
+        print_json({"plugin": imported.plugin, "stage": imported.stage, "file": str(dest),
+                    "source": imported.source})
         return
-    arch = payload["arch"]["g"] if "g" in payload["arch"] else next(iter(
-        payload["arch"].values()))
-    info(f"imported {source} for {payload['plugin']}: {arch['name']} {arch['kwargs']} -> {dest}")
+    arch = imported.arch.get("g") or next(iter(imported.arch.values()))
+    info(f"imported {source} for {imported.plugin}: {arch['name']} {arch['kwargs']} -> {dest}")
 
 
 @models_app.command("export", no_args_is_help=True)

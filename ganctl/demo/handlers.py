@@ -51,9 +51,7 @@ class Translation:
 
         self.plugin = plugin
         self.weights = weights.for_translation(plugin, weights_spec)
-        nets = self.weights["nets"]
-        other = "BtoA" if plugin.direction == "AtoB" else "AtoB"
-        ways = [plugin.direction, other] if {"g_a", "g_b"} <= set(nets) else [None]
+        ways = plugin.directions(self.weights)
         self.labels = [f"{plugin.name} ({w})" if w else plugin.name for w in ways]
         self.runs = [plugin.translator(self.weights, device, direction=w) for w in ways]
 
@@ -150,7 +148,7 @@ class Detection:
         for path in paths or []:
             name = Path(path).name
             try:
-                opened.append((name, open_upload(path, self.pre["channels"])))
+                opened.append((name, open_upload(path, self.pre.channels)))
             except GanctlError as e:
                 rows.append([name, None, f"unreadable: {e}"])
         if opened:

@@ -93,11 +93,11 @@ def fashion_classifier(root, device="cpu") -> tuple[SmallCNN, dict]:
     key = h.hexdigest()[:12]
     path = paths.cache_dir() / "extractors" / f"fashion-classifier-{key}.pt"
     if path.is_file():
-        payload = checkpoint.load(path, kind="weights", plugin="metrics")
+        saved = checkpoint.load(path, kind="weights", plugin="metrics")
         net = SmallCNN()
-        net.load_state_dict(payload["nets"]["classifier"])
+        net.load_state_dict(saved["nets"]["classifier"])
         sha = hashlib.sha256(path.read_bytes()).hexdigest()
-        return net.to(device).eval(), {**payload["meta"], "sha256": sha, "file": str(path)}
+        return net.to(device).eval(), {**saved["meta"], "sha256": sha, "file": str(path)}
     info("training the Fashion-MNIST feature classifier once (cached afterwards)")
     tx, ty = fashion_mnist(root, "train")
     vx, vy = fashion_mnist(root, "test")

@@ -240,19 +240,19 @@ class Pix2Pix(Plugin):
         if direction:  # a pix2pix generator maps one way only: the way it was trained
             reference.check_direction(weights, direction, self.name)
         g = weights.build("g", device)
-        return deploy.with_image_stats(g) if weights.preprocess.get("batch_stats") else g
+        return deploy.with_image_stats(g) if weights.preprocess.batch_stats else g
 
     def translator(self, weights, device, size: int | None = None, direction=None):
         g, pre = self.generator(weights, device, direction), weights.preprocess
         return functools.partial(translate_images, net=g, device=device,
-                                 channels=pre["channels"], multiple=g.multiple,
-                                 work_size=pre["size"][0], force_size=size)
+                                 channels=pre.channels, multiple=g.multiple,
+                                 work_size=pre.side, force_size=size)
 
     def deployable(self, weights, direction=None):
         g, pre = self.generator(weights, "cpu", direction), weights.preprocess
-        m, work = g.multiple, pre["size"][0]
+        m, work = g.multiple, pre.side
         return deploy.image_deployable(
-            g, pre["channels"], [(work, work), (m, 2 * m)],
+            g, pre.channels, [(work, work), (m, 2 * m)],
             f"H and W multiples of {m} (ganctl scales the longer side to {work}, then pads)")
 
 

@@ -171,10 +171,7 @@ def _train(req: TrainRequest, s: Session, found: Resolved) -> TrainResult:
         return TrainResult(s.run, s.step, epoch, None, None, stopped_by, main=False)
     with snapshot.eval_nets(s.recipe, s.emas) as nets:
         s.recipe.finish(nets, s.run)
-    payload = snapshot.weights_payload(s)
-    if sums:
-        payload["distributed"] = {"world_size": ddp.world, "backend": ddp.backend,
-                                  "checksums": sums}
+    payload = snapshot.weights_payload(s, sums)
     checkpoint.save(payload, s.run / "weights.pt")
     log.artifact(s.run / "weights.pt", f"{s.plugin.name}-stage{s.stage}",
                  {"step": s.step, "dataset": s.data.info.name})

@@ -103,9 +103,14 @@ def save_training(s: Session, elapsed: float, wandb_id: str | None) -> Path | No
     return path
 
 
-def weights_payload(s: Session) -> dict:
-    """The inference weights: the exported nets (EMA copies where kept)."""
+def weights_payload(s: Session, checksums: list[str] | None = None) -> dict:
+    """The inference weights: the exported nets (EMA copies where kept); a distributed
+    run records every process's checksum of its final weights."""
     nets = {n: (s.emas[n].net if n in s.emas else s.recipe.nets[n]).state_dict()
             for n in s.recipe.export_nets}
-    return {"kind": "weights", **common_meta(s), "epoch": s.step / s.stream.batches_per_epoch,
-            "run": str(s.run), "ema_nets": sorted(set(s.emas) & set(nets)), "nets": nets}
+    out = {"kind": "weights", **common_meta(s), "epoch": s.step / s.stream.batches_per_epoch,
+           "run": str(s.run), "ema_nets": sorted(set(s.emas) & set(nets)), "nets": nets}
+    if checksums:
+        out["distributed"] = {"world_size": s.ddp.world, "backend": s.ddp.backend,
+                              "checksums": checksums}
+    return out

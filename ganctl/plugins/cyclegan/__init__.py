@@ -115,10 +115,15 @@ class CycleGAN(Plugin):
         """The generator mapping `direction` (default: the way this name translates)."""
         direction = direction or self.direction
         # an imported generator is one-way ("g"); a trained run has both
-        if "g" in weights["nets"]:
+        if "g" in weights.nets:
             reference.check_direction(weights, direction, self.name)
             return weights.build("g", device)
         return weights.build("g_a" if direction == "AtoB" else "g_b", device)
+
+    def directions(self, weights):
+        if "g" in weights.nets:  # an imported one-way generator
+            return [None]
+        return [self.direction, "BtoA" if self.direction == "AtoB" else "AtoB"]
 
     def translator(self, weights, device, size: int | None = None, direction=None):
         g = self.generator(weights, device, direction)
@@ -127,7 +132,7 @@ class CycleGAN(Plugin):
 
     def deployable(self, weights, direction=None):
         g = self.generator(weights, "cpu", direction)
-        m, s = g.multiple, weights.preprocess["size"][0]
+        m, s = g.multiple, weights.preprocess.side
         return deploy.image_deployable(g, 3, [(s, s), (s // 2 + m, s + 2 * m)],
                                        f"H and W multiples of {m}; any size")
 

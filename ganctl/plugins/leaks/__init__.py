@@ -83,13 +83,13 @@ class Leaks(Plugin):
         """fn(list of PIL images) -> (scores, error maps at model size), plus settings."""
         vae = weights.build("vae", device)
         pre, meta = weights.preprocess, weights.meta
-        size = pre["size"][0]
+        size = pre.side
         if "threshold" not in meta:
             raise GanctlError("these weights carry no calibrated threshold (training did not "
                               "finish); pass --threshold")
 
         def run(images: list[Image.Image]):
-            arr = torch.stack([torch.from_numpy(to_array(fit(img, (size, size), pre["fit"])))
+            arr = torch.stack([torch.from_numpy(to_array(fit(img, (size, size), pre.fit)))
                                for img in images])
             cond = torch.tensor([condition_vector(img.size, size) for img in images],
                                 dtype=torch.float32)
@@ -101,7 +101,7 @@ class Leaks(Plugin):
 
     def deployable(self, weights, direction=None):
         pre, meta = weights.preprocess, weights.meta
-        size, channels = pre["size"][0], pre["channels"]
+        size, channels = pre.side, pre.channels
         gen = torch.Generator().manual_seed(0)
         conditioned = meta.get("condition") == "aspect"
 
@@ -112,7 +112,7 @@ class Leaks(Plugin):
             return x
 
         describe = {"image": f"float32 (batch, {channels}, {size}, {size}) in [0, 1]: the "
-                             f"photo fitted to {size}x{size} ({pre['fit']})",
+                             f"photo fitted to {size}x{size} ({pre.fit})",
                     "score": "float32 (batch,): anomaly score; above the threshold = leak",
                     "error_map": f"float32 (batch, {size}, {size}): squared error"}
         if conditioned:
@@ -125,7 +125,7 @@ class Leaks(Plugin):
             describe, probes=[batch(5)], extra={"threshold": meta.get("threshold")})
 
     def heatmap(self, img: Image.Image, error_map: torch.Tensor, preprocess) -> Image.Image:
-        return heatmap(img, error_map, preprocess["fit"])
+        return heatmap(img, error_map, preprocess.fit)
 
     def detect_inputs(self, path: Path) -> tuple[list[str], Path | None]:
         """A leaks dataset folder stands for its test images and their annotations."""

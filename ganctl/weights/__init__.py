@@ -15,69 +15,19 @@ from typing import Any
 from ganctl import bundled, checkpoint, formats, hub, paths
 from ganctl.console import warn
 from ganctl.errors import GanctlError
+from ganctl.weights.record import META_KEYS, Preprocess, Weights, inference_payload
+from ganctl.weights.torch_hub import torchvision_file
 
-META_KEYS = ("plugin", "stage", "arch", "preprocess", "dataset", "step", "epoch", "created",
-             "versions", "run", "ema_nets", "recipe_meta", "source")
+__all__ = ["META_KEYS", "Preprocess", "Weights", "cache_path", "cached", "fetch",
+           "for_refining", "for_translation", "for_upscaling", "inference_payload", "load",
+           "open_file", "publish", "read", "resolve", "torchvision_file"]
+
 # What a folder given as --weights may hold, in the order they are looked for.
 FOLDER_FILES = ("weights.pt", "stage{stage}.pt", "model.safetensors")
 
 
 def cache_path(plugin: str, stage: int) -> Path:
     return paths.weights_dir() / plugin / f"stage{stage}.pt"
-
-
-class Weights(dict):
-    """Inference weights as loaded: the file's own plain dict (so what is saved stays
-    tensors and values), with what every consumer asks of it."""
-
-    @property
-    def path(self) -> str:
-        return self.get("path", "")
-
-    @property
-    def plugin(self) -> str:
-        return self["plugin"]
-
-    @property
-    def stage(self) -> int:
-        return self.get("stage", 1)
-
-    @property
-    def arch(self) -> dict[str, dict[str, Any]]:
-        """{net name: {"name": registered net name, "kwargs": {...}}}"""
-        return self["arch"]
-
-    @property
-    def preprocess(self) -> dict[str, Any]:
-        return self["preprocess"]
-
-    @property
-    def is_bundled(self) -> bool:
-        """Shipped with the package (ganctl/bundled/), not trained or imported."""
-        return str(self.get("source", "")).startswith(bundled.PREFIX)
-
-    @property
-    def meta(self) -> dict[str, Any]:
-        """What the recipe recorded (thresholds, validation scores, ...)."""
-        return self.get("recipe_meta") or {}
-
-    def build(self, name: str, device):
-        """Net `name`, rebuilt from its arch record, its weights loaded, in eval mode."""
-        from ganctl import nets
-
-        net = nets.from_arch(self.arch[name])
-        net.load_state_dict(self["nets"][name])
-        return net.to(device).eval()
-
-
-def inference_payload(payload: dict[str, Any]) -> Weights:
-    """Weights from a file of either kind: EMA nets replace raw ones where present."""
-    if payload.get("kind") == "weights":
-        return Weights(payload)
-    nets = dict(payload.get("nets", {}))
-    nets.update(payload.get("ema") or {})
-    out = {k: v for k, v in payload.items() if k in META_KEYS or k == "config"}
-    return Weights({**out, "kind": "weights", "nets": nets})
 
 
 def read(path: Path, device="cpu") -> dict[str, Any]:
@@ -154,19 +104,26 @@ def load(plugin: str, stage: int, explicit: str | None = None, device="cpu",
     return out
 
 
+def fetch(explicit: str | None):
+    """(`explicit` with an hf:// address replaced by the downloaded file's path, the
+    fetch record or None): the one place `--weights` reaches the Hub."""
+    fetched = hub.fetch(explicit) if hub.is_hub(explicit) else None
+    return (str(fetched.path) if fetched else explicit), fetched
+
+
 def open_file(explicit: str | None, plugin: str = "", stage: int = 1,
               device="cpu", fallback: str | None = None) -> Weights:
     """The inference weights `--weights` names (a file, a run or Hub folder, an hf://
     address, bundled:NAME; None: the cache's `plugin` stage `stage`, else the bundled
     `fallback`), whatever plugin they belong to."""
-    fetched = hub.fetch(explicit) if hub.is_hub(explicit) else None
-    path = fetched.path if fetched else resolve(plugin, stage, explicit, fallback)
+    local, fetched = fetch(explicit)
+    path = Path(local) if fetched else resolve(plugin, stage, explicit, fallback)
     out = inference_payload(read(path, device))
-    out["path"] = str(path)
+    out.path = str(path)
     if path.parent == bundled.HERE:
-        out["source"] = bundled.PREFIX + path.stem
-    if fetched:
-        out["source"] = fetched.source()
+        out.source = bundled.PREFIX + path.stem
+    if fetched:  # the address, not the local cache file
+        out.source = fetched.source()
     return out
 
 
@@ -182,37 +139,6 @@ def cached(plugin: str | None = None) -> list[dict[str, Any]]:
         if sidecar.with_suffix(".pt").is_file():
             rows.append(meta)
     return rows
-
-
-def torchvision_file(record, also: tuple[Path, ...] = (), download: bool = True,
-                     timeout: float = 10.0) -> Path | None:
-    """The file of a torchvision weights record (e.g. `VGG19_Weights.IMAGENET1K_V1`): from
-    the torch hub cache or one of `also`, else downloaded into the hub cache by
-    torchvision itself (hash-checked against the file name). None when it cannot be had."""
-    import contextlib
-    import socket
-    import sys
-
-    import torch
-
-    name = Path(record.url).name
-    hub = Path(torch.hub.get_dir()) / "checkpoints" / name
-    for path in (hub, *(Path(p) / name for p in also)):
-        if path.is_file():
-            return path
-    if not download:
-        return None
-    before = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(timeout)  # offline or a black-holed network: give up soon
-    try:
-        with contextlib.redirect_stdout(sys.stderr):  # torch.hub announces on stdout
-            record.get_state_dict(progress=False, check_hash=True)
-    except Exception:  # noqa: BLE001 - no network, a proxy page, a bad hash ...
-        hub.unlink(missing_ok=True)
-        return None
-    finally:
-        socket.setdefaulttimeout(before)
-    return hub if hub.is_file() else None
 
 
 def for_translation(plugin, explicit: str | None) -> Weights:
@@ -241,8 +167,7 @@ def for_translation(plugin, explicit: str | None) -> Weights:
             raise GanctlError(f"no published pretrained generator for {plugin.name}; names "
                               f"that have one: {', '.join(published.PUBLISHED)}")
         explicit = str(reference.pretrained(record, shared))
-    fetched = hub.fetch(explicit) if hub.is_hub(explicit) else None
-    local = str(fetched.path) if fetched else explicit
+    local, fetched = fetch(explicit)
     try:
         out = load(plugin.name, 1, local, also=shared)
     except GanctlError:
@@ -252,7 +177,7 @@ def for_translation(plugin, explicit: str | None) -> Weights:
         out = Weights({**reference.to_payload(path, plugin.name, direction=plugin.direction,
                                               source=explicit), "path": local})
     if fetched:  # the address, not the local cache file
-        out["source"] = fetched.source()
+        out.source = fetched.source()
     return out
 
 
