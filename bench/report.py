@@ -319,6 +319,51 @@ def pix2pix_real(doc: dict) -> str:
     return "\n".join(rows)
 
 
+def cyclegan_real(doc: dict) -> str:
+    """performance.md: CycleGAN on real horse2zebra photographs (bench/cyclegan_real.py)."""
+    acc = doc["domain_classifier_test_accuracy"]
+    rows = [f"{doc['date']}, {doc['cpu']}, torch {doc['torch']}, one thread per side, "
+            f"{doc['size']}-px training crops, seeds {', '.join(map(str, doc['seeds']))}; test "
+            "split, median (min-max) over seeds. Share: translated test images the domain "
+            "classifier calls the target domain (test accuracy on real images "
+            f"{acc['plain']:.3f}, blurred {acc['blurred']:.3f}, grey {acc['grey']:.3f}); FD and "
+            "KID against the real target test images in its features (lower is better); "
+            "cycle PSNR of A -> B -> A against A (higher is better).", "",
+            "| CPU-minutes | side | steps | direction | share as target | FD | KID "
+            "| cycle PSNR |", "|---|---|---|---|---|---|---|---|"]
+    for m in doc["test"]["ganctl"]:
+        for side, label in (("reference", "paper's loop"), ("ganctl", "ganctl defaults")):
+            c = doc["test"][side][m]
+            for way, arrow in (("AtoB", "horse -> zebra"), ("BtoA", "zebra -> horse")):
+                rows.append(f"| {m} | {label} | {rng(c['steps'], 0)} | {arrow} "
+                            f"| {rng(c[f'{way} target_share'], 2)} | {rng(c[f'{way} fd'])} "
+                            f"| {rng(c[f'{way} kid'], 2)} | {rng(c[f'{way} cycle_psnr'], 2)} |")
+    return "\n".join(rows)
+
+
+def faces_real(doc: dict) -> str:
+    """performance.md: faces on real CelebA photographs (bench/faces_real.py)."""
+    floor = doc["floor"]["test"]
+    sizes = doc["split_sizes"]
+    rows = [f"{doc['date']}, {doc['cpu']}, torch {doc['torch']}, one thread per side, seeds "
+            f"{', '.join(map(str, doc['seeds']))}; {doc['samples']} samples against the "
+            f"{sizes['test']} test faces, median (min-max) over seeds. FD and KID in the "
+            "rotation net's features (its test accuracy "
+            f"{doc['rotation_net_test_accuracy']:.3f}; lower is better); two-sample: the "
+            "held-out accuracy of a classifier telling samples from real test faces (0.5 is "
+            f"best). The {sizes['train']} training faces against the test faces score FD "
+            f"{floor['fd']:.1f}, KID {floor['kid']:.2f}, two-sample "
+            f"{floor['two_sample_acc']:.2f}.", "",
+            "| CPU-minutes | side | steps | FD | KID | two-sample accuracy |",
+            "|---|---|---|---|---|---|"]
+    for m in doc["test"]["ganctl"]:
+        for side, label in (("reference", "the seed's DCGAN"), ("ganctl", "ganctl defaults")):
+            c = doc["test"][side][m]
+            rows.append(f"| {m} | {label} | {rng(c['steps'], 0)} | {rng(c['fd'])} "
+                        f"| {rng(c['kid'], 2)} | {rng(c['two_sample_acc'], 2)} |")
+    return "\n".join(rows)
+
+
 def fd_references(doc: dict) -> str:
     """metrics.md: what classifier-FD values on Fashion-MNIST sneakers mean."""
     refs, s1 = doc["references"], doc["stage1"]

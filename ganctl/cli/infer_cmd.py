@@ -44,6 +44,11 @@ def upscale(
                                  "tiled output identical to untiled)."),
     outscale: float = typer.Option(None, "--outscale", help="Final scale if not the model's "
                                    "(model scale, then resize)."),
+    start: float = typer.Option(0.0, "--start", help="Video inputs: seconds to skip."),
+    duration: float = typer.Option(None, "--duration", help="Video inputs: seconds to "
+                                   "process (default: to the end)."),
+    fps: float = typer.Option(None, "--fps", help="Images into one video (-o clip.mp4): its "
+                              "frame rate (default 25)."),
     device: str = device_option(),
     threads: int = threads_option(),
     as_json: bool = json_option(),
@@ -61,8 +66,6 @@ def upscale(
 
       cat small.png | ganctl upscale - -o - > big.png
     """
-    from ganctl.cli.batch import process_images
-
     found = _plugin_with("upscale", model)
     from ganctl import weights as weights_mod
     from ganctl.device import resolve
@@ -83,9 +86,9 @@ def upscale(
     if tile_pad is None:
         tile_pad = context
     suffix = f"x{outscale:g}" if outscale else f"x{scale}"
-    process_images(inputs, out, suffix, as_json,
-                   lambda imgs: upscale_images(imgs, net, scale, channels, dev, tile,
-                                               tile_pad, outscale), device_type=dev.type)
+    run(inputs, out, suffix, as_json, lambda imgs: upscale_images(
+        imgs, net, scale, channels, dev, tile, tile_pad, outscale), "upscaled", dev.type,
+        start, duration, fps)
 
 
 @app.command(no_args_is_help=True)
@@ -105,6 +108,11 @@ def translate(
                              "(the reference behaviour); default keeps the input's size."),
     direction: str = typer.Option(None, "--direction", help="AtoB or BtoA for two-way "
                                   "(CycleGAN) runs; default from the model name."),
+    start: float = typer.Option(0.0, "--start", help="Video inputs: seconds to skip."),
+    duration: float = typer.Option(None, "--duration", help="Video inputs: seconds to "
+                                   "process (default: to the end)."),
+    fps: float = typer.Option(None, "--fps", help="Images into one video (-o clip.mp4): its "
+                              "frame rate (default 25)."),
     device: str = device_option(),
     threads: int = threads_option(),
     as_json: bool = json_option(),
@@ -124,7 +132,6 @@ def translate(
       ganctl translate horse2zebra horse.jpg --weights latest_net_G_A.pth
     """
     from ganctl import weights as weights_mod
-    from ganctl.cli.batch import process_images
     from ganctl.device import resolve
 
     found = _plugin_with("translate", model)
@@ -134,8 +141,27 @@ def translate(
     dev = resolve(device)
     payload = weights_mod.for_translation(found, weights)
     fn = found.translator(payload, dev, size=size, direction=direction)
-    process_images(inputs, out, found.name, as_json, fn, folder=found.name,
-                   device_type=dev.type)
+    run(inputs, out, found.name, as_json, fn, found.name, dev.type, start, duration, fps)
+
+
+def run(inputs, out, suffix: str, as_json: bool, fn, folder: str, device_type: str,
+        start: float, duration: float | None, fps: float | None) -> None:
+    """Images one by one (or grouped on a GPU), clips frame by frame, or images into
+    one clip (-o clip.mp4)."""
+    from ganctl.cli import video
+    from ganctl.cli.batch import process_images
+    from ganctl.infer.video import VIDEO_SUFFIXES
+
+    clips, images = video.split_inputs(inputs)
+    video.check_options(clips, images, out, start, duration, fps)
+    if clips:
+        video.process_videos(clips, out, suffix, as_json, fn, start, duration, folder)
+    elif out is not None and Path(out).suffix.lower() in VIDEO_SUFFIXES:
+        done = video.images_to_video(images, out, fn, fps or 25.0)
+        video.report([done], as_json)
+    else:
+        process_images(inputs, out, suffix, as_json, fn, folder=folder,
+                       device_type=device_type)
 
 
 @app.command("detect-leaks", no_args_is_help=True)
