@@ -206,3 +206,23 @@ def test_serve_listens_where_asked_warns_off_localhost_and_cleans_up(capsys, mon
         temp = Path(got["temp"]).parent
         assert temp.name.startswith("ganctl-demo-") and not temp.exists()  # removed
         assert str(temp / "out") in got["allowed_paths"]
+
+
+def test_the_pages_run_a_clip_as_the_cli_does(cli, runs, tmp_path):
+    av = pytest.importorskip("av")
+    from tests.test_video import decoded_frames, make_clip
+
+    clip = make_clip(tmp_path / "clip.mp4", frames=6, size=(32, 24))
+    h = handlers.Translation(registry.get("horse2zebra"), str(runs["horse2zebra"]))
+    out = Path(h.video(str(clip), tmp_path))
+    res = cli("translate", "horse2zebra", clip, "--weights", runs["horse2zebra"], "-o",
+              tmp_path / "cli.mp4")
+    assert res.code == 0, res.err
+    ours, theirs = decoded_frames(out), decoded_frames(tmp_path / "cli.mp4")
+    assert len(ours) == len(theirs) == 6  # the same frames, up to the lossy codec:
+    assert all(np.abs(pixels(a).astype(int) - pixels(b)).mean() < 4 for a, b in zip(ours, theirs))
+    up = handlers.Upscaling(registry.get("sneakers"), str(runs["sneakers2"]))
+    with av.open(up.video(str(clip), tmp_path)) as c:
+        assert (c.streams.video[0].width, c.streams.video[0].frames) == (128, 6)
+    with pytest.raises(GanctlError, match="upload a video"):
+        h.video(None, tmp_path)

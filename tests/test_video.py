@@ -83,6 +83,17 @@ def test_upscale_keeps_rate_count_audio_and_each_frame_is_the_image_result(cli, 
     assert not list(tmp_path.glob(".*part*"))
 
 
+def test_the_same_clip_gives_the_same_file_run_to_run(tmp_path):
+    import subprocess
+    import sys
+
+    clip = make_clip(tmp_path / "clip.mp4", frames=8)
+    for name in ("a.mp4", "b.mp4"):  # fresh processes: what a user runs twice
+        subprocess.run([sys.executable, "-m", "ganctl", "upscale", str(clip), "-o",
+                        str(tmp_path / name)], check=True, capture_output=True)
+    assert (tmp_path / "a.mp4").read_bytes() == (tmp_path / "b.mp4").read_bytes()
+
+
 def test_translate_a_cut_of_a_clip_and_a_folder_of_frames_into_a_clip(cli, tmp_path):
     assert cli("train", "pix2pix", "--steps", "1", *TINY).code == 0
     clip = make_clip(tmp_path / "clip.mov", frames=20, size=(48, 32))

@@ -65,6 +65,18 @@ def translate_tab(gr, key: str, h: handlers.Translation, out: Path) -> None:
 
     draw_btn.click(friendly(gr, from_pad), pad, [seen, *outs])
     upload_btn.click(friendly(gr, from_upload), upload, [seen, *outs])
+    video_row(gr, key, lambda p: h.video(p, out), f"{h.labels[0]}, the first "
+              f"{handlers.MAX_VIDEO_S:g} s")
+
+
+def video_row(gr, key: str, fn, label: str) -> None:
+    """A clip in, the clip out (needs the video extra)."""
+    with gr.Accordion("video", open=False):
+        with gr.Row():
+            clip = gr.Video(label="clip", sources=["upload"], elem_id=f"{key}-video")
+            done = gr.Video(label=label, elem_id=f"{key}-video-out")
+        go = gr.Button("Run on the clip", elem_id=f"{key}-video-go")
+    go.click(friendly(gr, fn), clip, done)
 
 
 def generate_tab(gr, key: str, h: handlers.Generation, out: Path) -> None:
@@ -104,6 +116,8 @@ def upscale_tab(gr, key: str, h: handlers.Upscaling, out: Path) -> None:
     tile = gr.Number(256, precision=0, minimum=0, label="tile side (0 = whole image)")
     go = gr.Button(f"Upscale x{h.scale}", variant="primary", elem_id=f"{key}-go")
     go.click(friendly(gr, lambda p, t: h(handlers.open_upload(p, None), t)), [src, tile], big)
+    video_row(gr, key, lambda p: h.video(p, out), f"x{h.scale}, the first "
+              f"{handlers.MAX_VIDEO_S:g} s")
 
 
 def detect_tab(gr, key: str, h: handlers.Detection, out: Path) -> None:

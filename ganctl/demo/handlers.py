@@ -13,6 +13,19 @@ from PIL import Image
 from ganctl.errors import GanctlError, UsageError
 
 MAX_SEEDS = 256  # a grid bigger than this is not a demo any more
+MAX_VIDEO_S = 10.0  # the pages translate or upscale the first seconds of a clip
+
+
+def video_through(fn, path: str | None, folder: Path) -> str:
+    """An uploaded clip's first MAX_VIDEO_S seconds through `fn` (a list of frames in, a
+    list out), as `translate`/`upscale` do it; returns the .mp4 written in `folder`."""
+    from ganctl.infer.video import is_video, translate_video
+
+    if not path or not is_video(path):
+        raise UsageError("upload a video (.mp4, .mov, .mkv, .webm, .avi, .gif) first")
+    out = Path(tempfile.mkdtemp(dir=folder)) / f"{Path(path).stem}.mp4"
+    translate_video(Path(path), str(out), fn, duration=MAX_VIDEO_S)
+    return str(out)
 
 
 def open_upload(path: str | None, channels: int | None = 3) -> Image.Image:
@@ -57,6 +70,10 @@ class Translation:
 
     def __call__(self, img: Image.Image) -> list[Image.Image]:
         return [run([img])[0] for run in self.runs]
+
+    def video(self, path: str | None, folder: Path) -> str:
+        """A clip translated the name's own way (the first of `labels`)."""
+        return video_through(self.runs[0], path, folder)
 
 
 class Generation:
@@ -128,6 +145,9 @@ class Upscaling:
 
         return upscale_image(img, self.net, self.scale, self.channels, self.device, int(tile),
                              self.context)
+
+    def video(self, path: str | None, folder: Path, tile: int = 256) -> str:
+        return video_through(lambda frames: [self(f, tile) for f in frames], path, folder)
 
 
 class Detection:
