@@ -18,7 +18,6 @@ and the cycle reconstruction PSNR (A -> B -> A against A).
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import subprocess
@@ -30,7 +29,7 @@ import numpy as np
 import torch
 from common import provenance, spread, write_json
 from PIL import Image
-from quality import ganctl_budgets, ganctl_cmd, spawn, wait_all
+from quality import ganctl_budgets, ganctl_cmd, side_by_side_args, spawn, wait_all
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent.parent / "shared" / "data" / "horse2zebra"
@@ -199,22 +198,10 @@ def summarise(runs: dict, sub: str) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    ap.add_argument("--minutes", nargs="+", type=float, default=[2, 5, 10])
+    ap = side_by_side_args(__doc__.split("\n\n")[0])
     ap.add_argument("--size", type=int, default=128, help="training crop side, both sides")
-    ap.add_argument("--split", default="test", choices=["val", "test"])
-    ap.add_argument("--set", nargs="*", default=[], dest="sets_extra",
-                    help="extra ganctl --set key=value pairs (tuning)")
     ap.add_argument("--domain-steps", type=int, default=2400,
                     help="training steps of the domain classifier")
-    ap.add_argument("--json", type=Path)
-    ap.add_argument("--grids", type=Path)
-    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    ap.add_argument("--side", help=argparse.SUPPRESS)
-    ap.add_argument("--root", type=Path, help=argparse.SUPPRESS)
-    ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
-    ap.add_argument("--seed", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     torch.set_num_threads(1)
     if args.child:

@@ -60,6 +60,25 @@ def wait_all(procs: dict[str, tuple[subprocess.Popen, Path]]) -> None:
             sys.exit(f"{name} failed (exit {p.returncode}):\n{log.read_text()[-3000:]}")
 
 
+def side_by_side_args(description: str) -> argparse.ArgumentParser:
+    """The options of a real-photo bench that trains ganctl and a reference side by side,
+    and the hidden ones of its two child processes."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    ap.add_argument("--minutes", nargs="+", type=float, default=[2, 5, 10])
+    ap.add_argument("--split", default="test", choices=["val", "test"])
+    ap.add_argument("--set", nargs="*", default=[], dest="sets_extra",
+                    help="extra ganctl --set key=value pairs (tuning)")
+    ap.add_argument("--json", type=Path)
+    ap.add_argument("--grids", type=Path)
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--side", help=argparse.SUPPRESS)
+    ap.add_argument("--root", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--seed", type=int, help=argparse.SUPPRESS)
+    return ap
+
+
 def ganctl_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "ganctl", *args]
 
