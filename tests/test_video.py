@@ -17,11 +17,13 @@ from tests.test_pix2pix import TINY  # noqa: E402 - after the skip
 
 
 def make_clip(path: Path, frames: int = 12, size=(64, 48), rate: int = 10, audio=True,
-              codec: str = "libx264", pix_fmt: str = "yuv420p") -> Path:
+              codec: str = "libx264", pix_fmt: str = "yuv420p", rotation: int = 0) -> Path:
     """A square moving right over `frames` frames, with a 440 Hz AAC tone as long."""
     out = av.open(str(path), "w")
     video = out.add_stream(codec, rate=rate)
     video.width, video.height, video.pix_fmt = *size, pix_fmt
+    if rotation:
+        video.set_display_rotation(rotation)
     sound = None
     if audio:
         sound = out.add_stream("aac", rate=16000)
@@ -115,6 +117,14 @@ def test_translate_a_cut_of_a_clip_and_a_folder_of_frames_into_a_clip(cli, tmp_p
     with av.open(str(tmp_path / "seq.webm")) as c:
         assert c.streams.video[0].average_rate == 12
     assert len(decoded_frames(tmp_path / "seq.webm")) == 6
+
+
+def test_a_phone_clip_keeps_its_rotation(cli, tmp_path):
+    clip = make_clip(tmp_path / "phone.mp4", frames=3, rotation=90)
+    res = cli("upscale", clip, "-o", "big.mp4", "--json")
+    assert res.code == 0 and json.loads(res.out)["results"][0]["rotation"] == 90
+    with av.open(str(tmp_path / "big.mp4")) as c:
+        assert next(c.decode(video=0)).rotation == 90
 
 
 def test_an_undecodable_frame_is_skipped_and_named(cli, tmp_path):

@@ -72,6 +72,7 @@ class Summary:
     size_in: tuple[int, int] = (0, 0)
     size_out: tuple[int, int] = (0, 0)
     audio: bool = False
+    rotation: int = 0  # the input's display rotation, kept in a video output
     seconds: float = 0.0
 
     def row(self) -> dict:
@@ -79,7 +80,8 @@ class Summary:
                 "failed_frames": self.failed, "fps_in": round(self.fps_in, 3),
                 "frames_per_s": round(self.frames / max(self.seconds, 1e-9), 3),
                 "size_in": list(self.size_in), "size_out": list(self.size_out),
-                "audio_copied": self.audio, "seconds": round(self.seconds, 3)}
+                "audio_copied": self.audio, "rotation": self.rotation,
+                "seconds": round(self.seconds, 3)}
 
 
 class FramesWriter:
@@ -89,7 +91,7 @@ class FramesWriter:
         self.folder = folder
         self.n = 0
 
-    def open(self, size, rate, audio) -> None:
+    def open(self, size, rate, audio, rotation: int = 0) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
 
     def audio(self, packet) -> None:
@@ -119,7 +121,9 @@ class VideoWriter:
         self.out = self.stream = self.audio_stream = None
         self.n = 0
 
-    def open(self, size: tuple[int, int], rate: Fraction, audio) -> None:
+    def open(self, size: tuple[int, int], rate: Fraction, audio, rotation: int = 0) -> None:
+        """Start the file; `rotation`: the input's display rotation, kept so a player
+        shows the output the way it showed the input."""
         av = require_av()
         self.dest.parent.mkdir(parents=True, exist_ok=True)
         self.out = av.open(str(self.tmp), mode="w")
@@ -129,6 +133,8 @@ class VideoWriter:
         self.stream = self.out.add_stream(self.codec, rate=rate, options=self.options)
         self.stream.width, self.stream.height = size
         self.stream.pix_fmt = pix_fmt
+        if rotation:
+            self.stream.set_display_rotation(rotation)
         self.rate = rate
         if audio is not None and self.dest.suffix.lower() != ".gif":  # GIF has no sound
             try:
@@ -175,9 +181,10 @@ def writer_for(dest: str) -> FramesWriter | VideoWriter:
 
 
 def frames(inp, start: float, end: float | None, failed: list[int]) -> Iterator:
-    """("frame", PIL image) for each decodable video frame in [start, end) and ("audio",
-    packet) for the audio packets of that span, their times moved back by `start`.
-    A packet that does not decode is skipped; its frame number goes into `failed`."""
+    """("frame", (PIL image, display rotation)) for each decodable video frame in
+    [start, end) and ("audio", packet) for the audio packets of that span, their times
+    moved back by `start`. A packet that does not decode is skipped; its frame number
+    goes into `failed`."""
     av = require_av()
     video = inp.streams.video[0]
     audio = inp.streams.audio[0] if inp.streams.audio else None
@@ -207,12 +214,12 @@ def frames(inp, start: float, end: float | None, failed: list[int]) -> Iterator:
             if end is not None and t >= end:
                 return
             number += 1
-            yield "frame", frame.to_image()
+            yield "frame", (frame.to_image(), int(frame.rotation or 0))
     try:  # frames the decoder still holds
         for frame in video.decode(None):
             if end is None or seconds(frame, video) < end:
                 number += 1
-                yield "frame", frame.to_image()
+                yield "frame", (frame.to_image(), int(frame.rotation or 0))
     except av.FFmpegError:
         pass
 
@@ -256,7 +263,8 @@ def translate_video(src: Path, dest: str, fn: Callable[[list], list], start: flo
                 if kind == "audio":
                     held.append(item)
                 else:
-                    pending.append(item)
+                    img, summary.rotation = item
+                    pending.append(img)
                 if len(pending) == batch:
                     run_batch(pending, fn, writer, summary, rate, audio)
                     pending = []
@@ -296,7 +304,7 @@ def run_batch(images, fn, writer, summary: Summary, rate, audio) -> None:
                           f"cannot process ({type(e).__name__}: {first_line(e)})") from None
     if not summary.frames:
         summary.size_out = outputs[0].size
-        writer.open(outputs[0].size, rate, audio)
+        writer.open(outputs[0].size, rate, audio, summary.rotation)
     for img in outputs:
         writer.frame(img)
     summary.frames += len(outputs)
