@@ -8,8 +8,10 @@
   after extracting the frames; the extraction and re-encoding are not counted on that
   side). Interleaved, `--repeats` rounds, fresh processes, whole-command wall time.
 - Memory: the peak RSS of `ganctl upscale` on a clip and on one 10x longer.
+- `--picture`: a pan across docs/img/coffee-small.png (a photo `photo-x4` never trained
+  on) as a 64x48 clip, upscaled by the command; its middle frame, bicubic beside ganctl.
 
-    python bench/video.py --json docs/bench/video.json
+    python bench/video.py --json docs/bench/video.json --picture docs/img/video-frame.png
 """
 
 from __future__ import annotations
@@ -60,11 +62,51 @@ def speed(work: Path, verb: list[str], clip: Path, repeats: int) -> dict:
             "ratio": statistics.median(f / c for c, f in zip(clip_s, folder_s))}
 
 
+def pan_clip(photo: Path, path: Path, frames: int = 24, size=(64, 48)) -> Path:
+    """A camera pan across `photo`, `size` pixels, at 24 frames/s (H.264, no sound)."""
+    import av
+    from PIL import Image
+
+    img = np.asarray(Image.open(photo).convert("RGB"))
+    out = av.open(str(path), "w")
+    video = out.add_stream("libx264", rate=24, options={"crf": "10"})
+    video.width, video.height, video.pix_fmt = *size, "yuv420p"
+    span = img.shape[1] - size[0]
+    for i in range(frames):
+        x = round(span * i / (frames - 1))
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img[:size[1], x:x + size[0]]),
+                                           format="rgb24")
+        frame.pts = i
+        out.mux(video.encode(frame))
+    out.mux(video.encode(None))
+    out.close()
+    return path
+
+
+def picture(work: Path, dest: Path) -> None:
+    from PIL import Image
+
+    clip = pan_clip(HERE.parent / "docs" / "img" / "coffee-small.png", work / "pan.mp4")
+    cli("upscale", clip, "-o", work / "pan-x4.mp4")
+    import av
+
+    def middle(path):
+        with av.open(str(path)) as c:
+            return [f.to_image() for f in c.decode(video=0)][12]
+    small, big = middle(clip), middle(work / "pan-x4.mp4")
+    side = Image.new("RGB", (big.width * 2 + 4, big.height), "white")
+    side.paste(small.resize(big.size, Image.BICUBIC), (0, 0))
+    side.paste(big, (big.width + 4, 0))
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    side.save(dest, optimize=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--frames", type=int, default=24)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--picture", type=Path)
     args = ap.parse_args()
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="video-bench-") as tmp:
@@ -86,6 +128,8 @@ def main() -> None:
         doc["upscale_peak_rss_mb"] = {f"{n} frames 160x120": m["peak_rss_mb"]
                                       for n, m in memory.items()}
         doc["upscale_wall_s"] = {f"{n} frames 160x120": m["wall_s"] for n, m in memory.items()}
+        if args.picture:
+            picture(work, args.picture)
     doc["bench_seconds"] = round(time.perf_counter() - t0, 1)
     print(doc)
     write_json(doc, args.json)
