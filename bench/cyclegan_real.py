@@ -178,7 +178,7 @@ def grid(root: Path, minutes: float, path: Path, rows: int = 3, px: int = 128) -
                 cells.append(Image.fromarray(out[0].permute(1, 2, 0).numpy()))
             tiles.append(np.concatenate([np.asarray(c.resize((px, px), Image.LANCZOS))
                                          for c in cells], 1))
-    Image.fromarray(np.concatenate(tiles, 0)).save(path, optimize=True)
+    Image.fromarray(np.concatenate(tiles, 0)).save(path, quality=88, optimize=True)
 
 
 def summarise(runs: dict, sub: str) -> dict:
@@ -232,7 +232,7 @@ def main() -> None:
             if args.grids and seed == args.seeds[0]:
                 args.grids.mkdir(parents=True, exist_ok=True)
                 grid(Path(tmp) / f"seed{seed}", args.minutes[-1],
-                     args.grids / f"cyclegan-horse2zebra-{args.size}.png")
+                     args.grids / f"cyclegan-horse2zebra-{args.size}.jpg")
     doc.update(runs=runs, val=summarise(runs, "val"), test=summarise(runs, "test"))
     for side, budgets in doc[args.split].items():
         for m, cell in budgets.items():

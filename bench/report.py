@@ -393,7 +393,8 @@ GENERATED = {"bundle": ("bundle.json", bundle), "help": ("help.json", help_times
              "leaks-hard": ("quality.json", leaks_hard), "decode": ("decode.json", decode),
              "train-speed": ("train-speed.json", train_speed),
              "verbs": ("inference.json", verbs),
-             "leaks-fashion": ("leaks-fashion.json", leaks_fashion)}
+             "leaks-fashion": ("leaks-fashion.json", leaks_fashion),
+             "cyclegan-real": ("cyclegan-real.json", cyclegan_real)}
 MARK = "<!-- report: {} -->"
 END = "<!-- /report -->"
 
