@@ -85,6 +85,7 @@ def test_upscale_keeps_rate_count_audio_and_each_frame_is_the_image_result(cli, 
     assert not list(tmp_path.glob(".*part*"))
 
 
+@pytest.mark.slow  # two fresh processes
 def test_the_same_clip_gives_the_same_file_run_to_run(tmp_path):
     import subprocess
     import sys
@@ -96,6 +97,7 @@ def test_the_same_clip_gives_the_same_file_run_to_run(tmp_path):
     assert (tmp_path / "a.mp4").read_bytes() == (tmp_path / "b.mp4").read_bytes()
 
 
+@pytest.mark.slow  # trains a model first
 def test_translate_a_cut_of_a_clip_and_a_folder_of_frames_into_a_clip(cli, tmp_path):
     assert cli("train", "pix2pix", "--steps", "1", *TINY).code == 0
     clip = make_clip(tmp_path / "clip.mov", frames=20, size=(48, 32))
