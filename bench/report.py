@@ -394,7 +394,8 @@ GENERATED = {"bundle": ("bundle.json", bundle), "help": ("help.json", help_times
              "train-speed": ("train-speed.json", train_speed),
              "verbs": ("inference.json", verbs),
              "leaks-fashion": ("leaks-fashion.json", leaks_fashion),
-             "cyclegan-real": ("cyclegan-real.json", cyclegan_real)}
+             "cyclegan-real": ("cyclegan-real.json", cyclegan_real),
+             "faces-real": ("faces-real.json", faces_real)}
 MARK = "<!-- report: {} -->"
 END = "<!-- /report -->"
 
