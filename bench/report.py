@@ -364,6 +364,21 @@ def faces_real(doc: dict) -> str:
     return "\n".join(rows)
 
 
+def video(doc: dict) -> str:
+    """performance.md: translate/upscale on a clip against its frames as PNGs (bench/video.py)."""
+    rows = [f"{doc['date']}, {doc['cpu']}, torch {doc['torch']}, {doc['repeats']} interleaved "
+            "rounds of fresh commands; median (min-max).", "",
+            "| command | frames | on the clip (frames/s) | on a folder of the same frames as "
+            "PNGs (frames/s) | clip / PNGs |", "|---|---|---|---|---|"]
+    for name, r in doc.items():
+        if isinstance(r, dict) and "clip_frames_per_s" in r:
+            rows.append(f"| {name} | {r['frames']} | {rng(r['clip_frames_per_s'], 2)} "
+                        f"| {rng(r['png_folder_frames_per_s'], 2)} | {r['ratio']:.2f}x |")
+    mem = ", ".join(f"{k}: {v:,.0f} MB" for k, v in doc["upscale_peak_rss_mb"].items())
+    rows += ["", f"Peak memory of `ganctl upscale` on a clip and on one ten times longer: {mem}."]
+    return "\n".join(rows)
+
+
 def fd_references(doc: dict) -> str:
     """metrics.md: what classifier-FD values on Fashion-MNIST sneakers mean."""
     refs, s1 = doc["references"], doc["stage1"]

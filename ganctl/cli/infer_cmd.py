@@ -155,7 +155,8 @@ def run(inputs, out, suffix: str, as_json: bool, fn, folder: str, device_type: s
     clips, images = video.split_inputs(inputs)
     video.check_options(clips, images, out, start, duration, fps)
     if clips:
-        video.process_videos(clips, out, suffix, as_json, fn, start, duration, folder)
+        video.process_videos(clips, out, suffix, as_json, fn, start, duration, folder,
+                             device_type)
     elif out is not None and Path(out).suffix.lower() in VIDEO_SUFFIXES:
         done = video.images_to_video(images, out, fn, fps or 25.0)
         video.report([done], as_json)
