@@ -410,7 +410,7 @@ GENERATED = {"bundle": ("bundle.json", bundle), "help": ("help.json", help_times
              "verbs": ("inference.json", verbs),
              "leaks-fashion": ("leaks-fashion.json", leaks_fashion),
              "cyclegan-real": ("cyclegan-real.json", cyclegan_real),
-             "faces-real": ("faces-real.json", faces_real)}
+             "faces-real": ("faces-real.json", faces_real), "video": ("video.json", video)}
 MARK = "<!-- report: {} -->"
 END = "<!-- /report -->"
 
