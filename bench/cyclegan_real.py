@@ -29,7 +29,14 @@ import numpy as np
 import torch
 from common import provenance, spread, write_json
 from PIL import Image
-from quality import ganctl_budgets, ganctl_cmd, side_by_side_args, spawn, wait_all
+from quality import (
+    ganctl_budgets,
+    ganctl_cmd,
+    print_medians,
+    side_by_side_args,
+    spawn,
+    wait_all,
+)
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent.parent / "shared" / "data" / "horse2zebra"
@@ -234,9 +241,7 @@ def main() -> None:
                 grid(Path(tmp) / f"seed{seed}", args.minutes[-1],
                      args.grids / f"cyclegan-horse2zebra-{args.size}.jpg")
     doc.update(runs=runs, val=summarise(runs, "val"), test=summarise(runs, "test"))
-    for side, budgets in doc[args.split].items():
-        for m, cell in budgets.items():
-            print(side, m, "  ".join(f"{k} {v['median']:.3g}" for k, v in cell.items()))
+    print_medians(doc[args.split])
     write_json(doc, args.json)
 
 

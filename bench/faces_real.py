@@ -34,7 +34,14 @@ import torch
 import torch.nn.functional as F
 from common import provenance, spread, write_json
 from PIL import Image
-from quality import ganctl_budgets, ganctl_cmd, side_by_side_args, spawn, wait_all
+from quality import (
+    ganctl_budgets,
+    ganctl_cmd,
+    print_medians,
+    side_by_side_args,
+    spawn,
+    wait_all,
+)
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent.parent / "shared" / "data" / "celeba"
@@ -229,9 +236,7 @@ def main() -> None:
                 grid(Path(tmp) / f"seed{seed}", args.minutes[-1],
                      args.grids / "faces-celeba.png")
     doc.update(runs=runs, val=summarise(runs, "val"), test=summarise(runs, "test"))
-    for side, budgets in doc[args.split].items():
-        for m, cell in budgets.items():
-            print(side, m, "  ".join(f"{k} {v['median']:.3g}" for k, v in cell.items()))
+    print_medians(doc[args.split])
     write_json(doc, args.json)
 
 

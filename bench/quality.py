@@ -79,6 +79,13 @@ def side_by_side_args(description: str) -> argparse.ArgumentParser:
     return ap
 
 
+def print_medians(summary: dict) -> None:
+    """One line per side and budget: the median of every score over the seeds."""
+    for side, budgets in summary.items():
+        for m, cell in budgets.items():
+            print(side, m, "  ".join(f"{k} {v['median']:.3g}" for k, v in cell.items()))
+
+
 def ganctl_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "ganctl", *args]
 
