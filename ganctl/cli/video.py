@@ -151,10 +151,10 @@ class progress_bar:
         return False
 
 
-def report(rows: list, as_json: bool, extra: dict | None = None) -> None:
+def report(rows: list, as_json: bool) -> None:
     failed = [r for r in rows if "error" in r]
     if as_json:
         print_json({"processed": len(rows) - len(failed), "failed": len(failed),
-                    "results": rows, **(extra or {})})
+                    "results": rows})
     if failed:
         raise GanctlError(f"{len(failed)} of {len(rows)} input(s) failed")
