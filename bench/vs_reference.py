@@ -3,15 +3,20 @@
 For each plugin stage both sides train the same nets (built by the plugin's recipe, so
 the same architecture, losses, optimisers and batch size):
 
-- plain loop: fp32, default memory format, the recipe's step called in a bare loop; data
-  as an in-memory uint8 tensor indexed by a random permutation for Fashion-MNIST, and for
-  folders a Dataset decoding each file with PIL in a DataLoader whose workers persist
-  and number the usable cores; losses read with .item() only every 50 steps;
+- plain loop: fp32, default memory format, the recipe's step called in a bare loop;
+  losses read with .item() only every 50 steps. Its data takes the same path as
+  ganctl's: where ganctl holds the decoded images in memory (Fashion-MNIST, and the
+  folders of stage 2, faces and leaks, which it decodes once into its cache), the plain
+  loop decodes every file once with PIL before the clock starts and indexes an
+  in-memory uint8 tensor by a random permutation; where ganctl decodes per item
+  (pix2pix, CycleGAN: random jitter from full-size files), the plain loop does too, in a
+  DataLoader whose workers persist and number the usable cores;
 - ganctl: `ganctl.train.engine.train`, the code `ganctl train` runs, with the plugin's
   shipping defaults (precision, memory format, EMA, its own data path and logging).
 
 Each side runs `--pairs` times, interleaved (plain, ganctl, plain, ganctl, ...), each
-run a fresh start whose warm-up steps are dropped; throughput is the median over the
+run a fresh start whose warm-up steps are dropped and whose timed steps take at least
+20 s here (the seconds are recorded); throughput is the median over the
 runs, with the ratio's median and range over the pairs. `--flip-channels-last` adds a
 third run to each round: ganctl with its channels-last default turned the other way.
 Timing windows start and end after the device finished its work on both sides (ganctl's
@@ -48,6 +53,7 @@ from torchvision.transforms.functional import pil_to_tensor
 from ganctl import config, registry
 from ganctl.data import catalog, layouts, sources
 from ganctl.data.batches import BatchStream
+from ganctl.data.sources import ImageTensors
 from ganctl.device import resolve, usable_cores
 from ganctl.plugins.leaks import condition_vector
 from ganctl.train import engine
@@ -145,23 +151,23 @@ def cases() -> list[Case]:
     unp = layouts.unpaired_folders(h2z)
     return [
         Case(f"sneakers stage 1 DCGAN, 28 px gray, batch 128, {named} sneakers",
-             "sneakers", 1, {"batch_size": 128, "channels": 1}, fashion, None, 5, 30),
+             "sneakers", 1, {"batch_size": 128, "channels": 1}, fashion, None, 5, 300),
         Case("sneakers stage 1 MLP baseline, same data", "sneakers", 1,
-             {"batch_size": 128, "channels": 1, "arch": "mlp"}, fashion, None, 20, 200,
+             {"batch_size": 128, "channels": 1, "arch": "mlp"}, fashion, None, 20, 2400,
              conv=False),
         # whole 112-px images on both sides: the default 64-px crops would time less work
         Case("sneakers stage 2 SRGAN, 28 -> 112 px, batch 16", "sneakers", 2,
              {"batch_size": 16, "channels": 3, "content": "pixel", "crop": 0}, str(s2),
-             Files(layouts.image_folder(s2), padded(112)), 2, 6),
+             Files(layouts.image_folder(s2), padded(112)), 2, 620),
         Case("pix2pix unet_256, 256 px, batch 1", "pix2pix", 1, {"batch_size": 1},
-             str(e2s), Files(layouts.paired_folder(e2s).train, paired(286, 256)), 2, 8),
+             str(e2s), Files(layouts.paired_folder(e2s).train, paired(286, 256)), 2, 56),
         Case("CycleGAN res-6, 128 px, batch 1", "cyclegan", 1,
              {"batch_size": 1, "image_size": 128}, str(h2z),
-             Unpaired(unp.train_a, unp.train_b, 143, 128), 1, 4),
+             Unpaired(unp.train_a, unp.train_b, 143, 128), 1, 44),
         Case("faces DCGAN, 64 px, batch 128", "faces", 1, {"batch_size": 128}, str(faces),
-             Files(layouts.celeba(faces), cropped(64)), 2, 6),
+             Files(layouts.celeba(faces), cropped(64)), 2, 50),
         Case("leaks VAE, 64 px, batch 64", "leaks", 1, {"batch_size": 64}, str(leaks),
-             Files(layouts.leaks_folder(leaks).train, leak_item(64)), 5, 20),
+             Files(layouts.leaks_folder(leaks).train, leak_item(64)), 5, 140),
     ]
 
 
@@ -172,19 +178,33 @@ def build(case: Case, device, sets: dict):
     return cfg, data, plugin.setup(cfg, data, case.stage, device)
 
 
-def memory_batches(case: Case, data, batch: int, device):
-    """Random batches of the training images, held on the device as uint8: the 6,000
-    Fashion-MNIST sneakers read from their IDX files (without them: the synthetic set)."""
-    if case.data == "fashion-sneakers":
-        x = torch.from_numpy(layouts.fashion_mnist(catalog.DEBIAN_FASHION_MNIST, "train",
-                                                   classes=(7,))[0])
-    else:
-        x = data.train.tensors[0]
-    x = x.to(device)
+def memory_batches(tensors: tuple[torch.Tensor, ...], batch: int, device):
+    """Random batches of images held on the device as uint8."""
+    tensors = tuple(t.to(device) for t in tensors)
     while True:
-        order = torch.randperm(len(x), device=device)
-        for i in range(len(x) // batch):
-            yield (x[order[i * batch:(i + 1) * batch]],)
+        order = torch.randperm(len(tensors[0]), device=device)
+        for i in range(len(order) // batch):
+            yield tuple(t[order[i * batch:(i + 1) * batch]] for t in tensors)
+
+
+def plain_data(case: Case, data) -> str:
+    """How the plain loop reads its images: the way ganctl does (see the module's doc)."""
+    if case.dataset is None:
+        return "in memory"
+    return "decoded once" if isinstance(data.train, ImageTensors) else "DataLoader workers"
+
+
+def decoded(case: Case) -> tuple[torch.Tensor, ...]:
+    """The training images decoded once: the 6,000 Fashion-MNIST sneakers read from their
+    IDX files, or every file of the plain loop's dataset through its PIL loader."""
+    if case.dataset is None:
+        if case.data != "fashion-sneakers":  # no Debian Fashion-MNIST: the synthetic set
+            return build(case, torch.device("cpu"), PLAIN)[1].train.tensors
+        return (torch.from_numpy(layouts.fashion_mnist(catalog.DEBIAN_FASHION_MNIST,
+                                                       "train", classes=(7,))[0]),)
+    items = [case.dataset[i] for i in range(len(case.dataset))]
+    items = [it if isinstance(it, tuple) else (it,) for it in items]
+    return tuple(torch.stack(parts) for parts in zip(*items))
 
 
 def folder_batches(dataset: Dataset, batch: int, device):
@@ -198,14 +218,15 @@ def folder_batches(dataset: Dataset, batch: int, device):
             yield tuple(t.to(device, non_blocking=True) for t in b)
 
 
-def plain_run(case: Case, device, seed: int) -> float:
-    """Images per second of the plain loop over its timed steps."""
+def plain_run(case: Case, device, seed: int) -> tuple[float, float]:
+    """(images per second, seconds) of the plain loop over its timed steps."""
     torch.manual_seed(seed)
     random.seed(seed)
     torch.backends.cudnn.benchmark = device.type == "cuda"  # as ganctl sets it
     cfg, data, recipe = build(case, device, PLAIN)
-    batches = (memory_batches(case, data, cfg.batch_size, device) if case.dataset is None
-               else folder_batches(case.dataset, cfg.batch_size, device))
+    batches = (folder_batches(case.dataset, cfg.batch_size, device)
+               if plain_data(case, data) == "DataLoader workers"
+               else memory_batches(decoded(case), cfg.batch_size, device))
     for step in range(case.warm + case.timed):
         if step == case.warm:
             sync(device)
@@ -215,11 +236,13 @@ def plain_run(case: Case, device, seed: int) -> float:
             print(f"  plain step {step + 1}: "
                   f"{ {k: round(v.item(), 4) for k, v in out.items()} }", flush=True)
     sync(device)
-    return case.timed * cfg.batch_size / (time.perf_counter() - t0)
+    seconds = time.perf_counter() - t0
+    return case.timed * cfg.batch_size / seconds, seconds
 
 
-def ganctl_run(case: Case, device, runs: Path, seed: int) -> tuple[float, float]:
-    """(images per second over the timed steps, data wait share) of `engine.train`."""
+def ganctl_run(case: Case, device, runs: Path, seed: int) -> tuple[float, float, float]:
+    """(images per second, seconds) over the timed steps and the data wait share of
+    `engine.train`."""
     overrides = {**case.sets, "seed": seed, "steps": case.warm + case.timed,
                  "log_every": case.warm, "sample_every": 10**9, "checkpoint_every": 10**9}
     if case.timed % case.warm:
@@ -231,8 +254,8 @@ def ganctl_run(case: Case, device, runs: Path, seed: int) -> tuple[float, float]
     start = next(r for r in rows if r["step"] == case.warm)
     cfg = config.build(registry.get(case.plugin).config_class(case.stage), case.sets)
     waits = [r["data_wait_frac"] for r in rows if r["step"] > case.warm]
-    return (case.timed * cfg.batch_size / (rows[-1]["time"] - start["time"]),
-            sum(waits) / len(waits))
+    seconds = rows[-1]["time"] - start["time"]
+    return case.timed * cfg.batch_size / seconds, seconds, sum(waits) / len(waits)
 
 
 def ganctl_defaults(case: Case) -> dict:
@@ -267,15 +290,18 @@ def spread(values: list[float]) -> dict:
 def measure(case: Case, device, pairs: int, runs: Path, flip: bool) -> dict:
     defaults = ganctl_defaults(case)
     row = {"case": case.label, "timed_steps": case.timed, "warm_steps": case.warm,
+           "plain_data": plain_data(case, build(case, torch.device("cpu"), PLAIN)[1]),
            "ganctl_defaults": defaults, **compute(case, device, defaults)}
-    plain, ours, flipped, waits = [], [], [], []
+    plain, ours, flipped, waits, seconds = [], [], [], [], []
     other = dataclasses.replace(case, sets={**case.sets,
                                             "channels_last": not defaults["channels_last"]})
     for i in range(pairs):
-        plain.append(plain_run(case, device, seed=i))
-        speed, wait = ganctl_run(case, device, runs, seed=i)
+        speed, plain_s = plain_run(case, device, seed=i)
+        plain.append(speed)
+        speed, ours_s, wait = ganctl_run(case, device, runs, seed=i)
         ours.append(speed)
         waits.append(wait)
+        seconds += [plain_s, ours_s]
         if flip:
             flipped.append(ganctl_run(other, device, runs, seed=i)[0])
         print(f"  round {i + 1}: plain {plain[-1]:.1f} img/s, ganctl {ours[-1]:.1f} img/s"
@@ -293,6 +319,7 @@ def measure(case: Case, device, pairs: int, runs: Path, flip: bool) -> dict:
         "plain_img_per_s": spread(plain), "ganctl_img_per_s": spread(ours),
         "ratio": spread([o / p for o, p in zip(ours, plain)]),
         "ganctl_data_wait": round(statistics.median(waits), 4),
+        "shortest_window_s": round(min(seconds), 1),
         "plain_gflop_per_s": round(achieved["plain"], 1),
         "ganctl_gflop_per_s": round(achieved["ganctl"], 1),
         "plain_share_of_peak": round(achieved["plain"] / row["plain_peak_gflop_per_s"], 3),
