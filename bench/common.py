@@ -62,11 +62,16 @@ def write_json(doc: dict, path: Path | None) -> None:
         path.write_text(json.dumps(doc, indent=2) + "\n")
 
 
-def write_fashion_leaks(root: Path, test_classes: dict[int, int | None]) -> dict[str, int]:
+def write_fashion_leaks(root: Path, test_classes: dict[int, int | None],
+                        split: str = "test") -> dict[str, int]:
     """A leaks dataset from Debian's Fashion-MNIST: train/ the training sneakers (normal),
     proliv/ 150 training images of other classes (known leaks), test/ the test images of
     `test_classes` (class -> how many, drawn at random; None: all) with annotations
-    (sneakers 0, the rest 1). Returns each test file's class."""
+    (sneakers 0, the rest 1). Returns each test file's class.
+
+    split="val" takes test/ from the training images instead, for choosing defaults
+    without the test split: the last 1,000 training sneakers (then not in train/) and
+    training images of the other classes that are not in proliv/."""
     import numpy as np
     from PIL import Image
 
@@ -74,18 +79,26 @@ def write_fashion_leaks(root: Path, test_classes: dict[int, int | None]) -> dict
 
     fm = catalog.DEBIAN_FASHION_MNIST
     tx, ty = layouts.fashion_mnist(fm, "train")
-    vx, vy = layouts.fashion_mnist(fm, "test")
     rng = np.random.default_rng(0)
     for sub in ("train", "proliv", "test/imgs"):
         (root / sub).mkdir(parents=True)
-    for i in np.nonzero(ty == 7)[0]:
+    sneakers = np.nonzero(ty == 7)[0]
+    proliv = rng.choice(np.nonzero(ty != 7)[0], 150, replace=False)
+    if split == "val":
+        sneakers = sneakers[:-1000]  # the last 1,000 become the normals of test/
+        keep = np.setdiff1d(np.arange(len(ty)), np.r_[proliv, sneakers])
+        vx, vy = tx[keep], ty[keep]
+    else:
+        vx, vy = layouts.fashion_mnist(fm, "test")
+    for i in sneakers:
         Image.fromarray(tx[i, 0]).save(root / "train" / f"{i}.png")
-    for i in rng.choice(np.nonzero(ty != 7)[0], 150, replace=False):
+    for i in proliv:
         Image.fromarray(tx[i, 0]).save(root / "proliv" / f"{i}.png")
     kinds, lines = {}, []
     for c, count in test_classes.items():
         idx = np.nonzero(vy == c)[0]
-        idx = idx if count is None else rng.choice(idx, count, replace=False)
+        idx = idx if count is None or (c == 7 and split == "val") else \
+            rng.choice(idx, count, replace=False)
         for i in idx:
             name = f"{i}.png"
             Image.fromarray(vx[i, 0]).save(root / "test" / "imgs" / name)

@@ -10,8 +10,8 @@ noise hits both alike), on real data.
   (bench/photos.py: 100 training patches of 112 px, 20 test patches of unseen photos),
   and Fashion-MNIST sneakers 7 -> 28 as a second set. ganctl's default (warm-up phase)
   and the plain reference train side by side; then ganctl resumes into its adversarial
-  phase. PSNR / SSIM / gradient sharpness against bicubic, the reference, and the paper's
-  SRResNet (ganctl's `arch=srresnet`) trained the same way.
+  phase while the reference trains on, so both are scored at equal minutes (after the
+  warm-up, and at the end). PSNR / SSIM / gradient sharpness, bicubic beside them.
 - leaks: the leaks VAE on Fashion-MNIST, sneakers normal, sandals and ankle boots the
   leaks, trained for a fixed budget; ROC AUC.
 - references: what classifier-FD values mean (real vs real, the mean image, sandals,
@@ -301,48 +301,36 @@ def stage2(args, tmp: Path) -> dict:
         data, sets, test_hr = sr_set(set_name, tmp)
         hr = test_hr.float().div(127.5).sub(1)
         lr = downscale(hr)
-        secs = args.sr_minutes * 60
-        base = ["train", "sneakers", "--stage", "2", "--data", data, "--no-publish", "--json"]
-        runs = {arch: tmp / f"sr-{set_name}-{arch}" for arch in ("compact", "srresnet")}
-
-        def train(arch, minutes, extra=(), resume=False, base=base, runs=runs, sets=sets):
-            cmd = base + ["--runs-dir", str(runs[arch]), "--minutes", f"{minutes:g}"]
-            cmd += ["--resume", "auto"] if resume else []
-            flags = list(extra) + ([] if resume else
-                                   sets + [f"arch={arch}", "epochs=0", "sample_every=100000"])
-            cmd += ["--set", *flags] if flags else []
-            return ganctl_cmd(*cmd)
-
+        base = ["train", "sneakers", "--stage", "2", "--data", data, "--no-publish", "--json",
+                "--runs-dir", str(tmp / f"sr-{set_name}")]
+        total = args.sr_minutes + args.adv_minutes
         ref_dir = tmp / f"ref2-{set_name}"
-        ref = [sys.executable, str(HERE / "quality.py"), "_ref2", data, str(ref_dir), str(secs)]
-        logs = {k: tmp / f"{set_name}-{k}.log" for k in ("ganctl", "reference", "srresnet")}
-        # The warm-up phase alone first (pixel loss), side by side with the reference.
-        warm_only = ["warmup_steps=100000000"]
-        procs = {"ganctl": (spawn(train("compact", args.sr_minutes, warm_only), logs["ganctl"]),
-                            logs["ganctl"]),
-                 "reference": (spawn(ref + sets, logs["reference"]), logs["reference"])}
-        wait_all(procs)
+        logs = {k: tmp / f"{set_name}-{k}.log" for k in ("ganctl", "reference")}
+        # The reference trains for the whole budget, snapshotted at the end of ganctl's
+        # warm-up and at the end; ganctl's warm-up phase (pixel loss) runs beside it, then
+        # ganctl resumes into its adversarial phase, warm-up ended at the step reached.
+        # `--minutes` counts training time only, so the seconds between ganctl's two
+        # processes, when the reference trains alone, are the reference's gain.
+        reference = spawn([sys.executable, str(HERE / "quality.py"), "_ref2", data,
+                           str(ref_dir), f"{args.sr_minutes * 60:g},{total * 60:g}", *sets],
+                          logs["reference"])
+        warm_cmd = base + ["--minutes", f"{args.sr_minutes:g}", "--set", *sets, "arch=compact",
+                           "epochs=0", "sample_every=100000", "warmup_steps=100000000"]
+        wait_all({"ganctl": (spawn(ganctl_cmd(*warm_cmd), logs["ganctl"]), logs["ganctl"])})
         warm = result(logs["ganctl"])
         warm_w = load_weights(Path(warm["run"]) / "weights.pt")
-        # The adversarial phase: resume with the warm-up ended at the step reached.
-        adv_minutes = args.sr_minutes + args.adv_minutes
-        p = spawn(train("compact", adv_minutes, [f"warmup_steps={warm['step']}"], True),
-                  logs["ganctl"])
-        procs = {"ganctl-adversarial": (p, logs["ganctl"])}
-        if args.srresnet:
-            procs["srresnet"] = (spawn(train("srresnet", args.sr_minutes, warm_only),
-                                       logs["srresnet"]),
-                                 logs["srresnet"])
-        wait_all(procs)
+        adv_cmd = base + ["--minutes", f"{total:g}", "--resume", "auto",
+                          "--set", f"warmup_steps={warm['step']}"]
+        wait_all({"ganctl-adversarial": (spawn(ganctl_cmd(*adv_cmd), logs["ganctl"]),
+                                         logs["ganctl"]),
+                  "reference": (reference, logs["reference"])})
         adv = result(logs["ganctl"])
         adv_w = load_weights(Path(adv["run"]) / "weights.pt")
 
-        nets = {"ganctl (warm-up)": (warm_w, warm["step"]),
-                "ganctl (adversarial)": (adv_w, adv["step"])}
-        if args.srresnet:
-            res = result(logs["srresnet"])
-            nets["srresnet (ganctl arch=srresnet)"] = (load_weights(Path(res["run"]) /
-                                                                     "weights.pt"), res["step"])
+        ref_steps = json.loads((ref_dir / "steps.json").read_text())
+        warm_name = f"ganctl warm-up, {args.sr_minutes:g} min"
+        adv_name = f"ganctl warm-up + adversarial, {total:g} min"
+        nets = {warm_name: (warm_w, warm["step"]), adv_name: (adv_w, adv["step"])}
         rows = {"bicubic": {**sr_scores(bicubic_up(lr), hr), "steps": 0}}
         outputs = {"bicubic": bicubic_up(lr)}
         for name, (w, steps) in nets.items():
@@ -350,11 +338,12 @@ def stage2(args, tmp: Path) -> dict:
             with torch.no_grad():
                 outputs[name] = net(lr).clamp(-1, 1)
             rows[name] = {**sr_scores(outputs[name], hr), "steps": steps}
-        ref_net = plain_net("sr", ref_dir / "net.pt", channels=hr.shape[1])
-        with torch.no_grad():
-            outputs["plain reference"] = ref_net(lr).clamp(-1, 1)
-        rows["plain reference"] = {**sr_scores(outputs["plain reference"], hr),
-                                   "steps": json.loads((ref_dir / "net.json").read_text())["steps"]}
+        for minutes in (args.sr_minutes, total):
+            name = f"plain reference, {minutes:g} min"
+            ref_net = plain_net("sr", ref_dir / f"net-{minutes * 60:g}.pt", channels=hr.shape[1])
+            with torch.no_grad():
+                outputs[name] = ref_net(lr).clamp(-1, 1)
+            rows[name] = {**sr_scores(outputs[name], hr), "steps": ref_steps[f"{minutes * 60:g}"]}
         for name, r in rows.items():
             print(f"stage 2 {set_name} {name:34s} PSNR {r['psnr']:6.2f}  SSIM {r['ssim']:.4f}  "
                   f"sharpness {r['sharpness']:.3f}  steps {r['steps']}", flush=True)
@@ -362,14 +351,14 @@ def stage2(args, tmp: Path) -> dict:
                          "test_images": len(hr), "rows": rows}
         if args.grids:
             args.grids.mkdir(parents=True, exist_ok=True)
-            order = ["bicubic", "plain reference", "ganctl (warm-up)", "ganctl (adversarial)"]
+            order = ["bicubic", f"plain reference, {total:g} min", warm_name, adv_name]
             picks = torch.stack([torch.cat([outputs[k][i] for k in order] + [hr[i]], -1)
                                  for i in range(min(6, len(hr)))])
             grid_image(picks, 1).save(args.grids / f"quality-stage2-{set_name}.png")
     return out
 
 
-def ref_stage2(data: str, out: Path, seconds: float, sets: list[str]) -> None:
+def ref_stage2(data: str, out: Path, seconds: list[float], sets: list[str]) -> None:
     sys.path.insert(0, str(HERE))
     import plain
 
@@ -380,12 +369,14 @@ def ref_stage2(data: str, out: Path, seconds: float, sets: list[str]) -> None:
     cfg = config.build(Stage2Config, dict(s.split("=") for s in sets))
     hr = plugin.load_data(cfg, data, 2).train.tensors[0]  # the very images ganctl trains on
     out.mkdir(parents=True, exist_ok=True)
+    steps = {}
 
-    def snapshot(b, net, steps, spent):
-        torch.save(net.state_dict(), out / "net.pt")
-        (out / "net.json").write_text(json.dumps({"steps": steps, "seconds": spent}))
+    def snapshot(b, net, n, spent):
+        torch.save(net.state_dict(), out / f"net-{b:g}.pt")
+        steps[f"{b:g}"] = n
+        (out / "steps.json").write_text(json.dumps(steps))
 
-    plain.train_sr(hr, downscale, [seconds], snapshot)
+    plain.train_sr(hr, downscale, seconds, snapshot)
 
 
 # ---------------------------------------------------------------- leaks ------------
@@ -432,7 +423,8 @@ def main() -> None:
         if cmd == "_ganctl1":
             return ganctl_stage1(Path(rest[0]), [float(b) for b in rest[1:]])
         if cmd == "_ref2":
-            return ref_stage2(rest[0], Path(rest[1]), float(rest[2]), rest[3:])
+            return ref_stage2(rest[0], Path(rest[1]), [float(x) for x in rest[2].split(",")],
+                              rest[3:])
         sys.exit(f"unknown child command {cmd}")
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--only", nargs="*", choices=("references", "stage1", "stage2", "leaks"))
@@ -442,8 +434,6 @@ def main() -> None:
     ap.add_argument("--sr-minutes", type=float, default=6.0)
     ap.add_argument("--adv-minutes", type=float, default=3.0)
     ap.add_argument("--sr-sets", nargs="+", default=["photos", "fashion"])
-    ap.add_argument("--srresnet", action=argparse.BooleanOptionalAction, default=True,
-                    help="also train the paper's SRResNet for the same minutes")
     ap.add_argument("--leaks-minutes", type=float, default=3.0)
     ap.add_argument("--json", type=Path)
     ap.add_argument("--grids", type=Path, help="folder for the sample grids")

@@ -170,7 +170,8 @@ def stage2(doc: dict) -> str:
                         "from 11 photos; test: {n} patches of 3 other photos, x4 from 28 px):",
               "fashion": "Fashion-MNIST sneakers 7 -> 28 px (training: the 6,000 training "
                          "sneakers; test: the first {n} test sneakers):"}
-    out = []
+    out = [f"Measured {s2['measured']['date']} on {s2['measured']['cpu']}, one torch thread "
+           f"per side.", ""]
     for name, title in titles.items():
         out += [title.format(n=s2[name]["test_images"]), "", *sr_rows(s2[name]["rows"]), ""]
     return "\n".join(out[:-1])
@@ -206,17 +207,21 @@ def leaks_hard(doc: dict) -> str:
 
 def leaks_fashion(doc: dict) -> str:
     """leaks.md: every Fashion-MNIST class as a leak (bench/leaks_fashion.py)."""
-    rows = ["| score | ROC AUC (all) | PR AUC | sandal | ankle boot | other classes | confusion "
-            "at the best-f1 threshold `[[TN, FP], [FN, TP]]` | accuracy | leak precision "
-            "| leak recall |", "|---|---|---|---|---|---|---|---|---|---|"]
+    rows = [f"Measured {doc['date']} on {doc['cpu']} ({doc['machine']}), {doc['split']} split, "
+            f"{doc['minutes']:g} minutes of training, seeds {', '.join(map(str, doc['seeds']))}"
+            f"; median (range).", "",
+            "| score | steps | ROC AUC (all) | PR AUC | sandal | ankle boot | other classes "
+            "| leak recall | leak precision | accuracy | threshold rule |",
+            "|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, r in doc["scores"].items():
-        per = r["roc_auc_per_class"]
-        rest = [v for k, v in per.items() if k not in ("sandal", "ankle boot")]
-        label = f"{name} (seed)" if name == "mse" else name
-        rows.append(f"| {label} | {r['roc_auc_all']:.3f} | {r['pr_auc_all']:.3f} "
-                    f"| {per['sandal']:.3f} | {per['ankle boot']:.3f} "
-                    f"| {min(rest):.3f}-{max(rest):.3f} | {r['confusion']} | {r['accuracy']:.3f} "
-                    f"| {r['leak_precision']:.3f} | {r['leak_recall']:.3f} |")
+        m, per = r["summary"], r["summary"]["roc_auc_per_class"]
+        rest = [v["median"] for k, v in per.items() if k not in ("sandal", "ankle boot")]
+        rules = sorted({run["threshold_rule"] for run in r["runs"]})
+        rows.append(f"| {name} | {m['steps']['median']:,.0f} | {rng(m['roc_auc_all'], 3)} "
+                    f"| {rng(m['pr_auc_all'], 3)} | {rng(per['sandal'], 3)} "
+                    f"| {rng(per['ankle boot'], 3)} | {min(rest):.3f}-{max(rest):.3f} "
+                    f"| {rng(m['leak_recall'], 3)} | {rng(m['leak_precision'], 3)} "
+                    f"| {rng(m['accuracy'], 3)} | {', '.join(rules)} |")
     return "\n".join(rows)
 
 

@@ -159,10 +159,12 @@ def cases() -> list[Case]:
         Case("sneakers stage 2 SRGAN, 28 -> 112 px, batch 16", "sneakers", 2,
              {"batch_size": 16, "channels": 3, "content": "pixel", "crop": 0}, str(s2),
              Files(layouts.image_folder(s2), padded(112)), 2, 620),
-        Case("pix2pix unet_256, 256 px, batch 1", "pix2pix", 1, {"batch_size": 1},
+        # the paper's recipes: on a CPU `recipe=auto` would pick smaller nets
+        Case("pix2pix unet_256, 256 px, batch 1", "pix2pix", 1,
+             {"batch_size": 1, "recipe": "paper"},
              str(e2s), Files(layouts.paired_folder(e2s).train, paired(286, 256)), 2, 56),
         Case("CycleGAN res-6, 128 px, batch 1", "cyclegan", 1,
-             {"batch_size": 1, "image_size": 128}, str(h2z),
+             {"batch_size": 1, "image_size": 128, "recipe": "paper"}, str(h2z),
              Unpaired(unp.train_a, unp.train_b, 143, 128), 1, 44),
         Case("faces DCGAN, 64 px, batch 128", "faces", 1, {"batch_size": 128}, str(faces),
              Files(layouts.celeba(faces), cropped(64)), 2, 50),
@@ -171,9 +173,16 @@ def cases() -> list[Case]:
     ]
 
 
+def configured(case: Case, device, sets: dict | None = None):
+    """The config `ganctl train` builds for the case on `device` (device defaults too)."""
+    cls = registry.get(case.plugin).config_class(case.stage)
+    given = {**case.sets, **(sets or {})}
+    return config.build(cls, given, cls.device_defaults(device.type, given))
+
+
 def build(case: Case, device, sets: dict):
     plugin = registry.get(case.plugin)
-    cfg = config.build(plugin.config_class(case.stage), {**case.sets, **sets})
+    cfg = configured(case, device, sets)
     data = plugin.load_data(cfg, case.data, case.stage)
     return cfg, data, plugin.setup(cfg, data, case.stage, device)
 
@@ -252,15 +261,14 @@ def ganctl_run(case: Case, device, runs: Path, seed: int) -> tuple[float, float,
     rows = [json.loads(x) for x in (res.run / "stats.jsonl").read_text().splitlines()]
     rows = [r for r in rows if "imgs_per_s" in r]
     start = next(r for r in rows if r["step"] == case.warm)
-    cfg = config.build(registry.get(case.plugin).config_class(case.stage), case.sets)
+    cfg = configured(case, device)
     waits = [r["data_wait_frac"] for r in rows if r["step"] > case.warm]
     seconds = rows[-1]["time"] - start["time"]
     return case.timed * cfg.batch_size / seconds, seconds, sum(waits) / len(waits)
 
 
-def ganctl_defaults(case: Case) -> dict:
-    plugin = registry.get(case.plugin)
-    cfg = config.build(plugin.config_class(case.stage), case.sets)
+def ganctl_defaults(case: Case, device) -> dict:
+    cfg = configured(case, device)
     return {k: getattr(cfg, k) for k in ("precision", "channels_last", "compile", "ema")}
 
 
@@ -288,7 +296,7 @@ def spread(values: list[float]) -> dict:
 
 
 def measure(case: Case, device, pairs: int, runs: Path, flip: bool) -> dict:
-    defaults = ganctl_defaults(case)
+    defaults = ganctl_defaults(case, device)
     row = {"case": case.label, "timed_steps": case.timed, "warm_steps": case.warm,
            "plain_data": plain_data(case, build(case, torch.device("cpu"), PLAIN)[1]),
            "ganctl_defaults": defaults, **compute(case, device, defaults)}
@@ -311,8 +319,7 @@ def measure(case: Case, device, pairs: int, runs: Path, flip: bool) -> dict:
         row["ganctl_channels_last_flipped"] = {
             "channels_last": not defaults["channels_last"], "img_per_s": spread(flipped),
             "vs_default": spread([f / o for f, o in zip(flipped, ours)])}
-    batch = config.build(registry.get(case.plugin).config_class(case.stage),
-                         case.sets).batch_size
+    batch = configured(case, device).batch_size
     achieved = {side: statistics.median(v) / batch * row["gflop_per_step"]
                 for side, v in (("plain", plain), ("ganctl", ours))}
     row.update({
@@ -332,7 +339,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--pairs", type=int, default=5, help="interleaved plain/ganctl runs")
-    ap.add_argument("--only", help="run the cases whose label contains this text")
+    ap.add_argument("--only", nargs="+", help="run the cases whose label contains one of "
+                    "these texts")
     ap.add_argument("--flip-channels-last", action="store_true",
                     help="also time ganctl with channels_last the other way, in each round")
     ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
@@ -347,7 +355,7 @@ def main() -> None:
     print(f"2048^3 matmul: {peaks} GFLOP/s", flush=True)
     rows = []
     for case in cases():
-        if args.only and args.only not in case.label:
+        if args.only and not any(text in case.label for text in args.only):
             continue
         print(case.label, flush=True)
         case.sets = {**case.sets, **chosen} if chosen else case.sets
