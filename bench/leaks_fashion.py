@@ -28,7 +28,8 @@ from PIL import Image
 
 from ganctl import checkpoint, config, registry, weights
 from ganctl.metrics import detection
-from ganctl.plugins.leaks import plugin
+from ganctl.plugins.leaks import LeaksConfig, calibrate, plugin
+from ganctl.plugins.leaks.scores import score_batch
 from ganctl.train import engine
 
 CLASSES = ["T-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt",
@@ -46,6 +47,7 @@ def run(root: Path, kinds: dict[str, int], sets: dict, runs: Path) -> dict:
     res = engine.train(engine.TrainRequest(registry.get("leaks"), overrides=sets,
                                            data=str(root), device="cpu", runs_dir=runs,
                                            publish=False))
+    seconds = round(time.perf_counter() - t0, 1)
     w = weights.inference_payload(checkpoint.load(res.run / "weights.pt"))
     fn, meta, pre = plugin.detector(w, torch.device("cpu"))
     names = sorted(kinds)
@@ -57,14 +59,35 @@ def run(root: Path, kinds: dict[str, int], sets: dict, runs: Path) -> dict:
     per_class = {CLASSES[c]: round(detection.roc_auc(
         [0] * len(normal) + [1] * int((cls == c).sum()), np.r_[normal, scores[cls == c]]), 4)
         for c in range(10) if c != 7}
-    rep = detection.report((cls != 7).astype(int), scores, meta["threshold"])
+    labels = (cls != 7).astype(int)
+    rep = detection.report(labels, scores, meta["threshold"])
     return {"threshold_rule": meta["rule"], "threshold": meta["threshold"],
-            "train_seconds": round(time.perf_counter() - t0, 1), "steps": res.step,
+            "rules": rules(root, sets, w, labels, scores),
+            "train_seconds": seconds, "steps": res.step,
             "roc_auc_all": round(rep["roc_auc"], 4), "pr_auc_all": round(rep["pr_auc"], 4),
             "roc_auc_per_class": per_class, "confusion": rep["confusion"],
             "accuracy": round(rep["accuracy"], 4),
             "leak_precision": round(rep["classes"]["leak"]["precision"], 4),
             "leak_recall": round(rep["classes"]["leak"]["recall"], 4)}
+
+
+RULES = ("best-f1", "quantile:0.98", "quantile:0.99", "quantile:0.995", "mean-proliv")
+
+
+def rules(root: Path, sets: dict, w, labels, scores) -> dict:
+    """Where each threshold rule, applied to the run's own calibration scores (held-out
+    normal images, proliv/), lands on the test images: recall, precision, FPR."""
+    cfg = config.build(LeaksConfig, sets)
+    data = plugin.load_data(cfg, str(root), 1)
+    vae, cpu = w.build("vae", torch.device("cpu")), torch.device("cpu")
+    normal = score_batch(vae, data.val.tensors[0], None, cfg.score, cpu)[0]
+    leak = score_batch(vae, data.extra["proliv"][0], None, cfg.score, cpu)[0]
+    out = {}
+    for rule in RULES:
+        t = calibrate(rule, normal, leak)[0]
+        point = detection.operating_point(labels, scores, t)
+        out[rule] = {k: round(v, 4) for k, v in point.items() if v is not None}
+    return out
 
 
 def main() -> None:
