@@ -18,6 +18,8 @@ from ganctl.metrics import detection
 from ganctl.plugins.leaks import calibrate
 from tests.conftest import trained_copy
 
+# what threshold=auto reports choosing with proliv/ images: best-f1 or its cap
+AUTO_RULE = r"(?:best-f1|quantile:0\.97 of normals \(auto's cap; best-f1 was higher\))"
 TINY = ["--set", "image_size=32", "width=8", "latent=8", "batch_size=32", "log_every=5",
         "sample_every=20", "checkpoint_every=1000", "lr=3e-3"]
 
@@ -52,6 +54,9 @@ def test_threshold_rules():
     # flags 4.5, 5 and 9 (F1 0.8): the threshold is the low end of that gap, 4.0 itself
     assert rule == "best-f1" and t == 4.0
     assert calibrate("best-f1", normal, np.array([7.0, 9.0]))[0] == 5.0  # separated
+    # ... where auto caps it at the 97th percentile of the normal scores
+    t, rule = calibrate("auto", normal, np.array([7.0, 9.0]))
+    assert t == pytest.approx(4.88) and rule.startswith("quantile:0.97 of normals (auto's cap")
     assert calibrate("auto", normal, np.empty(0))[1] == "quantile:0.99"
     with pytest.raises(GanctlError, match="needs images in proliv"):
         calibrate("mean-proliv", normal, np.empty(0))
@@ -121,7 +126,7 @@ def test_training_separates_synthetic_leaks(trained, tmp_path):
     assert val[-1]["val_feature_leak"] > val[-1]["val_feature_normal"]
     w = torch.load(doc["weights"], weights_only=True)
     meta = w["recipe_meta"]
-    assert meta["rule"] == "best-f1" and meta["threshold"] > 0
+    assert re.fullmatch(AUTO_RULE, meta["rule"]) and meta["threshold"] > 0
     assert meta["test"]["roc_auc"] > 0.75
     assert sum(map(sum, meta["test"]["confusion"])) == 64
 
@@ -145,9 +150,9 @@ def test_detect_leaks_outputs(cli, trained, home, tmp_path):
     assert Image.open(first["heatmap"]).size == src.size
     assert "leak(s) in 64 image(s)" in res.err and "ROC AUC" in res.err
     # which rule chose the threshold, on what, in the summary and the JSON
-    assert re.fullmatch(r"best-f1 on \d+ held-out normal and 16 proliv images",
+    assert re.fullmatch(AUTO_RULE + r" on \d+ held-out normal and 16 proliv images",
                         doc["threshold_rule"]), doc["threshold_rule"]
-    assert "best-f1 on" in res.err
+    assert f"{doc['threshold_rule']}" in res.err.replace("\n", " ")
     # exit codes for scripts
     huge = cli("detect-leaks", str(root / "test" / "imgs"), "--threshold", "1e9",
                "--fail-on-leak")

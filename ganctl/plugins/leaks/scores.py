@@ -13,10 +13,25 @@ from ganctl.metrics import detection
 RULES = re.compile(r"^(auto|best-f1|mean-proliv|quantile:(0(\.\d+)?|1(\.0+)?))$")
 
 
+# `threshold=auto` never puts the threshold above this quantile of the held-out normal
+# scores. Chosen on held-out training images (`python bench/leaks_fashion.py --split
+# val`): when every known leak scores far above every normal image, proliv/ says nothing
+# about where leaks unlike them fall, and best-f1 alone then sits on the single highest
+# normal score.
+AUTO_CAP = 0.97
+
+
 def calibrate(rule: str, normal: np.ndarray, leak: np.ndarray) -> tuple[float, str]:
-    """(threshold, rule used) from held-out normal scores and known-leak scores."""
+    """(threshold, rule used) from held-out normal scores and known-leak scores.
+
+    `auto`: best-f1 when there are known leaks, capped at the AUTO_CAP quantile of the
+    normal scores (a false-alarm budget of about 3 %); quantile:0.99 without them."""
     if rule == "auto":
-        rule = "best-f1" if len(leak) else "quantile:0.99"
+        if not len(leak):
+            return calibrate("quantile:0.99", normal, leak)
+        t, cap = calibrate("best-f1", normal, leak)[0], float(np.quantile(normal, AUTO_CAP))
+        return (t, "best-f1") if t <= cap else (
+            cap, f"quantile:{AUTO_CAP:g} of normals (auto's cap; best-f1 was higher)")
     if rule in ("best-f1", "mean-proliv") and not len(leak):
         raise GanctlError(f"threshold={rule} needs images in proliv/")
     if rule == "best-f1":
