@@ -225,6 +225,24 @@ def leaks_fashion(doc: dict) -> str:
     return "\n".join(rows)
 
 
+def leaks_rules(doc: dict) -> str:
+    """leaks.md: where each threshold rule lands (bench/leaks_fashion.py --split val)."""
+    runs = doc["scores"]["feature"]["runs"]
+    rows = [f"Measured {doc['date']} on {doc['cpu']}, {doc['split']} split, "
+            f"{doc['minutes']:g} minutes, seeds {', '.join(map(str, doc['seeds']))}; median "
+            "(range).", "", "| rule, on the run's held-out normals and proliv/ | leak recall "
+            "| leak precision | normal images flagged |", "|---|---|---|---|"]
+    for rule in runs[0]["rules"]:
+        cells = [rng(spread([r["rules"][rule][k] for r in runs]), 3)
+                 for k in ("recall", "precision", "fpr")]
+        rows.append(f"| {rule} | {' | '.join(cells)} |")
+    return "\n".join(rows)
+
+
+def spread(values: list[float]) -> dict:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
 def decode(doc: dict) -> str:
     """performance.md: torchvision.io against PIL per item (bench/decode.py)."""
     rows = ["| item | torchvision.io | PIL | speed-up |", "|---|---|---|---|"]
@@ -414,6 +432,7 @@ GENERATED = {"bundle": ("bundle.json", bundle), "help": ("help.json", help_times
              "train-speed": ("train-speed.json", train_speed),
              "verbs": ("inference.json", verbs),
              "leaks-fashion": ("leaks-fashion.json", leaks_fashion),
+             "leaks-rules-val": ("leaks-fashion-val.json", leaks_rules),
              "cyclegan-real": ("cyclegan-real.json", cyclegan_real),
              "faces-real": ("faces-real.json", faces_real), "video": ("video.json", video)}
 MARK = "<!-- report: {} -->"

@@ -82,7 +82,7 @@ def run_detection(items, weights, threshold, csv_out, heatmaps, annotations, plo
             metrics = detection.report(y, s, t)
             metrics["images"] = len(y)
             if plots:
-                metrics["plots"] = write_plots(y, s, t, Path(plots))
+                metrics["plots"] = write_plots(y, s, t, Path(plots), rule)
 
     if csv_out:
         Path(csv_out).parent.mkdir(parents=True, exist_ok=True)

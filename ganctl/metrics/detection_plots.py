@@ -8,7 +8,9 @@ from pathlib import Path
 from ganctl.metrics import detection
 
 
-def write_plots(y, s, t, folder: Path) -> list[str]:
+def write_plots(y, s, t, folder: Path, rule: str = "") -> list[str]:
+    """roc.png and pr.png in `folder`, the operating point of threshold `t` marked and
+    labelled with the rule that chose it (its first word: "best-f1", "quantile:0.97")."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -21,8 +23,8 @@ def write_plots(y, s, t, folder: Path) -> list[str]:
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.plot(fpr, tpr, label=f"ROC (AUC {detection.roc_auc(y, s):.3f})")
     point = detection.operating_point(y, s, t)
-    ax.scatter([point["fpr"]], [point["recall"]], color="red", zorder=3,
-               label=f"threshold {t:.4g}")
+    label = f"threshold {t:.4g}" + (f" ({rule.split()[0]})" if rule else "")
+    ax.scatter([point["fpr"]], [point["recall"]], color="red", zorder=3, label=label)
     ax.plot([0, 1], [0, 1], color="gray", linestyle=":", linewidth=1)
     ax.set(xlabel="false positive rate (normal flagged)", ylabel="true positive rate "
            "(leaks found)", title="ROC curve", xlim=(0, 1), ylim=(0, 1.02))
@@ -36,7 +38,7 @@ def write_plots(y, s, t, folder: Path) -> list[str]:
     ax.axhline(y.mean(), color="gray", linestyle=":", linewidth=1, label="chance")
     if point["precision"] is not None:  # undefined when nothing is flagged
         ax.scatter([point["recall"]], [point["precision"]], color="red", zorder=3,
-                   label=f"threshold {t:.4g}")
+                   label=label)
     ax.set(xlabel="recall (leaks found)", ylabel="precision (flags that are leaks)",
            title="precision-recall curve", xlim=(0, 1), ylim=(0, 1.02))
     ax.legend(loc="upper right")
