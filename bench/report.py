@@ -31,7 +31,8 @@ def rng(s: dict, digits: int = 1) -> str:
 def vs_reference(doc: dict) -> str:
     """performance.md: training speed against a plain PyTorch loop (bench/vs_reference.py)."""
     peak = doc["matmul_peak_gflop_per_s"]
-    rows = [f"Measured {doc['date']} on {doc['device']} ({doc['machine']}), {doc['pairs']} "
+    rows = [f"Measured {doc['date']} on {doc['device']}, {doc['cpu']} ({doc['machine']}), "
+            f"{doc['pairs']} "
             f"interleaved pairs; 2048^3 matmul: {peak['fp32']:,.0f} GFLOP/s fp32, "
             f"{peak['bf16']:,.0f} bf16.", "",
             "| plugin stage | ganctl defaults | plain img/s | ganctl img/s | ratio (range) "

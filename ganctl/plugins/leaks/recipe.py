@@ -181,8 +181,8 @@ class VAERecipe(Recipe):
             "normal_images": len(normal), "leak_images": len(leak),
             "normal_mean": float(normal.mean()),
             "leak_mean": float(leak.mean()) if len(leak) else None})
-        info(f"threshold {t:.6g} ({rule}, {self.cfg.score} score; {len(normal)} held-out "
-             f"normal, {len(leak)} proliv images)")
+        info(f"threshold {t:.6g}: {rule}, on the {self.cfg.score} scores of {len(normal)} "
+             f"held-out normal and {len(leak)} proliv images")
         if self.test:
             scores = self.scores(vae, self.test[0], self.test[1])
             rep = detection.report(self.test[2], scores, t)
