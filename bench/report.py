@@ -195,14 +195,18 @@ def sr_augment(doc: dict) -> str:
 
 def leaks_hard(doc: dict) -> str:
     """performance.md: leaks on the hard anomalies (bench/quality.py)."""
-    rows = ["| score | steps | ROC AUC (goal >= 0.95) | PR AUC | accuracy at the "
+    m = doc["leaks"]["measured"]
+    rows = [f"Measured {m['date']} on {m['cpu']}, {doc['leaks']['minutes']:g} minutes of "
+            f"training on {doc['leaks']['threads']} threads.", "",
+            "| score | steps | ROC AUC (goal >= 0.95) | PR AUC | accuracy at the "
             "threshold | threshold rule | confusion `[[TN, FP], [FN, TP]]` |",
             "|---|---|---|---|---|---|---|"]
     for i, (name, r) in enumerate(doc["leaks"]["scores"].items()):
         auc = f"{r['roc_auc']:.4f}"
         rows.append(f"| {name}{' (default)' if i == 0 else ''} | {r['steps']:,} "
                     f"| {f'**{auc}**' if i == 0 else auc} | {r['pr_auc']:.4f} "
-                    f"| {r['accuracy']:.3f} | {r['threshold_rule']} | {r['confusion']} |")
+                    f"| {r['accuracy']:.3f} | {r['threshold_rule'].split()[0]} "
+                    f"| {r['confusion']} |")
     return "\n".join(rows)
 
 
@@ -217,7 +221,7 @@ def leaks_fashion(doc: dict) -> str:
     for name, r in doc["scores"].items():
         m, per = r["summary"], r["summary"]["roc_auc_per_class"]
         rest = [v["median"] for k, v in per.items() if k not in ("sandal", "ankle boot")]
-        rules = sorted({run["threshold_rule"] for run in r["runs"]})
+        rules = sorted({run["threshold_rule"].split()[0] for run in r["runs"]})
         rows.append(f"| {name} | {m['steps']['median']:,.0f} | {rng(m['roc_auc_all'], 3)} "
                     f"| {rng(m['pr_auc_all'], 3)} | {rng(per['sandal'], 3)} "
                     f"| {rng(per['ankle boot'], 3)} | {min(rest):.3f}-{max(rest):.3f} "
