@@ -63,6 +63,7 @@ def test_channels_last_matches_contiguous_and_resumes_either_way():
         assert b["loss_g"] == pytest.approx(a["loss_g"], rel=1e-2)
 
 
+@pytest.mark.slow  # over 0.9 s: the full suite only (fast tier under 90 s)
 def test_compile_falls_back_with_a_warning(cli, monkeypatch):
     monkeypatch.setattr(accel, "compile_problem", lambda device: "RuntimeError: no compiler")
     res = cli("train", "sneakers", "--steps", "2", "--compile", "--set", "batch_size=8")
@@ -153,6 +154,7 @@ def test_thread_count_prefers_the_flag_then_omp_then_cores_per_local_process():
         thread_count(0, {}, cores=4)
 
 
+@pytest.mark.slow  # over 0.9 s: the full suite only (fast tier under 90 s)
 def test_threads_flag_sets_torch_and_is_recorded(cli, tmp_path):
     before = torch.get_num_threads()
     try:

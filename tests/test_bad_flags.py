@@ -57,6 +57,7 @@ BAD = [
 ]
 
 
+@pytest.mark.slow  # over 0.9 s: the full suite only (fast tier under 90 s)
 def test_bad_flags_are_one_line_errors(cli, tmp_path):
     assert cli("train", "sneakers", "--steps", "1", "--set", "batch_size=4").code == 0
     Image.new("RGB", (8, 8), (1, 2, 3)).save(tmp_path / "in.png")

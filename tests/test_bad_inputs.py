@@ -63,6 +63,7 @@ def test_image_verbs_over_the_corpus(cli, corpus, tmp_path, verb):
     assert Image.open(sizes["tiny_1x1.png"]["output"]).size == (scale, scale)
 
 
+@pytest.mark.slow  # over 0.9 s: the full suite only (fast tier under 90 s)
 def test_detect_leaks_over_the_corpus(cli, corpus):
     folder, expected = corpus
     assert cli("train", "leaks", "--data", "synthetic", "--steps", "2", "--set",
@@ -71,6 +72,7 @@ def test_detect_leaks_over_the_corpus(cli, corpus):
     assert all("score" in r for r in doc["results"] if "error" not in r)
 
 
+@pytest.mark.slow  # over 0.9 s: the full suite only (fast tier under 90 s)
 def test_sample_to_a_path_that_cannot_be_written(cli, tmp_path):
     assert cli("train", "sneakers", "--steps", "1", "--set", "batch_size=4").code == 0
     (tmp_path / "blocker").write_text("a file where a folder should be")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from ganctl.data import cache, images
@@ -87,6 +88,7 @@ def test_an_unwritable_cache_only_costs_speed(tmp_path, monkeypatch, capsys):
     assert "could not cache decoded images" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # over 0.9 s: the full suite only (fast tier under 90 s)
 def test_training_twice_decodes_once(cli, tmp_path):
     make_folder(tmp_path / "shoes")
     args = ("train", "sneakers", "--data", str(tmp_path / "shoes"), "--steps", "1",

@@ -131,6 +131,7 @@ def test_models_list_keeps_whole_names_when_piped():
     assert "iphone2dslr_flower" in out and "summer2winter_yosemite" in out and "…" not in out
 
 
+@pytest.mark.slow  # over 0.9 s: the full suite only (fast tier under 90 s)
 def test_no_publish_json_names_the_run_weights(cli, tmp_path):
     from tests.conftest import FAST
 

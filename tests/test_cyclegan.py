@@ -126,6 +126,7 @@ def test_training_schedule_pool_state_and_both_directions(cli, tmp_path):
     assert res.code == 2 and "train horse2zebra" in res.err
 
 
+@pytest.mark.slow  # over 0.9 s: the full suite only (fast tier under 90 s)
 def test_cycle_loss_goes_down_and_any_two_folders(cli, tmp_path):
     from ganctl.data import synthetic
 

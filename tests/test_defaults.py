@@ -86,6 +86,7 @@ def test_precision_auto_resolves_per_device(monkeypatch):
     assert accel.resolve_precision("auto", torch.device("cuda")) == "fp32"
 
 
+@pytest.mark.slow  # over 0.9 s: the full suite only (fast tier under 90 s)
 def test_the_precision_that_ran_is_recorded(cli, tmp_path, monkeypatch):
     monkeypatch.setattr(accel, "cpu_has_native_bf16", lambda: False)
     res = cli("train", "sneakers", "--json", "--precision", "auto", *FAST)
@@ -96,6 +97,7 @@ def test_the_precision_that_ran_is_recorded(cli, tmp_path, monkeypatch):
     assert torch.load(run / "weights.pt", weights_only=True)["precision"] == "fp32"
 
 
+@pytest.mark.slow  # over 0.9 s: the full suite only (fast tier under 90 s)
 def test_options_a_plugin_lacks_are_usage_errors(cli):
     assert cli("train", "sneakers", *FAST).code == 0
     res = cli("sample", "sneakers", "-n", "2", "--truncation", "1.5")

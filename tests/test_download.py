@@ -111,6 +111,7 @@ def test_html_instead_of_an_archive_is_named(server, tmp_path):
     assert list((tmp_path / "dl").iterdir()) == []
 
 
+@pytest.mark.slow  # over 0.9 s: the full suite only (fast tier under 90 s)
 def test_redirect_loop_and_stall_and_short_reads(server, tmp_path):
     with pytest.raises(DownloadError, match="redirect loop"):
         fetch([server.add("/loop", b"", "loop")], tmp_path / "a")

@@ -51,6 +51,7 @@ def test_run_folder_contents(cli, tmp_path):
     assert json.loads(res2.out)["run"].split("/")[-1].startswith("00001-")
 
 
+@pytest.mark.slow  # over 0.9 s: the full suite only (fast tier under 90 s)
 def test_checkpoints_describe_themselves_and_load_weights_only(tmp_path):
     result = train(4)
     payload = torch.load(result.checkpoint, weights_only=True)
@@ -199,6 +200,7 @@ def test_atomic_write_keeps_the_old_file_on_failure(tmp_path):
     assert [p.name for p in path.parent.iterdir()] == ["ckpt.pt"]  # no temp file left
 
 
+@pytest.mark.slow  # over 0.9 s: the full suite only (fast tier under 90 s)
 def test_ema_weights_are_published(home):
     result = train(4, ema=0.5)
     published = torch.load(result.weights, weights_only=True)

@@ -17,6 +17,7 @@ def scripted_extractor(path):
     return path
 
 
+@pytest.mark.slow  # over 0.9 s: the full suite only (fast tier under 90 s)
 def test_evaluate_with_torchscript_extractor_and_cache(cli, tmp_path):
     assert cli("train", "sneakers", *FAST).code == 0
     ext = scripted_extractor(tmp_path / "ext.pt")
@@ -55,6 +56,7 @@ def test_evaluate_errors(cli):
     assert res.code == 2 and "evaluate scores generators" in res.err
 
 
+@pytest.mark.slow  # over 0.9 s: the full suite only (fast tier under 90 s)
 def test_fd_of_real_against_real_is_near_zero_and_fakes_score_worse(cli, tmp_path):
     from ganctl import config, registry
     from ganctl.metrics import evaluate as ev
@@ -80,6 +82,7 @@ def test_fd_of_real_against_real_is_near_zero_and_fakes_score_worse(cli, tmp_pat
     assert pr_fake["precision"] < pr_real["precision"] - 0.3, (pr_fake, pr_real)
 
 
+@pytest.mark.slow  # over 0.9 s: the full suite only (fast tier under 90 s)
 def test_evaluate_needs_an_extractor_where_the_classifier_does_not_apply(cli):
     assert cli("train", "faces", "--data", "synthetic", "--steps", "1", "--set",
                "batch_size=4").code == 0

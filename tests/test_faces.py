@@ -45,6 +45,7 @@ def test_discriminators_and_spectral_norm(name, sn):
     assert any(hasattr(m, "weight_orig") for m in g.modules()) == sn
 
 
+@pytest.mark.slow  # over 0.9 s: the full suite only (fast tier under 90 s)
 def test_training_logs_diagnostics_gif_and_plot(cli, tmp_path):
     res = cli("train", "faces", "--data", "synthetic", "--json", "--steps", "6",
               *TINY, "arch_g=csp", "arch_d=resnet")

@@ -128,6 +128,7 @@ def test_wandb_offline_mirrors_and_resume_keeps_the_run_id(cli, tmp_path, monkey
     assert ids == {run_id}
 
 
+@pytest.mark.slow  # over 0.9 s: the full suite only (fast tier under 90 s)
 def test_wandb_failure_warns_and_training_continues(cli, monkeypatch, tmp_path):
     import wandb
 

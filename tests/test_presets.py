@@ -44,6 +44,7 @@ def test_every_published_name_is_a_plugin_of_its_kind():
         assert ("cyclegan" in r.url) == (name in cyclegan.PRESETS), name
 
 
+@pytest.mark.slow  # over 0.9 s: the full suite only (fast tier under 90 s)
 def test_every_preset_with_pretrained_and_with_an_imported_file(cli, served, tmp_path):
     Image.new("RGB", (40, 30), (90, 140, 60)).save(tmp_path / "in.png")
     names = {r.name: r.model for r in published.PUBLISHED.values()}

@@ -190,6 +190,7 @@ def test_upscale_without_weights_names_the_command(cli, tmp_path, monkeypatch):
     assert res.code == 1 and "ganctl train sneakers --stage 2" in res.err
 
 
+@pytest.mark.slow  # over 0.9 s: the full suite only (fast tier under 90 s)
 def test_sample_skips_a_stage2_worse_than_bicubic_unless_asked(cli, sr_trained, tmp_path):
     # six steps of training leave the stage-2 net below bicubic on its validation images
     assert cli("train", "sneakers", *FAST).code == 0
@@ -206,6 +207,7 @@ def test_sample_skips_a_stage2_worse_than_bicubic_unless_asked(cli, sr_trained, 
     assert json.loads(res.out)["size"] == [3, 28, 28]
 
 
+@pytest.mark.slow  # over 0.9 s: the full suite only (fast tier under 90 s)
 def test_sample_stage2_without_its_weights_uses_the_bundled_one_or_fails_clearly(
         cli, tmp_path, monkeypatch):
     from ganctl import bundled
