@@ -135,7 +135,11 @@ def sample_memory(doc: dict) -> str:
 def stage1(doc: dict) -> str:
     """performance.md: sneakers stage 1 against the plain DCGAN (bench/quality.py)."""
     s1 = doc["stage1"]
-    rows = ["| budget | ganctl steps | plain steps | ganctl img/s | plain img/s | ganctl FD "
+    floor, m = s1["floor"], s1["measured"]
+    rows = [f"Measured {m['date']} on {m['cpu']}, one torch thread per side, seed 0. "
+            f"Real-vs-real floor: FD {floor['fd']:.2f}, KID {floor['kid']:.2f}; the classifier's "
+            f"test accuracy {s1['extractor']['test_accuracy']:.1%}.", "",
+            "| budget | ganctl steps | plain steps | ganctl img/s | plain img/s | ganctl FD "
             "| plain FD | FD ratio (goal <= 0.25) | ganctl KID | plain KID |",
             "|---|---|---|---|---|---|---|---|---|---|"]
     by = {(r["budget_s"], r["side"]): r for r in s1["rows"]}
