@@ -42,8 +42,9 @@ class LeaksConfig(TrainConfig):
                      "encoder's features to those of the normal training images), mse "
                      "(per-image reconstruction MSE, the seed's) or elbo (reconstruction + "
                      "KL, the negative evidence bound)", choices=("feature", "mse", "elbo"))
-    threshold: str = opt("auto", "auto (best-f1 when proliv/ has images, else quantile:0.99), "
-                         "best-f1, mean-proliv (the seed's rule), or quantile:Q of normal scores")
+    threshold: str = opt("auto", "auto (best-f1 capped at quantile:0.97 when proliv/ has "
+                         "images, else quantile:0.99), best-f1, mean-proliv (the seed's rule), "
+                         "or quantile:Q of normal scores")
     val_fraction: float = opt(0.1, "share of normal images held out for validation",
                               minimum=0.0)
     lr: float = opt(1e-3, "learning rate", minimum=0.0)
