@@ -25,7 +25,8 @@ def calibrate(rule: str, normal: np.ndarray, leak: np.ndarray) -> tuple[float, s
     """(threshold, rule used) from held-out normal scores and known-leak scores.
 
     `auto`: best-f1 when there are known leaks, capped at the AUTO_CAP quantile of the
-    normal scores (a false-alarm budget of about 3 %); quantile:0.99 without them."""
+    normal scores (where the cap applies, about 3 % of held-out normal images score
+    above the threshold); quantile:0.99 without them."""
     if rule == "auto":
         if not len(leak):
             return calibrate("quantile:0.99", normal, leak)
