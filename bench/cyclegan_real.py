@@ -14,6 +14,7 @@ and the cycle reconstruction PSNR (A -> B -> A against A).
     python bench/cyclegan_real.py --json docs/bench/cyclegan-real.json --grids docs/img
     python bench/cyclegan_real.py --size 256 --minutes 10 --json docs/bench/cyclegan-real-256.json
     python bench/cyclegan_real.py --seeds 0 --minutes 0.1 --size 64 --domain-steps 50  # smoke
+    python bench/cyclegan_real.py --seeds 0 1 --against lambda_identity=0 --split val  # tuning
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from quality import (
     ganctl_cmd,
     print_medians,
     side_by_side_args,
+    side_commands,
     spawn,
     wait_all,
 )
@@ -149,18 +151,17 @@ def score_side(side_dir: Path, minutes: float, sub: str, net, parts) -> dict:
     return row
 
 
-def side_by_side(seed: int, budgets: list[float], size: int, extra: list[str], work: Path,
-                 net) -> dict:
+def side_by_side(seed: int, budgets: list[float], size: int, extra: list[str], against,
+                 work: Path, net) -> dict:
     root = work / f"seed{seed}"
     lay_out(root)
-    logs = {side: root / f"{side}.log" for side in ("ganctl", "reference")}
     common = [sys.executable, __file__, "--child", "--root", str(root), "--seed", str(seed),
               "--size", str(size), "--minutes", *map(str, budgets)]
-    sets = ["--set", f"image_size={size}", *extra]
-    procs = {side: (spawn([*common, "--side", side, "--out", str(root / side),
-                           *(sets if side == "ganctl" else [])], logs[side]), logs[side])
-             for side in logs}
-    wait_all(procs)
+    size_set = [f"image_size={size}"]
+    cmds = side_commands(common, root, [*size_set, *extra],
+                         against and [*size_set, *against])
+    logs = {side: root / f"{side}.log" for side in cmds}
+    wait_all({side: (spawn(cmd, logs[side]), logs[side]) for side, cmd in cmds.items()})
     parts = split()
     rows: dict = {}
     for side in logs:
@@ -228,15 +229,16 @@ def main() -> None:
     print(f"domain classifier: test accuracy {acc}", flush=True)
     doc = {**provenance(torch.device("cpu")), "threads_per_side": 1, "seeds": args.seeds,
            "minutes": args.minutes, "size": args.size, "ganctl_set": args.sets_extra,
+           "against": args.against,
            "domain_classifier_test_accuracy": acc,
            "split_sizes": {k: {d: len(v) for d, v in p.items()} for k, p in parts.items()}}
     runs = {}
     with tempfile.TemporaryDirectory(prefix="cyclegan-real-") as tmp:
         for seed in args.seeds:
             runs[seed] = side_by_side(seed, args.minutes, args.size, args.sets_extra,
-                                      Path(tmp), net)
+                                      args.against, Path(tmp), net)
             print(f"seed {seed}: {json.dumps(runs[seed])}", flush=True)
-            if args.grids and seed == args.seeds[0]:
+            if args.grids and seed == args.seeds[0] and not args.against:
                 args.grids.mkdir(parents=True, exist_ok=True)
                 grid(Path(tmp) / f"seed{seed}", args.minutes[-1],
                      args.grids / f"cyclegan-horse2zebra-{args.size}.jpg")

@@ -18,6 +18,7 @@ each later budget, `ganctl sample faces -n 200`). Scores, with no downloaded wei
 
     python bench/faces_real.py --json docs/bench/faces-real.json --grids docs/img
     python bench/faces_real.py --seeds 0 --minutes 0.2 --feature-steps 50  # smoke
+    python bench/faces_real.py --seeds 0 1 --against ema=0.999 --split val  # tuning
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from quality import (
     ganctl_cmd,
     print_medians,
     side_by_side_args,
+    side_commands,
     spawn,
     wait_all,
 )
@@ -155,18 +157,17 @@ def run_plain(root: Path, out: Path, seed: int, budgets: list[float]):
                       seed=seed, nets=plain.dcgan64_nets)
 
 
-def side_by_side(seed: int, budgets: list[float], extra: list[str], work: Path, net) -> dict:
+def side_by_side(seed: int, budgets: list[float], extra: list[str], against, work: Path,
+                 net) -> dict:
     root = work / f"seed{seed}"
     (root / "train").mkdir(parents=True)
     for f in split()["train"]:
         (root / "train" / f.name).symlink_to(f)
-    logs = {side: root / f"{side}.log" for side in ("ganctl", "reference")}
     common = [sys.executable, __file__, "--child", "--root", str(root), "--seed", str(seed),
               "--minutes", *map(str, budgets)]
-    procs = {side: (spawn([*common, "--side", side, "--out", str(root / side),
-                           *(["--set", *extra] if side == "ganctl" and extra else [])],
-                          logs[side]), logs[side]) for side in logs}
-    wait_all(procs)
+    cmds = side_commands(common, root, extra, against)
+    logs = {side: root / f"{side}.log" for side in cmds}
+    wait_all({side: (spawn(cmd, logs[side]), logs[side]) for side, cmd in cmds.items()})
     parts = {sub: read(files) for sub, files in split().items()}
     rows: dict = {}
     for side in logs:
@@ -224,14 +225,16 @@ def main() -> None:
     print(f"real train vs real faces: {json.dumps(floor)}", flush=True)
     doc = {**provenance(torch.device("cpu")), "threads_per_side": 1, "seeds": args.seeds,
            "minutes": args.minutes, "samples": SAMPLES, "ganctl_set": args.sets_extra,
+           "against": args.against,
            "rotation_net_test_accuracy": acc, "floor": floor,
            "split_sizes": {k: len(v) for k, v in split().items()}}
     runs = {}
     with tempfile.TemporaryDirectory(prefix="faces-real-") as tmp:
         for seed in args.seeds:
-            runs[seed] = side_by_side(seed, args.minutes, args.sets_extra, Path(tmp), net)
+            runs[seed] = side_by_side(seed, args.minutes, args.sets_extra, args.against,
+                                      Path(tmp), net)
             print(f"seed {seed}: {json.dumps(runs[seed])}", flush=True)
-            if args.grids and seed == args.seeds[0]:
+            if args.grids and seed == args.seeds[0] and not args.against:
                 args.grids.mkdir(parents=True, exist_ok=True)
                 grid(Path(tmp) / f"seed{seed}", args.minutes[-1],
                      args.grids / "faces-celeba.png")

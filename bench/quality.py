@@ -69,6 +69,9 @@ def side_by_side_args(description: str) -> argparse.ArgumentParser:
     ap.add_argument("--split", default="test", choices=["val", "test"])
     ap.add_argument("--set", nargs="*", default=[], dest="sets_extra",
                     help="extra ganctl --set key=value pairs (tuning)")
+    ap.add_argument("--against", nargs="+", metavar="KEY=VALUE",
+                    help="tuning: the second side is ganctl with these --set pairs (named "
+                    "'variant') instead of the reference")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--grids", type=Path)
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -77,6 +80,18 @@ def side_by_side_args(description: str) -> argparse.ArgumentParser:
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--seed", type=int, help=argparse.SUPPRESS)
     return ap
+
+
+def side_commands(common: list[str], root: Path, extra: list[str],
+                  against: list[str] | None) -> dict[str, list[str]]:
+    """The two child command lines of a side-by-side run, by side name: ganctl with
+    `extra`, and the reference, or ganctl with `against` as the 'variant' side."""
+    sides = {"ganctl": ("ganctl", extra)}
+    sides["variant" if against else "reference"] = ("ganctl", against) if against else \
+        ("reference", [])
+    return {name: [*common, "--side", kind, "--out", str(root / name),
+                   *(["--set", *sets] if sets else [])]
+            for name, (kind, sets) in sides.items()}
 
 
 def print_medians(summary: dict) -> None:

@@ -48,6 +48,9 @@ class FacesConfig(TrainConfig):
                                "already above the alarm level (an untrained G is uniform)",
                                minimum=0)
     batch_size: int = opt(128, "images per step", minimum=1)
+    ema: float = opt(0.999, "decay of the generator's exponential moving average (0 = off, "
+                     "the seed's recipe; warmed up over the first steps, batch-norm "
+                     "statistics recomputed)", minimum=0.0, maximum=0.99999)
     epochs: float = epochs_opt(5.0)
     log_every: int = opt(50, "steps between lines in stats.jsonl (the seed logged every 50)",
                          minimum=1)
