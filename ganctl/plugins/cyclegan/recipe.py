@@ -20,16 +20,18 @@ from ganctl.tensors import to_unit
 from ganctl.train.recipe import Recipe
 
 # The recipe `recipe=cpu` (the default on a CPU) sets for the keys the user leaves alone:
-# half-width nets on 128-px crops make ~7x the paper nets' steps a CPU-minute
-# (bench/cyclegan_real.py compares both on real horse2zebra photographs).
-CPU_RECIPE = {"image_size": 128, "ngf": 32, "ndf": 32, "workers": 0}
+# half-width nets on 128-px crops make ~7x the paper nets' steps a CPU-minute, and no
+# identity term ~1.4x more (it costs two of a step's six generator passes and holds the
+# generators near the identity, which kept zebras striped: bench/cyclegan_real.py
+# --against, docs/bench/cyclegan-real-tune-identity.json).
+CPU_RECIPE = {"image_size": 128, "ngf": 32, "ndf": 32, "lambda_identity": 0.0, "workers": 0}
 
 
 @dataclass
 class CycleGANConfig(PaperScheduleConfig):
     recipe: str = recipe_opt("ResNet-9 generators on 256-px crops, the paper's recipe",
-                             "half-width ResNet-6 generators on 128-px crops, no loader "
-                             "workers: ~7x the steps per CPU-minute")
+                             "half-width ResNet-6 generators on 128-px crops, no identity "
+                             "term, no loader workers: ~10x the steps per CPU-minute")
     channels_last: bool = channels_last_opt(False)  # measured slower here (bench/vs_reference.py)
     image_size: int = opt(256, "training crop side (100/128/256 ...); images are first "
                           "resized to 286/256 of it", minimum=16)
