@@ -396,6 +396,33 @@ def faces_real(doc: dict) -> str:
     return "\n".join(rows)
 
 
+def tuning(doc: dict, cols: list[tuple[str, str]]) -> str:
+    """performance.md: a ganctl-against-ganctl tuning run of a real-photo bench
+    (`--against`), on the val split, one row per seed, budget and side."""
+    def value(cell: dict, key: str) -> float:
+        for part in key.split("."):
+            cell = cell[part]
+        return cell
+
+    sets = " ".join(doc["ganctl_set"]) or "the defaults of that date"
+    rows = [f"{doc['date']}, {doc['cpu']}, torch {doc['torch']}, one thread per side, val "
+            f"split. ganctl: {sets}; variant: {' '.join(doc['against'])}.", "",
+            "| CPU-minutes | seed | side | steps | " + " | ".join(c[1] for c in cols) + " |",
+            "|---|---|---|---|" + "---|" * len(cols)]
+    for seed, run in doc["runs"].items():
+        for m in run["ganctl"]:
+            for side in ("ganctl", "variant"):
+                c = run[side][m]
+                rows.append(f"| {m} | {seed} | {side} | {c['steps']:,} | "
+                            + " | ".join(f"{value(c['val'], k):.2f}" for k, _ in cols) + " |")
+    return "\n".join(rows)
+
+
+FACES_TUNE = [("fd", "FD"), ("kid", "KID")]
+CYCLEGAN_TUNE = [("AtoB.target_share", "horse -> zebra share"), ("AtoB.fd", "horse -> zebra FD"),
+                 ("BtoA.target_share", "zebra -> horse share"), ("BtoA.fd", "zebra -> horse FD")]
+
+
 def video(doc: dict) -> str:
     """performance.md: translate/upscale on a clip against its frames as PNGs (bench/video.py)."""
     rows = [f"{doc['date']}, {doc['cpu']}, torch {doc['torch']}, {doc['repeats']} interleaved "
@@ -443,7 +470,11 @@ GENERATED = {"bundle": ("bundle.json", bundle), "help": ("help.json", help_times
              "leaks-fashion": ("leaks-fashion.json", leaks_fashion),
              "leaks-rules-val": ("leaks-fashion-val.json", leaks_rules),
              "cyclegan-real": ("cyclegan-real.json", cyclegan_real),
-             "faces-real": ("faces-real.json", faces_real), "video": ("video.json", video)}
+             "faces-real": ("faces-real.json", faces_real), "video": ("video.json", video),
+             "faces-tune-ema": ("faces-real-tune-ema.json",
+                                lambda doc: tuning(doc, FACES_TUNE)),
+             "cyclegan-tune-identity": ("cyclegan-real-tune-identity.json",
+                                        lambda doc: tuning(doc, CYCLEGAN_TUNE))}
 MARK = "<!-- report: {} -->"
 END = "<!-- /report -->"
 
