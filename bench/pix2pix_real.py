@@ -17,6 +17,8 @@ Scores against the true photos at 256 px: L1 (0-255 scale, lower is better), PSN
     python bench/pix2pix_real.py --json docs/bench/pix2pix-real.json --grids docs/img
     python bench/pix2pix_real.py --sets facades --seeds 0 --minutes 2 5 --split val \\
         --set lr=4e-4        # try a ganctl setting on the val split
+    python bench/pix2pix_real.py --sets facades --seeds 0 1 --split val \
+        --against lambda_l1=200      # ... against another one, side by side
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import numpy as np
 import torch
 from common import provenance, spread, write_json
 from PIL import Image
-from quality import ganctl_budgets, ganctl_cmd, spawn, wait_all
+from quality import ganctl_budgets, ganctl_cmd, side_commands, spawn, wait_all
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent / "shared" / "data"
@@ -131,18 +133,17 @@ def scores(outputs: Path, truths: list[np.ndarray]) -> dict[str, float]:
             "ssim": float(ssim(x, y).mean())}
 
 
-def side_by_side(name: str, seed: int, budgets: list[float], extra: list[str], work: Path):
+def side_by_side(name: str, seed: int, budgets: list[float], extra: list[str], against,
+                 work: Path):
     """Both sides trained at the same time; per budget and split: scores and steps."""
     root = work / f"{name}-{seed}"
     lay_out(name, root)
     direction = DIRECTION[name]
-    logs = {side: root / f"{side}.log" for side in ("ganctl", "reference")}
     common = [sys.executable, __file__, "--child", "--root", str(root), "--seed", str(seed),
               "--direction", direction, "--minutes", *map(str, budgets)]
-    procs = {side: (spawn([*common, "--side", side, "--out", str(root / side),
-                           *(["--set", *extra] if extra and side == "ganctl" else [])],
-                          logs[side]), logs[side]) for side in logs}
-    wait_all(procs)
+    cmds = side_commands(common, root, extra, against)
+    logs = {side: root / f"{side}.log" for side in cmds}
+    wait_all({side: (spawn(cmd, logs[side]), logs[side]) for side, cmd in cmds.items()})
     parts = split(name)
     rows = {}
     for side in logs:
@@ -223,6 +224,9 @@ def main() -> None:
                     help="which split the printed table scores (tune on val)")
     ap.add_argument("--set", nargs="*", default=[], dest="sets_extra",
                     help="extra ganctl --set key=value pairs (tuning)")
+    ap.add_argument("--against", nargs="+", metavar="KEY=VALUE",
+                    help="tuning: the second side is ganctl with these --set pairs (named "
+                    "'variant') instead of the reference")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--grids", type=Path, help="folder for the side-by-side pictures")
     ap.add_argument("--rescore", action="store_true",
@@ -250,15 +254,16 @@ def main() -> None:
     if not SHARED.is_dir():
         sys.exit(f"no real data at {SHARED} (see its README)")
     doc = {**provenance(torch.device("cpu")), "threads_per_side": 1, "seeds": args.seeds,
-           "minutes": args.minutes, "ganctl_set": args.sets_extra,
+           "minutes": args.minutes, "ganctl_set": args.sets_extra, "against": args.against,
            "recognisable_l1": RECOGNISABLE_L1, "sets": {}}
     with tempfile.TemporaryDirectory(prefix="pix2pix-real-") as tmp:
         for name in args.sets:
             runs = {}
             for seed in args.seeds:
-                runs[seed] = side_by_side(name, seed, args.minutes, args.sets_extra, Path(tmp))
+                runs[seed] = side_by_side(name, seed, args.minutes, args.sets_extra,
+                                          args.against, Path(tmp))
                 print(f"{name} seed {seed}: " + json.dumps(runs[seed]), flush=True)
-                if args.grids and seed == args.seeds[0]:
+                if args.grids and seed == args.seeds[0] and not args.against:
                     args.grids.mkdir(parents=True, exist_ok=True)
                     grid(name, Path(tmp) / f"{name}-{seed}", args.minutes[-1],
                          args.grids / f"pix2pix-{name}.png")
@@ -277,7 +282,7 @@ def derive(doc: dict) -> None:
     for name, s in doc["sets"].items():
         runs = s["runs"]
         s.update(val=summarise(runs, "val"), test=summarise(runs, "test"))
-        if name == "edges2shoes":
+        if name == "edges2shoes" and "reference" in next(iter(runs.values())):
             s["minutes_to_recognisable"] = {side: minutes_to_recognisable(runs, side)
                                             for side in ("ganctl", "reference")}
 
