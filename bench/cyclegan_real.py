@@ -34,10 +34,8 @@ from quality import (
     ganctl_budgets,
     ganctl_cmd,
     print_medians,
+    run_sides,
     side_by_side_args,
-    side_commands,
-    spawn,
-    wait_all,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -158,13 +156,11 @@ def side_by_side(seed: int, budgets: list[float], size: int, extra: list[str], a
     common = [sys.executable, __file__, "--child", "--root", str(root), "--seed", str(seed),
               "--size", str(size), "--minutes", *map(str, budgets)]
     size_set = [f"image_size={size}"]
-    cmds = side_commands(common, root, [*size_set, *extra],
+    sides = run_sides(common, root, [*size_set, *extra],
                          against and [*size_set, *against])
-    logs = {side: root / f"{side}.log" for side in cmds}
-    wait_all({side: (spawn(cmd, logs[side]), logs[side]) for side, cmd in cmds.items()})
     parts = split()
     rows: dict = {}
-    for side in logs:
+    for side in sides:
         rows[side] = {}
         for m in budgets:
             steps = json.loads((root / side / f"steps-{m:g}.json").read_text())["step"]

@@ -39,10 +39,8 @@ from quality import (
     ganctl_budgets,
     ganctl_cmd,
     print_medians,
+    run_sides,
     side_by_side_args,
-    side_commands,
-    spawn,
-    wait_all,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -165,12 +163,10 @@ def side_by_side(seed: int, budgets: list[float], extra: list[str], against, wor
         (root / "train" / f.name).symlink_to(f)
     common = [sys.executable, __file__, "--child", "--root", str(root), "--seed", str(seed),
               "--minutes", *map(str, budgets)]
-    cmds = side_commands(common, root, extra, against)
-    logs = {side: root / f"{side}.log" for side in cmds}
-    wait_all({side: (spawn(cmd, logs[side]), logs[side]) for side, cmd in cmds.items()})
+    sides = run_sides(common, root, extra, against)
     parts = {sub: read(files) for sub, files in split().items()}
     rows: dict = {}
-    for side in logs:
+    for side in sides:
         rows[side] = {}
         for m in budgets:
             steps = json.loads((root / side / f"steps-{m:g}.json").read_text())["step"]

@@ -17,7 +17,7 @@ Scores against the true photos at 256 px: L1 (0-255 scale, lower is better), PSN
     python bench/pix2pix_real.py --json docs/bench/pix2pix-real.json --grids docs/img
     python bench/pix2pix_real.py --sets facades --seeds 0 --minutes 2 5 --split val \\
         --set lr=4e-4        # try a ganctl setting on the val split
-    python bench/pix2pix_real.py --sets facades --seeds 0 1 --split val \
+    python bench/pix2pix_real.py --sets facades --seeds 0 1 --split val \\
         --against lambda_l1=200      # ... against another one, side by side
 """
 
@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from common import provenance, spread, write_json
 from PIL import Image
-from quality import ganctl_budgets, ganctl_cmd, side_commands, spawn, wait_all
+from quality import add_against, ganctl_budgets, ganctl_cmd, run_sides
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent / "shared" / "data"
@@ -141,12 +141,10 @@ def side_by_side(name: str, seed: int, budgets: list[float], extra: list[str], a
     direction = DIRECTION[name]
     common = [sys.executable, __file__, "--child", "--root", str(root), "--seed", str(seed),
               "--direction", direction, "--minutes", *map(str, budgets)]
-    cmds = side_commands(common, root, extra, against)
-    logs = {side: root / f"{side}.log" for side in cmds}
-    wait_all({side: (spawn(cmd, logs[side]), logs[side]) for side, cmd in cmds.items()})
+    sides = run_sides(common, root, extra, against)
     parts = split(name)
     rows = {}
-    for side in logs:
+    for side in sides:
         rows[side] = {}
         for m in budgets:
             row = {"steps": json.loads((root / side / f"steps-{m:g}.json").read_text())["step"]}
@@ -224,9 +222,7 @@ def main() -> None:
                     help="which split the printed table scores (tune on val)")
     ap.add_argument("--set", nargs="*", default=[], dest="sets_extra",
                     help="extra ganctl --set key=value pairs (tuning)")
-    ap.add_argument("--against", nargs="+", metavar="KEY=VALUE",
-                    help="tuning: the second side is ganctl with these --set pairs (named "
-                    "'variant') instead of the reference")
+    add_against(ap)
     ap.add_argument("--json", type=Path)
     ap.add_argument("--grids", type=Path, help="folder for the side-by-side pictures")
     ap.add_argument("--rescore", action="store_true",

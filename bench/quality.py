@@ -69,9 +69,7 @@ def side_by_side_args(description: str) -> argparse.ArgumentParser:
     ap.add_argument("--split", default="test", choices=["val", "test"])
     ap.add_argument("--set", nargs="*", default=[], dest="sets_extra",
                     help="extra ganctl --set key=value pairs (tuning)")
-    ap.add_argument("--against", nargs="+", metavar="KEY=VALUE",
-                    help="tuning: the second side is ganctl with these --set pairs (named "
-                    "'variant') instead of the reference")
+    add_against(ap)
     ap.add_argument("--json", type=Path)
     ap.add_argument("--grids", type=Path)
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -82,16 +80,26 @@ def side_by_side_args(description: str) -> argparse.ArgumentParser:
     return ap
 
 
-def side_commands(common: list[str], root: Path, extra: list[str],
-                  against: list[str] | None) -> dict[str, list[str]]:
-    """The two child command lines of a side-by-side run, by side name: ganctl with
-    `extra`, and the reference, or ganctl with `against` as the 'variant' side."""
-    sides = {"ganctl": ("ganctl", extra)}
-    sides["variant" if against else "reference"] = ("ganctl", against) if against else \
-        ("reference", [])
-    return {name: [*common, "--side", kind, "--out", str(root / name),
-                   *(["--set", *sets] if sets else [])]
-            for name, (kind, sets) in sides.items()}
+def add_against(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("--against", nargs="+", metavar="KEY=VALUE",
+                    help="tuning: the second side is ganctl with these --set pairs (named "
+                    "'variant') instead of the reference")
+
+
+def run_sides(common: list[str], root: Path, extra: list[str],
+              against: list[str] | None) -> list[str]:
+    """Run a side-by-side pair of child processes to the end and return the side names
+    (each side's output in root/NAME): ganctl with `extra`, and the reference, or with
+    `against` ganctl with those settings as the 'variant' side."""
+    second = ("variant", "ganctl", against) if against else ("reference", "reference", [])
+    procs = {}
+    for name, kind, sets in (("ganctl", "ganctl", extra), second):
+        log = root / f"{name}.log"
+        cmd = [*common, "--side", kind, "--out", str(root / name),
+               *(["--set", *sets] if sets else [])]
+        procs[name] = (spawn(cmd, log), log)
+    wait_all(procs)
+    return list(procs)
 
 
 def print_medians(summary: dict) -> None:
