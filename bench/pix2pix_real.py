@@ -19,6 +19,8 @@ Scores against the true photos at 256 px: L1 (0-255 scale, lower is better), PSN
         --set lr=4e-4        # try a ganctl setting on the val split
     python bench/pix2pix_real.py --sets facades --seeds 0 1 --split val \\
         --against lambda_l1=200      # ... against another one, side by side
+    python bench/pix2pix_real.py --sets facades --update --json docs/bench/pix2pix-real.json \
+        --grids docs/img             # rerun one set, keep the other's rows
 """
 
 from __future__ import annotations
@@ -84,16 +86,17 @@ def lay_out(name: str, root: Path) -> None:
 
 
 def run_ganctl(root: Path, out: Path, seed: int, budgets: list[float], extra: list[str],
-               direction: str) -> None:
-    """The ganctl side: the shipped CLI, one budget after another by resuming."""
+               name: str) -> None:
+    """The ganctl side: the shipped CLI (the set's own plugin, so its defaults), one budget
+    after another by resuming."""
     def translate(minutes, done):
         for sub in ("val", "test"):
-            subprocess.run(ganctl_cmd("translate", "pix2pix", str(root / "inputs" / sub), "-o",
+            subprocess.run(ganctl_cmd("translate", name, str(root / "inputs" / sub), "-o",
                                       f"{out / sub / f'{minutes:g}'}/", "--weights",
                                       done["weights"]), check=True, capture_output=True)
 
-    ganctl_budgets("pix2pix", root / "data", out, seed, budgets,
-                   [f"direction={direction}", *extra], translate)
+    ganctl_budgets(name, root / "data", out, seed, budgets,
+                   [f"direction={DIRECTION[name]}", *extra], translate)
 
 
 def run_plain(root: Path, out: Path, seed: int, budgets: list[float], direction: str) -> None:
@@ -140,7 +143,7 @@ def side_by_side(name: str, seed: int, budgets: list[float], extra: list[str], a
     lay_out(name, root)
     direction = DIRECTION[name]
     common = [sys.executable, __file__, "--child", "--root", str(root), "--seed", str(seed),
-              "--direction", direction, "--minutes", *map(str, budgets)]
+              "--name", name, "--minutes", *map(str, budgets)]
     sides = run_sides(common, root, extra, against)
     parts = split(name)
     rows = {}
@@ -225,6 +228,8 @@ def main() -> None:
     add_against(ap)
     ap.add_argument("--json", type=Path)
     ap.add_argument("--grids", type=Path, help="folder for the side-by-side pictures")
+    ap.add_argument("--update", action="store_true",
+                    help="keep the sets of an existing --json that this run does not measure")
     ap.add_argument("--rescore", action="store_true",
                     help="recompute the derived fields of --json from its runs (no training)")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -232,15 +237,15 @@ def main() -> None:
     ap.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--seed", type=int, help=argparse.SUPPRESS)
-    ap.add_argument("--direction", help=argparse.SUPPRESS)
+    ap.add_argument("--name", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         torch.set_num_threads(1)
         if args.side == "ganctl":
             run_ganctl(args.root, args.out, args.seed, args.minutes, args.sets_extra,
-                       args.direction)
+                       args.name)
         else:
-            run_plain(args.root, args.out, args.seed, args.minutes, args.direction)
+            run_plain(args.root, args.out, args.seed, args.minutes, DIRECTION[args.name])
         return
     if args.rescore:
         doc = json.loads(args.json.read_text())
@@ -252,6 +257,8 @@ def main() -> None:
     doc = {**provenance(torch.device("cpu")), "threads_per_side": 1, "seeds": args.seeds,
            "minutes": args.minutes, "ganctl_set": args.sets_extra, "against": args.against,
            "recognisable_l1": RECOGNISABLE_L1, "sets": {}}
+    if args.update and args.json and args.json.exists():
+        doc["sets"] = json.loads(args.json.read_text())["sets"]
     with tempfile.TemporaryDirectory(prefix="pix2pix-real-") as tmp:
         for name in args.sets:
             runs = {}
@@ -266,7 +273,8 @@ def main() -> None:
                     budget_grid(name, Path(tmp) / f"{name}-{seed}", args.minutes,
                                 args.grids / f"pix2pix-{name}-minutes.png")
             doc["sets"][name] = {"split_sizes": {k: len(v) for k, v in split(name).items()},
-                                 "direction": DIRECTION[name], "runs": runs}
+                                 "direction": DIRECTION[name], "date": doc["date"],
+                                 "ganctl_set": args.sets_extra, "runs": runs}
             derive(doc)
             table(name, doc["sets"][name][args.split], args.split)
     write_json(doc, args.json)

@@ -334,6 +334,9 @@ def pix2pix_real(doc: dict) -> str:
             "L1 on a 0-255 scale (lower is better), PSNR in dB and SSIM (higher is better).",
             "", "| set (train/val/test pairs) | CPU-minutes | side | steps | L1 | PSNR | SSIM |",
             "|---|---|---|---|---|---|---|"]
+    dates = {name: s.get("date", doc["date"]) for name, s in doc["sets"].items()}
+    if len(set(dates.values())) > 1:
+        rows[0] += " Measured: " + ", ".join(f"{k} {v}" for k, v in dates.items()) + "."
     for name, s in doc["sets"].items():
         sizes = "/".join(str(s["split_sizes"][k]) for k in ("train", "val", "test"))
         for m in s["test"]["ganctl"]:
@@ -398,7 +401,8 @@ def faces_real(doc: dict) -> str:
 
 def tuning(doc: dict, cols: list[tuple[str, str]]) -> str:
     """performance.md: a ganctl-against-ganctl tuning run of a real-photo bench
-    (`--against`), on the val split, one row per seed, budget and side."""
+    (`--against`), on the val split, one row per seed, budget and side; `cols` are
+    (key, heading, decimals)."""
     def value(cell: dict, key: str) -> float:
         for part in key.split("."):
             cell = cell[part]
@@ -413,14 +417,21 @@ def tuning(doc: dict, cols: list[tuple[str, str]]) -> str:
         for m in run["ganctl"]:
             for side in ("ganctl", "variant"):
                 c = run[side][m]
-                rows.append(f"| {m} | {seed} | {side} | {c['steps']:,} | "
-                            + " | ".join(f"{value(c['val'], k):.2f}" for k, _ in cols) + " |")
+                rows.append(f"| {m} | {seed} | {side} | {c['steps']:,} | " + " | ".join(
+                    f"{value(c['val'], k):.{digits}f}" for k, _, digits in cols) + " |")
     return "\n".join(rows)
 
 
-FACES_TUNE = [("fd", "FD"), ("kid", "KID")]
-CYCLEGAN_TUNE = [("AtoB.target_share", "horse -> zebra share"), ("AtoB.fd", "horse -> zebra FD"),
-                 ("BtoA.target_share", "zebra -> horse share"), ("BtoA.fd", "zebra -> horse FD")]
+FACES_TUNE = [("fd", "FD", 2), ("kid", "KID", 2)]
+CYCLEGAN_TUNE = [("AtoB.target_share", "horse -> zebra share", 2),
+                 ("AtoB.fd", "horse -> zebra FD", 2),
+                 ("BtoA.target_share", "zebra -> horse share", 2),
+                 ("BtoA.fd", "zebra -> horse FD", 2)]
+PIX2PIX_TUNE = [("l1", "L1", 2), ("psnr", "PSNR", 2), ("ssim", "SSIM", 3)]
+
+
+def facades_tuning(doc: dict) -> str:
+    return tuning({**doc, "runs": doc["sets"]["facades"]["runs"]}, PIX2PIX_TUNE)
 
 
 def video(doc: dict) -> str:
@@ -470,9 +481,11 @@ GENERATED = {"bundle": ("bundle.json", bundle), "help": ("help.json", help_times
              "leaks-fashion": ("leaks-fashion.json", leaks_fashion),
              "leaks-rules-val": ("leaks-fashion-val.json", leaks_rules),
              "cyclegan-real": ("cyclegan-real.json", cyclegan_real),
+             "cyclegan-real-256": ("cyclegan-real-256.json", cyclegan_real),
              "faces-real": ("faces-real.json", faces_real), "video": ("video.json", video),
              "faces-tune-ema": ("faces-real-tune-ema.json",
                                 lambda doc: tuning(doc, FACES_TUNE)),
+             "facades-tune-l1": ("pix2pix-real-tune-facades-l1.json", facades_tuning),
              "cyclegan-tune-identity": ("cyclegan-real-tune-identity.json",
                                         lambda doc: tuning(doc, CYCLEGAN_TUNE))}
 MARK = "<!-- report: {} -->"
