@@ -486,6 +486,7 @@ GENERATED = {"bundle": ("bundle.json", bundle), "help": ("help.json", help_times
              "faces-tune-ema": ("faces-real-tune-ema.json",
                                 lambda doc: tuning(doc, FACES_TUNE)),
              "facades-tune-l1": ("pix2pix-real-tune-facades-l1.json", facades_tuning),
+             "facades-tune-l1-500": ("pix2pix-real-tune-facades-l1-500.json", facades_tuning),
              "cyclegan-tune-identity": ("cyclegan-real-tune-identity.json",
                                         lambda doc: tuning(doc, CYCLEGAN_TUNE))}
 MARK = "<!-- report: {} -->"

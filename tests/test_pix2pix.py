@@ -97,8 +97,8 @@ def test_a_cpu_gets_the_cpu_recipe_and_the_users_own_keys_win(cli):
         {"recipe": "cpu", **{k: v for k, v in CPU_RECIPE.items() if k != "ngf"}}
 
 
-def test_facades_on_a_cpu_doubles_the_l1_weight_unless_told(cli):
-    assert dry_config(cli, "facades", "--device", "cpu")["lambda_l1"] == 200
+def test_facades_on_a_cpu_weighs_l1_more_unless_told(cli):
+    assert dry_config(cli, "facades", "--device", "cpu")["lambda_l1"] == 500
     assert dry_config(cli, "facades", "--device", "cpu", "--set", "lambda_l1=50")["lambda_l1"] == 50
     assert dry_config(cli, "facades", "--device", "cpu", "--set",
                       "recipe=paper")["lambda_l1"] == 100
