@@ -19,7 +19,7 @@ Scores against the true photos at 256 px: L1 (0-255 scale, lower is better), PSN
         --set lr=4e-4        # try a ganctl setting on the val split
     python bench/pix2pix_real.py --sets facades --seeds 0 1 --split val \\
         --against lambda_l1=200      # ... against another one, side by side
-    python bench/pix2pix_real.py --sets facades --update --json docs/bench/pix2pix-real.json \
+    python bench/pix2pix_real.py --sets facades --update --json docs/bench/pix2pix-real.json \\
         --grids docs/img             # rerun one set, keep the other's rows
 """
 

@@ -399,7 +399,7 @@ def faces_real(doc: dict) -> str:
     return "\n".join(rows)
 
 
-def tuning(doc: dict, cols: list[tuple[str, str]]) -> str:
+def tuning(doc: dict, cols: list[tuple[str, str, int]]) -> str:
     """performance.md: a ganctl-against-ganctl tuning run of a real-photo bench
     (`--against`), on the val split, one row per seed, budget and side; `cols` are
     (key, heading, decimals)."""
