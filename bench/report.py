@@ -485,6 +485,8 @@ GENERATED = {"bundle": ("bundle.json", bundle), "help": ("help.json", help_times
              "faces-real": ("faces-real.json", faces_real), "video": ("video.json", video),
              "faces-tune-ema": ("faces-real-tune-ema.json",
                                 lambda doc: tuning(doc, FACES_TUNE)),
+             "faces-tune-batch": ("faces-real-tune-batch32.json",
+                                  lambda doc: tuning(doc, FACES_TUNE)),
              "facades-tune-l1": ("pix2pix-real-tune-facades-l1.json", facades_tuning),
              "facades-tune-l1-500": ("pix2pix-real-tune-facades-l1-500.json", facades_tuning),
              "cyclegan-tune-identity": ("cyclegan-real-tune-identity.json",
