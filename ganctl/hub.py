@@ -58,12 +58,16 @@ def _hf():
 
 
 def offline() -> bool:
-    """HF_HUB_OFFLINE as huggingface_hub reads it, but at call time (it reads it at import)."""
+    """ganctl's --offline/GANCTL_OFFLINE, or HF_HUB_OFFLINE as huggingface_hub reads it
+    but at call time (it reads it at import)."""
     _hf()
     from huggingface_hub import constants
 
+    from ganctl.data.download import offline as ganctl_offline
+
     value = os.environ.get("HF_HUB_OFFLINE", "")
-    return value.upper() in ("1", "ON", "YES", "TRUE") or constants.HF_HUB_OFFLINE
+    return ganctl_offline() or value.upper() in ("1", "ON", "YES", "TRUE") or \
+        constants.HF_HUB_OFFLINE
 
 
 def endpoint() -> str | None:
@@ -86,7 +90,7 @@ def fetch(spec: str) -> Fetched:
             path = _download(hf, repo, _only_weights_file(hf, repo, revision, spec), revision)
     except errors.LocalEntryNotFoundError:
         raise GanctlError(f"{spec}: not in the local Hub cache and the Hub is not reachable"
-                          f"{' (HF_HUB_OFFLINE is set)' if offline() else ''}") from None
+                          f"{' (offline: --offline, GANCTL_OFFLINE or HF_HUB_OFFLINE)' if offline() else ''}") from None
     except errors.EntryNotFoundError:
         raise GanctlError(f"{spec}: {where} has no file {filename}") from None
     except errors.RevisionNotFoundError:

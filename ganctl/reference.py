@@ -10,7 +10,6 @@ current InstanceNorm layers do not have; like the reference's loader, those are 
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from pathlib import Path
@@ -131,11 +130,6 @@ def check_direction(weights, wanted: str, name: str) -> None:
                          f"{wanted}`")
 
 
-def offline() -> bool:
-    """`GANCTL_OFFLINE=1` (or `ganctl --offline`): never touch the network."""
-    return os.environ.get("GANCTL_OFFLINE", "") not in ("", "0")
-
-
 def pretrained_path(record) -> Path:
     """Where the published generator `record` lives once downloaded and imported."""
     return paths.weights_dir() / record.name / f"pretrained-{record.model}.pt"
@@ -146,7 +140,6 @@ def pretrained(record, train_name: str) -> Path:
     the weights cache, pinned by SHA-256 at first download (none are published upstream),
     imported to ganctl's format. The raw download and its resumable `.part` stay in the
     cache dir, so the weights cache never holds a half-written file."""
-    from ganctl.console import info
     from ganctl.data.download import DownloadError, fetch
 
     dest = pretrained_path(record)
@@ -154,10 +147,6 @@ def pretrained(record, train_name: str) -> Path:
         return dest
     get_it = (f"run `ganctl models import {record.filename} --as {record.name}`, pass "
               f"--weights PATH, or train your own with `ganctl train {train_name}`")
-    if offline():
-        raise GanctlError(f"offline (GANCTL_OFFLINE is set), and {record.name} needs the "
-                          f"published generator {record.filename} (about {record.size_mb} "
-                          f"MB): download {record.url} elsewhere and {get_it}")
     lock_path = paths.weights_dir() / LOCK
     try:
         lock = json.loads(lock_path.read_text())
@@ -165,11 +154,11 @@ def pretrained(record, train_name: str) -> Path:
         lock = {}
     raw = paths.cache_dir() / "downloads" / record.filename
     pin = lock.get(record.url, {})
-    info(f"{record.name}: downloading the published generator {record.filename} (about "
-         f"{record.size_mb} MB) from {record.url} once; cached as {dest}")
     try:
         got = fetch([record.url], raw, sha256=record.sha256 or pin.get("sha256"),
-                    size=pin.get("size"), fallback=get_it)
+                    size=pin.get("size"), fallback=get_it,
+                    what=f"the published {record.name} generator {record.filename}",
+                    approx_size=record.size_mb * 10**6)
     except DownloadError as e:  # the mismatch message has no way out in it yet
         text = str(e) if get_it in str(e) else f"{e}; {get_it}"
         raise DownloadError(f"{record.name}: {text}") from None

@@ -71,8 +71,6 @@ class Plugin:
         "or 'synthetic'"
     #: {stage: name} of weights shipped in ganctl/bundled/, used when none are cached
     bundled: ClassVar[dict[int, str]] = {}
-    #: the bundled weights `upscale` uses when none are cached (None: no default)
-    bundled_upscaler: ClassVar[str | None] = None
     stages: ClassVar[tuple[int, ...]] = (1,)
     default_data: ClassVar[dict[int, str]] = {1: "synthetic"}
     datasets: ClassVar[tuple[str, ...]] = ("synthetic",)
@@ -143,6 +141,13 @@ class Plugin:
     def weights_warning(self, weights: Weights) -> str | None:
         """Why these inference weights should not be applied by default (e.g. an upscaler
         that scored below bicubic on its own validation set), or None."""
+        return None
+
+    def baseline_check(self, weights: Weights) -> tuple[bool, str] | None:
+        """(passed, what was measured) of a finished run's weights against the plugin's
+        baseline (e.g. an upscaler against bicubic on its validation images), or None
+        when the plugin has no such check. A run replaces what ships for its name only
+        when it passes (`ganctl.weights.choice`)."""
         return None
 
     def does(self, task: str) -> bool:

@@ -46,7 +46,8 @@ def _root(
                                show_default=False),
     offline: bool = typer.Option(False, "--offline", show_default=False,
                                  help="Never touch the network (as GANCTL_OFFLINE=1 does): "
-                                      "no published-weights downloads."),
+                                      "no dataset, weights or feature-network download; "
+                                      "each says what to fetch elsewhere."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Print the version and exit.", show_default=False),
 ) -> None:
@@ -57,12 +58,12 @@ def _root(
     if debug:
         _state["debug"] = True
     if offline:
-        os.environ["GANCTL_OFFLINE"] = "1"
+        os.environ["GANCTL_OFFLINE"] = "--offline"  # so errors name the flag
 
 
 # Register the verbs, in the order --help lists them (each module adds its command).
 for _verb in ("train_cmd", "sample_cmd", "infer_cmd", "evaluate_cmd", "data_cmd", "plot_cmd",
-              "models_cmd", "share_cmd", "demo_cmd"):
+              "models_cmd", "choose_cmd", "share_cmd", "demo_cmd"):
     importlib.import_module(f"ganctl.cli.{_verb}")
 
 

@@ -62,9 +62,11 @@ GROUP_IMAGES = 64
 
 
 def process_images(items: list[str], out: str | None, suffix: str, as_json: bool, fn,
-                   folder: str = "upscaled", device_type: str = "cpu") -> None:
+                   folder: str = "upscaled", device_type: str = "cpu",
+                   meta: dict | None = None) -> None:
     """Apply `fn(list of PIL images of one size and mode) -> list of PIL images` to every
-    input and write the results (default for several inputs: the folder `folder`).
+    input and write the results (default for several inputs: the folder `folder`; `meta`:
+    what --json adds, e.g. the weights used).
     On `device_type` "cuda", consecutive same-size inputs go to `fn` together; when a
     group fails, its images are retried one by one so the error names the image."""
     from ganctl.infer.io import STDIO, expand_inputs, is_dir_target, output_format
@@ -107,7 +109,7 @@ def process_images(items: list[str], out: str | None, suffix: str, as_json: bool
         print_json({"processed": done, "failed": len(failed), "seconds": round(seconds, 3),
                     "images_per_s": round(done / seconds, 3),
                     "output_megapixels_per_s": round(pixels_out / 1e6 / seconds, 4),
-                    "results": results})
+                    "results": results, **(meta or {})})
     if failed:
         raise GanctlError(f"{len(failed)} of {len(results)} input(s) failed")
 

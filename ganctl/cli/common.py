@@ -80,3 +80,35 @@ def finite(obj: Any) -> Any:
     if isinstance(obj, (list, tuple)):
         return [finite(v) for v in obj]
     return obj
+
+
+def say_weights(plugin, *used) -> None:
+    """One stderr line per weights a verb runs with: which, and how they got here."""
+    from ganctl.console import info
+    from ganctl.weights.provenance import line
+
+    for w in used:
+        if w is not None:
+            info(line(w, plugin))
+
+
+def weights_record(w, plugin) -> dict:
+    """The `weights` object of a verb's --json."""
+    from ganctl.weights.provenance import record
+
+    return record(w, plugin)
+
+
+def print_table(renderable) -> None:
+    """A Rich table on stdout: on a terminal as Rich lays it out; piped, as wide as its
+    content (no wrapped or cut cells, no trailing padding) and without colour codes."""
+    import io
+
+    from rich.console import Console
+
+    if sys.stdout.isatty():
+        Console().print(renderable)
+        return
+    buffer = io.StringIO()
+    Console(file=buffer, width=10_000, no_color=True, color_system=None).print(renderable)
+    sys.stdout.write("".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines()))

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from ganctl.cli import app
-from ganctl.cli.common import json_option, print_json
+from ganctl.cli.common import json_option, print_json, print_table
 
 
 @app.command("download-data")
@@ -43,6 +43,13 @@ def download_data(
         _show_catalog(data_root, as_json)
         return
     names = names or [n for n in catalog.CATALOG if catalog.locate(n, data_root)]
+    if verify and not names:
+        typer.echo(f"nothing to verify: no dataset is installed in {data_root} (nor in the "
+                   "system folders ganctl reads, such as Debian's "
+                   f"{catalog.DEBIAN_FASHION_MNIST})", err=True)
+        if as_json:
+            print_json([])
+        return
     unknown = [n for n in names if n not in catalog.CATALOG]
     if unknown:
         raise UsageError(f"unknown dataset(s): {', '.join(unknown)}; see --list")
@@ -85,7 +92,6 @@ def _show_catalog(root: Path, as_json: bool) -> None:
     if as_json:
         print_json(rows)
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(box=None, title=f"datasets (data folder: {root})")
@@ -94,7 +100,4 @@ def _show_catalog(root: Path, as_json: bool) -> None:
     for r in rows:
         table.add_row(r["name"], r["layout"], r["size"], "yes" if r["local"] else "-",
                       r["how"], r["summary"], r["licence"])
-    console = Console()
-    if not console.is_terminal:
-        console.width = 140  # piped: don't squeeze the table into 80 columns
-    console.print(table)
+    print_table(table)

@@ -6,7 +6,7 @@ import csv
 import sys
 from pathlib import Path
 
-from ganctl.cli.common import print_json
+from ganctl.cli.common import print_json, say_weights, weights_record
 from ganctl.console import err, error, info, safe, warn
 from ganctl.errors import GanctlError, UsageError
 
@@ -34,7 +34,8 @@ def run_detection(items, weights, threshold, csv_out, heatmaps, annotations, plo
         found, ann = plugin.detect_inputs(Path(item)) if item != "-" else ([item], None)
         expanded += found
         annotations = annotations or ann
-    payload = weights_mod.load(plugin.name, 1, weights, device="cpu")
+    payload = weights_mod.for_plugin(plugin, 1, weights)
+    say_weights(plugin, payload)
     dev = resolve(device)
     score_fn, meta, pre = plugin.detector(payload, dev)
     t = threshold if threshold is not None else meta["threshold"]
@@ -95,7 +96,7 @@ def run_detection(items, weights, threshold, csv_out, heatmaps, annotations, plo
     leaks = [r for r in scored if r["leak"]]
     if as_json:
         print_json({"threshold": t, "threshold_rule": rule, "score": meta.get("score", "mse"),
-                    "weights": payload.path, "images": len(scored), "leaks": len(leaks),
+                    "weights": weights_record(payload, plugin), "images": len(scored), "leaks": len(leaks),
                     "failed": len(failed), "metrics": metrics, "results": rows})
     summarize(scored, leaks, failed, t, rule, metrics)
     if failed:

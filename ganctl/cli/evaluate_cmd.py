@@ -5,7 +5,15 @@ from __future__ import annotations
 import typer
 
 from ganctl.cli import app
-from ganctl.cli.common import device_option, json_option, print_json, threads_option, weights_option
+from ganctl.cli.common import (
+    device_option,
+    json_option,
+    print_json,
+    say_weights,
+    threads_option,
+    weights_option,
+    weights_record,
+)
 
 
 @app.command(no_args_is_help=True)
@@ -64,7 +72,8 @@ def evaluate(
                          "--extractor torchscript:PATH@SIZE")
     dev = resolve(device)
     ext = ev.extractor(extractor_spec, dev)  # first: a missing extractor fails fast
-    payload = weights_mod.load(plugin.name, 1, weights, device="cpu")
+    payload = weights_mod.for_plugin(plugin, 1, weights)
+    say_weights(plugin, payload)
     real = real or (payload.get("dataset") or {}).get("name", "synthetic")
     real = "synthetic" if str(real).startswith("synthetic") else real
     cfg = config.build(plugin.config_class(1), {})
@@ -78,7 +87,7 @@ def evaluate(
                                             lambda: to_unit(real_images[:count]), dev)
     fakes = plugin.generate(payload, list(range(n)), dev)
     scores = ev.score(metrics, ext, ext(fakes, dev), real_feats)
-    result = {"plugin": plugin.name, "weights": payload.path, **scores,
+    result = {"plugin": plugin.name, "weights": weights_record(payload, plugin), **scores,
               "extractor": ext.name, "extractor_sha256": ext.sha256,
               "extractor_input": f"{ext.size}x{ext.size}x{ext.channels}",
               "resize": ev.RESIZE, "generated_size": list(fakes.shape[1:]),

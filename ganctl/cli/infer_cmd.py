@@ -11,8 +11,10 @@ from ganctl.cli.common import (
     check_direction,
     device_option,
     json_option,
+    say_weights,
     threads_option,
     weights_option,
+    weights_record,
 )
 from ganctl.errors import UsageError
 
@@ -35,8 +37,9 @@ def upscale(
                             "several become DIR/NAME-x4.png. Default: NAME-x4.png here, or "
                             "upscaled/ for several inputs."),
     model: str = typer.Option("sneakers", "--model", help="Plugin whose upscaler to use."),
-    weights: str = weights_option(default="the cached sneakers stage 2, else the bundled "
-                                  "photo-x4 upscaler"),
+    weights: str = weights_option(default="sneakers stage 2's default, as `ganctl models "
+                                  "list` shows it: the bundled photo-x4 unless you chose "
+                                  "otherwise"),
     tile: int = typer.Option(256, "--tile", help="Tile side in input pixels (0 = whole "
                              "image at once); bounds memory on large images."),
     tile_pad: int = typer.Option(None, "--tile-pad", help="Context around each tile in input "
@@ -77,6 +80,7 @@ def upscale(
         raise UsageError("--outscale must be in (0, 16]")
     dev = resolve(device)
     payload = weights_mod.for_upscaling(found, weights)
+    say_weights(found, payload)
     problem = found.weights_warning(payload)
     if problem:
         from ganctl.console import warn
@@ -88,7 +92,7 @@ def upscale(
     suffix = f"x{outscale:g}" if outscale else f"x{scale}"
     run(inputs, out, suffix, as_json, lambda imgs: upscale_images(
         imgs, net, scale, channels, dev, tile, tile_pad, outscale), "upscaled", dev.type,
-        start, duration, fps)
+        start, duration, fps, {"weights": weights_record(payload, found)} if as_json else None)
 
 
 @app.command(no_args_is_help=True)
@@ -140,12 +144,15 @@ def translate(
     check_direction(direction)
     dev = resolve(device)
     payload = weights_mod.for_translation(found, weights)
+    say_weights(found, payload)
     fn = found.translator(payload, dev, size=size, direction=direction)
-    run(inputs, out, found.name, as_json, fn, found.name, dev.type, start, duration, fps)
+    run(inputs, out, found.name, as_json, fn, found.name, dev.type, start, duration, fps,
+        {"weights": weights_record(payload, found)} if as_json else None)
 
 
 def run(inputs, out, suffix: str, as_json: bool, fn, folder: str, device_type: str,
-        start: float, duration: float | None, fps: float | None) -> None:
+        start: float, duration: float | None, fps: float | None,
+        meta: dict | None = None) -> None:
     """Images one by one (or grouped on a GPU), clips frame by frame, or images into
     one clip (-o clip.mp4)."""
     from ganctl.cli import video
@@ -156,13 +163,13 @@ def run(inputs, out, suffix: str, as_json: bool, fn, folder: str, device_type: s
     video.check_options(clips, images, out, start, duration, fps)
     if clips:
         video.process_videos(clips, out, suffix, as_json, fn, start, duration, folder,
-                             device_type)
+                             device_type, meta)
     elif out is not None and Path(out).suffix.lower() in VIDEO_SUFFIXES:
         done = video.images_to_video(images, out, fn, fps or 25.0)
-        video.report([done], as_json)
+        video.report([done], as_json, meta)
     else:
         process_images(inputs, out, suffix, as_json, fn, folder=folder,
-                       device_type=device_type)
+                       device_type=device_type, meta=meta)
 
 
 @app.command("detect-leaks", no_args_is_help=True)

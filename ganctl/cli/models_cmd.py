@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from ganctl.cli import app
-from ganctl.cli.common import group_help_option, json_option, print_json
+from ganctl.cli.common import group_help_option, json_option, print_json, print_table
 
 models_app = typer.Typer(help="Plugins and cached weights: list, inspect, import, export "
                          "(safetensors, ONNX, Hub folder), push to the Hugging Face Hub.",
@@ -28,8 +28,9 @@ def list_models(
                                    "published ones downloaded on first use."),
     as_json: bool = json_option(),
 ) -> None:
-    """Plugins, their stages and datasets, and which weights they use: cached (trained or
-    imported), else bundled with the package.
+    """Plugins, their stages and datasets, and exactly which weights each stage uses
+    without --weights: yours (a run that became the default, an import, `models use`),
+    else what ships (bundled, or published and downloaded on first use).
 
     Examples:
 
@@ -39,7 +40,7 @@ def list_models(
 
       ganctl models list 'sneak*' --json
     """
-    from ganctl import bundled, published, registry, weights
+    from ganctl import registry, weights
 
     if available:
         return _list_available(pattern, as_json)
@@ -51,36 +52,45 @@ def list_models(
         except Exception as e:  # noqa: BLE001 - show a broken plugin, don't die on it
             rows.append({"name": name, "error": str(e), "source": entry.dist})
             continue
-        cached = {m["stage"]: m for m in weights.cached(name)}
-        rows.append({
-            "name": name, "task": p.task, "summary": p.summary, "source": entry.dist,
-            "stages": [{"stage": s, "title": p.stage_title(s),
-                        "default_data": p.default_data.get(s),
-                        "weights": cached[s]["file"] if s in cached else None,
-                        "bundled": p.bundled.get(s) if bundled.path(p.bundled.get(s, ""))
-                        else None,
-                        "published": published.get(name).url if published.get(name) else None,
-                        "trained_steps": cached[s].get("step") if s in cached else None,
-                        "trained_on": (cached[s].get("dataset") or {}).get("name")
-                        if s in cached else None}
-                       for s in p.stages],
-            "datasets": list(p.datasets)})
+        rows.append({"name": name, "task": p.task, "summary": p.summary, "source": entry.dist,
+                     "stages": [_stage_row(p, s, weights) for s in p.stages],
+                     "datasets": list(p.datasets)})
     if as_json:
         print_json(rows)
         return
-    table = _table("plugin", "task", "stage", "default data", "weights")
+    table = _table("plugin", "task", "stage", "default data", "uses")
     for r in rows:
         if "error" in r:
             table.add_row(r["name"], "[red]broken[/red]", "", "", r["error"])
             continue
         for i, s in enumerate(r["stages"]):
-            w = (f"cached: step {s['trained_steps']} on {s['trained_on']}" if s["weights"]
-                 else f"bundled ({s['bundled']})" if s["bundled"]
-                 else "published (downloaded on first use)" if s["published"]
-                 else "[dim]none (train it)[/dim]")
             table.add_row(r["name"] if i == 0 else "", r["task"] if i == 0 else "",
-                          f"{s['stage']}: {s['title']}", str(s["default_data"]), w)
-    _console().print(table if rows else "no plugins match")
+                          f"{s['stage']}: {s['title']}", str(s["default_data"]), s["uses_text"])
+    print_table(table if rows else "no plugins match")
+
+
+def _stage_row(p, stage: int, weights) -> dict:
+    """One stage of `models list`: what it resolves to (`choice.default`, as every verb)."""
+    found = weights.choice.default(p, stage)
+    meta = {}
+    if found.kind == "yours":
+        meta = next((m for m in weights.cached(found.owner) if m.get("stage") == stage), {})
+    text = found.text()
+    if found.kind == "yours":
+        run = meta.get("run")
+        text = (f"yours: step {meta.get('step')} on "
+                f"{(meta.get('dataset') or {}).get('name')}" + (f" ({run})" if run else ""))
+        if found.owner != p.name:
+            text += f", the {found.owner} run"
+    ships = weights.choice.shipped(p, stage)
+    return {"stage": stage, "title": p.stage_title(stage), "default_data": p.default_data.get(stage),
+            "uses": {"kind": found.kind, "name": found.name,
+                     "path": str(found.path) if found.path else None},
+            "uses_text": text,
+            "shipped": {"kind": ships.kind, "name": ships.name} if ships else None,
+            "weights": str(found.path) if found.kind == "yours" else None,
+            "trained_steps": meta.get("step"),
+            "trained_on": (meta.get("dataset") or {}).get("name")}
 
 
 def _table(*columns: str, **kw):
@@ -90,16 +100,6 @@ def _table(*columns: str, **kw):
     for col in columns:
         table.add_column(col)
     return table
-
-
-def _console():
-    """Rich on a terminal; piped: as wide as the rows need (no wrapped or cut names), no
-    colour codes."""
-    import sys
-
-    from rich.console import Console
-
-    return Console(**({} if sys.stdout.isatty() else {"width": 10_000, "no_color": True}))
 
 
 def _list_available(pattern: str | None, as_json: bool) -> None:
@@ -125,7 +125,7 @@ def _list_available(pattern: str | None, as_json: bool) -> None:
         size = f"{r['size_mb']:.1f} MB" if r["kind"] == "bundled" else f"~{r['size_mb']} MB"
         table.add_row(r["name"], r["kind"], size, "yes" if r["here"] else "download",
                       r.get("url") or r["card"])
-    _console().print(table if rows else "no weights match")
+    print_table(table if rows else "no weights match")
 
 
 @models_app.command("inspect", no_args_is_help=True)
@@ -160,12 +160,12 @@ def inspect(
                                  f"(default data: {about['default_data']})")
             for key, c in about["config"].items():
                 table.add_row(key, repr(c["default"]), c["type"], c["help"])
-            _console().print(table)
+            print_table(table)
         return
     table = _table("key", "value")
     for key, value in flatten(doc):
         table.add_row(key, value)
-    _console().print(table)
+    print_table(table)
 
 
 def flatten(doc: dict, prefix: str = "") -> list[tuple[str, str]]:

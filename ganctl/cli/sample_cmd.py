@@ -11,8 +11,10 @@ from ganctl.cli.common import (
     device_option,
     json_option,
     print_json,
+    say_weights,
     threads_option,
     weights_option,
+    weights_record,
 )
 from ganctl.errors import UsageError
 
@@ -29,10 +31,11 @@ def sample(
                             "/ for one PNG per image, or - for a PNG on stdout."),
     nrow: int = typer.Option(None, "--nrow", help="Images per grid row (default: square)."),
     stage: int = typer.Option(None, "--stage", help="Last stage to run: 1 stops at the "
-                              "generator; default: every stage with cached weights (with "
-                              "the bundled generator: its bundled refiner too)."),
-    weights: str = weights_option("Stage-1 weights: ", default="the cache, else the "
-                                  "weights bundled with the package (sneakers)"),
+                              "generator; default: every stage that has weights (`ganctl "
+                              "models list` shows them), skipping a refiner that scored "
+                              "below its baseline."),
+    weights: str = weights_option("Stage-1 weights: ", default="the name's default, as "
+                                  "`ganctl models list` shows it"),
     refine_weights: str = typer.Option(None, "--refine-weights", help="Weights of the "
                                        "refining stage (e.g. sneakers stage 2)."),
     truncation: float = typer.Option(None, "--truncation", help="Redraw latent components "
@@ -90,9 +93,9 @@ def sample(
     if stage is not None:
         found.check_stage(stage)
     dev = resolve(device)
-    payload = weights_mod.load(found.name, 1, weights, device="cpu",
-                               fallback=found.bundled.get(1))
-    refine = weights_mod.for_refining(found, stage, refine_weights, payload)
+    payload = weights_mod.for_plugin(found, 1, weights)
+    refine = weights_mod.for_refining(found, stage, refine_weights)
+    say_weights(found, payload, refine)
     r_stage = found.refine_stage
     options = {"refine": refine} if refine else {}
     if truncation:
@@ -115,7 +118,7 @@ def sample(
         files = [save_image(grid_image(to_unit(torch.cat(kept)), nrow), out)]
     if as_json:
         print_json({"plugin": found.name, "stages": [1] + ([r_stage] if refine else []),
-                    "weights": [payload.path] + ([refine.path] if refine else []),
+                    "weights": [weights_record(w, found) for w in (payload, refine) if w],
                     "seeds": seed_list, "files": files, "size": size})
     elif out != STDIO:
         from ganctl.console import info
@@ -134,8 +137,8 @@ def _interpolate(found, seeds, steps, out, weights, device, truncation, as_json)
                          f"that do: {', '.join(_with_option('interpolate')) or 'none'}")
     if steps < 2 or min(seeds) < 0:
         raise UsageError("--interpolate takes two seeds >= 0 and --steps >= 2")
-    payload = weights_mod.load(found.name, 1, weights, device="cpu",
-                               fallback=found.bundled.get(1))
+    payload = weights_mod.for_plugin(found, 1, weights)
+    say_weights(found, payload)
     images = found.interpolate(payload, seeds[0], seeds[1], steps, resolve(device),
                                truncation=truncation)
     if str(out).lower().endswith(".gif"):
@@ -143,7 +146,8 @@ def _interpolate(found, seeds, steps, out, weights, device, truncation, as_json)
     else:
         save_image(grid_image(images, nrow=steps), out)
     if as_json:
-        print_json({"plugin": found.name, "seeds": list(seeds), "steps": steps, "file": out})
+        print_json({"plugin": found.name, "seeds": list(seeds), "steps": steps, "file": out,
+                    "weights": weights_record(payload, found)})
 
 
 def _with_option(option: str) -> list[str]:

@@ -23,10 +23,7 @@ def open_weights(target: str, stage: int | None):
     if target in registry.entries() and not Path(target).exists():
         plugin = registry.get(target)
         stage = plugin.check_stage(stage or 1)
-        if plugin.does("translate"):  # local weights, else the published ones
-            found = weights.for_translation(plugin, None)
-        else:
-            found = weights.load(target, stage, fallback=plugin.bundled.get(stage))
+        found = weights.for_plugin(plugin, stage)  # its default, as every verb resolves it
     else:
         found = weights.open_file(target, stage=stage or 1)
         if stage and found.stage != stage:

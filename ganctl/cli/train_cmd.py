@@ -7,7 +7,13 @@ from pathlib import Path
 import typer
 
 from ganctl.cli import app
-from ganctl.cli.common import device_option, json_option, print_json, threads_option
+from ganctl.cli.common import (
+    device_option,
+    json_option,
+    print_json,
+    print_table,
+    threads_option,
+)
 
 
 def _help(ctx: typer.Context, value: bool) -> None:
@@ -68,8 +74,14 @@ def train(
                                "a checkpoint file or run folder."),
     runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="Where run folders go."),
     desc: str = typer.Option(None, "--desc", help="Run folder description suffix."),
-    publish: bool = typer.Option(True, "--publish/--no-publish",
-                                 help="Copy the final generator to the weights cache."),
+    publish: str = typer.Option("if-better", "--publish", help="Whether the finished run "
+                                "becomes the default weights for its name: if-better (only "
+                                "when nothing ships for the name or the run passes its "
+                                "check against the baseline, e.g. stage 2 above bicubic), "
+                                "always, never. Otherwise it stays in its run folder: "
+                                "--weights RUN, or `ganctl models use NAME RUN`."),
+    no_publish: bool = typer.Option(False, "--no-publish", hidden=True,
+                                    help="Same as --publish never."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the resolved config and exit."),
     wandb: bool = typer.Option(None, "--wandb/--no-wandb", help="Mirror logs, samples and the "
                                "final weights to Weights & Biases (default: $GANCTL_WANDB)."),
@@ -110,6 +122,10 @@ def train(
     from ganctl.train.resume import resolve_config
     from ganctl.train.wandb_log import MODES, WandbOptions
 
+    from ganctl.weights.choice import POLICIES
+
+    if publish not in POLICIES:
+        raise UsageError(f"--publish must be one of {', '.join(POLICIES)}")
     if wandb_mode not in MODES:
         raise UsageError(f"--wandb-mode must be one of {', '.join(MODES)}")
     if wandb is None:
@@ -130,7 +146,7 @@ def train(
     layers.update(dict(config.parse_sets(sets)))
     req = engine.TrainRequest(plugin=registry.get(plugin), stage=stage, overrides=layers, data=data,
                               device=device, runs_dir=runs_dir, resume=resume, desc=desc,
-                              publish=publish,
+                              publish="never" if no_publish else publish,
                               wandb=WandbOptions(wandb_mode, wandb_project, wandb_entity)
                               if wandb else None)
     if dry_run:
@@ -142,7 +158,6 @@ def train(
         if as_json:
             print_json(doc)
         else:
-            from rich.console import Console
             from rich.table import Table
 
             table = Table(title=f"{found.name} stage {stage} on {data_spec}", box=None)
@@ -151,7 +166,7 @@ def train(
             helps = {k: h for k, _t, _d, h in config.describe(type(cfg))}
             for k, v in config.to_dict(cfg).items():
                 table.add_row(k, repr(v), helps.get(k, ""))
-            Console().print(table)
+            print_table(table)
         return
     from ganctl.device import busy_cpus_warning, resolve
 
@@ -170,7 +185,7 @@ def train(
                "stopped_by": result.stopped_by, "checkpoint": str(result.checkpoint),
                "weights": str(weights_file),
                "published": str(result.weights) if result.weights else None,
-               "bytes": sizes}
+               "published_why": result.publish_reason, "bytes": sizes}
     if as_json:
         print_json(summary)
     else:

@@ -56,7 +56,7 @@ def video_output(src: str, out: str | None, many: bool, suffix: str, folder: str
 
 def process_videos(videos: list[str], out: str | None, suffix: str, as_json: bool, fn,
                    start: float, duration: float | None, folder: str,
-                   device_type: str = "cpu") -> None:
+                   device_type: str = "cpu", meta: dict | None = None) -> None:
     """Each clip through `fn`, then the summary (`--json`: one row per clip); exit 1 when
     any clip failed, after the others were written. Frames go to `fn` a batch at a time
     on a GPU and one at a time on a CPU, where batches measured slower (as for images:
@@ -83,7 +83,7 @@ def process_videos(videos: list[str], out: str | None, suffix: str, as_json: boo
             info(f"{src} -> {dest}: {summary.frames} frames at {summary.fps_in:g} fps "
                  f"({row['frames_per_s']:.2f} frames/s){', audio copied' if summary.audio else ''}"
                  f"{bad}")
-    report(rows, as_json)
+    report(rows, as_json, meta)
 
 
 def images_to_video(items: list[str], dest: str, fn, fps: float) -> dict:
@@ -151,10 +151,11 @@ class progress_bar:
         return False
 
 
-def report(rows: list, as_json: bool) -> None:
+def report(rows: list, as_json: bool, meta: dict | None = None) -> None:
+    """The summary of a video run (`meta`: what --json adds, e.g. the weights used)."""
     failed = [r for r in rows if "error" in r]
     if as_json:
         print_json({"processed": len(rows) - len(failed), "failed": len(failed),
-                    "results": rows})
+                    "results": rows, **(meta or {})})
     if failed:
         raise GanctlError(f"{len(failed)} of {len(rows)} input(s) failed")

@@ -73,20 +73,27 @@ _add(
     Dataset("celeba", "celeba", "202,599 aligned faces, 178x218",
             (), "non-commercial", "1.4 GB", manual=CELEBA_HOWTO),
     Dataset("leaks", "leaks", "your folder: train/ proliv/ test/",
-            (), "private", "-", manual=LEAKS_HOWTO),
+            (), "private", "yours", manual=LEAKS_HOWTO),
 )
 PIX2PIX_COUNTS = {"edges2shoes": (("train", 49825), ("val", 200))}
+# Archive sizes as the authors' servers report them, rounded ("~": approximate; a download
+# announces the exact Content-Length before it starts).
+PIX2PIX_SIZES = {"edges2shoes": "~2.2 GB", "edges2handbags": "~8.6 GB", "facades": "~30 MB",
+                 "maps": "~250 MB", "night2day": "~2.0 GB"}
 for _name in ("edges2shoes", "edges2handbags", "facades", "maps", "night2day"):
     _add(Dataset(_name, "paired", "A|B pairs, train/ val/",
-                 (PIX2PIX_URL.format(_name),), "research (pix2pix page)", inner=_name,
-                 counts=PIX2PIX_COUNTS.get(_name, ())))
+                 (PIX2PIX_URL.format(_name),), "research (pix2pix page)", PIX2PIX_SIZES[_name],
+                 inner=_name, counts=PIX2PIX_COUNTS.get(_name, ())))
 CYCLEGAN_COUNTS = {"horse2zebra": (("trainA", 1067), ("trainB", 1334), ("testA", 120),
                                    ("testB", 140))}
-for _name in ("horse2zebra", "apple2orange", "summer2winter_yosemite", "monet2photo",
-              "cezanne2photo", "ukiyoe2photo", "vangogh2photo", "iphone2dslr_flower"):
+CYCLEGAN_SIZES = {"horse2zebra": "~115 MB", "apple2orange": "~80 MB",
+                  "summer2winter_yosemite": "~130 MB", "monet2photo": "~300 MB",
+                  "cezanne2photo": "~280 MB", "ukiyoe2photo": "~290 MB",
+                  "vangogh2photo": "~300 MB", "iphone2dslr_flower": "~340 MB"}
+for _name in CYCLEGAN_SIZES:
     _add(Dataset(_name, "unpaired", "trainA/ trainB/ testA/ testB/",
-                 (CYCLEGAN_URL.format(_name),), "research (CycleGAN page)", inner=_name,
-                 counts=CYCLEGAN_COUNTS.get(_name, ())))
+                 (CYCLEGAN_URL.format(_name),), "research (CycleGAN page)",
+                 CYCLEGAN_SIZES[_name], inner=_name, counts=CYCLEGAN_COUNTS.get(_name, ())))
 
 
 MARKER = ".ganctl-complete.json"

@@ -10,6 +10,7 @@ says what came back.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import time
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import requests
 
-from ganctl.console import err, warn
+from ganctl.console import err, info, warn
 from ganctl.errors import GanctlError
 
 CHUNK = 1 << 16
@@ -26,6 +27,30 @@ USER_AGENT = "ganctl-download/1"
 
 class DownloadError(GanctlError):
     pass
+
+
+def offline() -> bool:
+    """`ganctl --offline` or GANCTL_OFFLINE=1: never touch the network."""
+    return os.environ.get("GANCTL_OFFLINE", "") not in ("", "0")
+
+
+def offline_why() -> str:
+    """Which switch made us offline, for the error line."""
+    return "--offline" if os.environ.get("GANCTL_OFFLINE") == "--offline" else \
+        "GANCTL_OFFLINE is set"
+
+
+def refuse_offline(what: str, url: str, fallback: str) -> None:
+    """The one-line refusal every download gives under --offline/GANCTL_OFFLINE."""
+    if offline():
+        raise DownloadError(f"offline ({offline_why()}), and {what} is not here: fetch "
+                            f"{url} elsewhere and {fallback}")
+
+
+def size_text(n: int | None) -> str:
+    if n is None:
+        return "size unknown"
+    return f"{n / 1e6:.1f} MB" if n < 1e9 else f"{n / 1e9:.2f} GB"
 
 
 class ChecksumMismatch(DownloadError):
@@ -69,11 +94,39 @@ def _progress(total: int | None, start: int, label: str):
         TransferSpeedColumn,
     )
 
+    if not err().is_terminal:
+        return PlainProgress(total, start, label), 0
     progress = Progress("[bold]{task.description}", BarColumn(), DownloadColumn(),
                         TransferSpeedColumn(), TimeRemainingColumn(), console=err(),
-                        disable=not err().is_terminal, transient=True)
+                        transient=True)
     task = progress.add_task(label, total=total, completed=start)
     return progress, task
+
+
+class PlainProgress:
+    """A download's progress as a plain line every few seconds, where stderr is no
+    terminal (a log file, CI, a notebook's captured stream)."""
+
+    EVERY_S = 5.0
+
+    def __init__(self, total: int | None, start: int, label: str):
+        self.total, self.done, self.label = total, start, label
+        self.t0 = self.last = time.monotonic()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def advance(self, _task, n: int) -> None:
+        self.done += n
+        now = time.monotonic()
+        if now - self.last >= self.EVERY_S:
+            self.last = now
+            of = f" of {size_text(self.total)}" if self.total else ""
+            info(f"{self.label}: {size_text(self.done)}{of} "
+                 f"({self.done / 1e6 / max(now - self.t0, 1e-9):.1f} MB/s)")
 
 
 class MirrorFailed(Exception):
@@ -117,25 +170,35 @@ def _one_attempt(session, url: str, part: Path, timeout, label: str) -> None:
 def fetch(urls: list[str] | tuple[str, ...], dest: Path, md5: str | None = None,
           sha256: str | None = None, size: int | None = None, retries: int = 4,
           timeout: tuple[float, float] = (10, 60), backoff: float = 1.0,
-          fallback: str = "pass --from PATH") -> Fetched:
+          fallback: str = "pass --from PATH", what: str | None = None,
+          approx_size: int | None = None, sha256_prefix: str | None = None) -> Fetched:
     """Download the first mirror that works to `dest`, verified; resume partial files.
+    The one way ganctl reaches the network for files: refused under --offline, announced
+    (what, size, destination) before it starts, with a progress bar.
 
     Connection failures, timeouts, short reads and 5xx answers are retried with
     exponential back-off, resuming from what arrived; 4xx, HTML pages, redirect loops
-    and checksum mismatches move on to the next mirror.
+    and checksum mismatches move on to the next mirror. `sha256_prefix`: the leading hex
+    digits of the SHA-256 where only those are published (torchvision's file names).
     """
     dest = Path(dest)
+    refuse_offline(what or dest.name, urls[0], fallback)
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     errors: list[str] = []
     mismatch = None
     session = requests.Session()
     session.max_redirects = 10
+    known = size or approx_size or head_size(session, urls[0])
+    approx = "" if size or not approx_size else ", approximate"
+    have = f"; resuming from {size_text(part.stat().st_size)}" if part.exists() else ""
+    info(f"downloading {what or dest.name} ({size_text(known)}{approx}) from {urls[0]} "
+         f"to {dest}{have}")
     for url in urls:
         for attempt in range(retries + 1):
             try:
                 _one_attempt(session, url, part, timeout, dest.name)
-                return _verify_and_place(part, dest, url, md5, sha256, size)
+                return _verify_and_place(part, dest, url, md5, sha256, size, sha256_prefix)
             except MirrorFailed as e:
                 part.unlink(missing_ok=True)
                 errors.append(str(e))
@@ -169,6 +232,17 @@ def fetch(urls: list[str] | tuple[str, ...], dest: Path, md5: str | None = None,
     raise DownloadError(f"could not download {dest.name}: {errors[-1]}{hint}")
 
 
+def head_size(session, url: str) -> int | None:
+    """The Content-Length a HEAD request reports, or None (no answer, no header)."""
+    try:
+        r = session.head(url, allow_redirects=True, timeout=(5, 10),
+                         headers={"User-Agent": USER_AGENT})
+        length = r.headers.get("Content-Length") if r.ok else None
+        return int(length) if length and length.isdigit() else None
+    except requests.RequestException:
+        return None
+
+
 def _short(e: Exception) -> str:
     text = str(e)
     for marker in ("NameResolutionError", "Connection refused", "Connection reset",
@@ -178,7 +252,8 @@ def _short(e: Exception) -> str:
     return text.splitlines()[0][:80] if text else type(e).__name__
 
 
-def _verify_and_place(part: Path, dest: Path, url: str, md5, sha256, size) -> Fetched:
+def _verify_and_place(part: Path, dest: Path, url: str, md5, sha256, size,
+                      sha256_prefix: str | None = None) -> Fetched:
     got_size = part.stat().st_size
     got_sha, got_md5 = file_digests(part)
     problem = None
@@ -188,6 +263,8 @@ def _verify_and_place(part: Path, dest: Path, url: str, md5, sha256, size) -> Fe
         problem = f"MD5 {got_md5}, expected {md5}"
     elif sha256 and got_sha != sha256:
         problem = f"SHA-256 {got_sha}, expected {sha256}"
+    elif sha256_prefix and not got_sha.startswith(sha256_prefix):
+        problem = f"SHA-256 {got_sha}, expected one starting {sha256_prefix}"
     if problem:
         part.unlink(missing_ok=True)
         raise ChecksumMismatch(f"{dest.name} from {url} failed verification ({problem}); "

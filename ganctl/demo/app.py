@@ -175,6 +175,7 @@ def build(gr, targets: list[str], out: Path, weights: str | None = None, device=
                     except GanctlError as e:  # no weights yet: say how to get them
                         gr.Markdown(f"**{plugin.name} cannot {task} yet:** {e}")
                         continue
+                    gr.Markdown("  \n".join(h.used), elem_id=f"{plugin.name}-{task}-weights")
                     draw(gr, f"{plugin.name}-{task}", h, out)
         for h, outputs in loads:
             page.load(lambda h=h: h.refresh(out), None, list(outputs))

@@ -55,6 +55,13 @@ def sample_drawing(side: int = 256) -> Image.Image:
     return synthetic.edge_map(synthetic.shoe(random.Random(3), side))
 
 
+def used(plugin, *loaded) -> list[str]:
+    """The lines `ganctl` prints about the weights a tab runs with (shown on the page)."""
+    from ganctl.weights.provenance import line
+
+    return [line(w, plugin) for w in loaded if w is not None]
+
+
 class Translation:
     """A translation name: one output per direction its weights map (two for a two-way
     CycleGAN run, the name's own way first)."""
@@ -64,6 +71,7 @@ class Translation:
 
         self.plugin = plugin
         self.weights = weights.for_translation(plugin, weights_spec)
+        self.used = used(plugin, self.weights)
         ways = plugin.directions(self.weights)
         self.labels = [f"{plugin.name} ({w})" if w else plugin.name for w in ways]
         self.runs = [plugin.translator(self.weights, device, direction=w) for w in ways]
@@ -84,9 +92,9 @@ class Generation:
         from ganctl import weights
 
         self.plugin, self.device = plugin, device
-        self.weights = weights.load(plugin.name, 1, weights_spec, device="cpu",
-                                    fallback=plugin.bundled.get(1))
-        self.refine = weights.for_refining(plugin, base=self.weights)  # as `sample` does
+        self.weights = weights.for_plugin(plugin, 1, weights_spec)
+        self.refine = weights.for_refining(plugin)  # as `sample` does
+        self.used = used(plugin, self.weights, self.refine)
         self.truncation = "truncation" in plugin.sample_options
         self.interpolation = "interpolate" in plugin.sample_options
 
@@ -136,6 +144,7 @@ class Upscaling:
         from ganctl import weights
         self.device = device
         payload = weights.for_upscaling(plugin, weights_spec)
+        self.used = used(plugin, payload)
         self.warning = plugin.weights_warning(payload)
         self.net, self.scale, self.channels, self.context = plugin.upscaler(payload,
                                                                             self.device)
@@ -157,7 +166,8 @@ class Detection:
     def __init__(self, plugin, weights_spec: str | None = None, device="cpu"):
         from ganctl import weights
         self.plugin = plugin
-        payload = weights.load(plugin.name, 1, weights_spec, device="cpu")
+        payload = weights.for_plugin(plugin, 1, weights_spec)
+        self.used = used(plugin, payload)
         self.score, self.meta, self.pre = plugin.detector(payload, device)
         self.threshold = float(self.meta["threshold"])
 

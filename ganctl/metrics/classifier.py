@@ -36,14 +36,20 @@ class SmallCNN(nn.Module):
 
 
 def train_classifier(train_x, train_y, test_x, test_y, epochs: int = 3, seed: int = 0,
-                     device="cpu") -> tuple[SmallCNN, float]:
-    """Train on uint8 (N, 1, 28, 28) images; returns the net and its test accuracy."""
+                     device="cpu", progress: bool = False) -> tuple[SmallCNN, float]:
+    """Train on uint8 (N, 1, 28, 28) images; returns the net and its test accuracy.
+    `progress`: a bar with ETA on stderr (plain lines where it is no terminal)."""
+    from ganctl.train.progress import Reporter
+
     torch.manual_seed(seed)
     net = SmallCNN().to(device)
     opt = torch.optim.Adam(net.parameters(), lr=2e-3)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, 2e-3, total_steps=epochs *
                                                 (len(train_x) // 128))
     g = torch.Generator().manual_seed(seed)
+    total = epochs * (len(train_x) // 128)
+    bar = Reporter(total, 0.0, 0, 0.0, "training the feature classifier", enabled=progress)
+    done = 0
     for _ in range(epochs):
         net.train()
         order = torch.randperm(len(train_x), generator=g)
@@ -57,6 +63,12 @@ def train_classifier(train_x, train_y, test_x, test_y, epochs: int = 3, seed: in
             loss.backward()
             opt.step()
             sched.step()
+            done += 1
+            bar.step(done, done / (len(train_x) // 128), 0.0)
+            if done % 100 == 0 or done == total:
+                bar.logged({"step": done, "epoch": done / (len(train_x) // 128),
+                            "loss": loss.item()})
+    bar.close()
     return net.eval(), accuracy(net, test_x, test_y, device)
 
 
@@ -82,10 +94,40 @@ def embed(net: SmallCNN, images: torch.Tensor, device="cpu") -> torch.Tensor:
     return torch.cat(out)
 
 
+BUNDLED = "fashion-classifier"  # ganctl/bundled/, made by `python bench/bundle.py`
+
+
+def bundled_classifier(device="cpu") -> tuple[SmallCNN, dict] | None:
+    """The classifier that ships with ganctl (trained by `train_classifier`, seed 0, on the
+    60,000 Fashion-MNIST training images), or None when this install lacks the file. The
+    same file everywhere, so FD/KID in its features compare across machines."""
+    from ganctl import bundled, formats
+
+    path = bundled.path(BUNDLED)
+    if path is None:
+        return None
+    doc = formats.read(path)
+    net = SmallCNN()
+    net.load_state_dict({k: v.float() for k, v in doc["nets"]["classifier"].items()})
+    meta = {**doc.get("recipe_meta", {}), "sha256": checkpoint.sha256_of(path),
+            "file": str(path), "origin": "bundled"}
+    return net.to(device).eval(), meta
+
+
 def fashion_classifier(root, device="cpu") -> tuple[SmallCNN, dict]:
-    """The cached classifier for the Fashion-MNIST files in `root` (trained on first use)."""
+    """The bundled classifier; without it, one trained here on the Fashion-MNIST files
+    in `root` on first use (announced, with a progress bar) and cached."""
     from ganctl.data.layouts import IDX_FILES, fashion_mnist
 
+    shipped = bundled_classifier(device)
+    if shipped is not None:
+        return shipped
+    if root is None:
+        from ganctl.errors import GanctlError
+
+        raise GanctlError("this install has no bundled Fashion-MNIST classifier, and "
+                          "training one needs Fashion-MNIST: `ganctl download-data "
+                          "fashion-mnist` first")
     h = hashlib.sha256()
     for name in IDX_FILES["train"] + IDX_FILES["test"]:
         p = root / name
@@ -97,16 +139,18 @@ def fashion_classifier(root, device="cpu") -> tuple[SmallCNN, dict]:
         net = SmallCNN()
         net.load_state_dict(saved["nets"]["classifier"])
         sha = hashlib.sha256(path.read_bytes()).hexdigest()
-        return net.to(device).eval(), {**saved["meta"], "sha256": sha, "file": str(path)}
-    info("training the Fashion-MNIST feature classifier once (cached afterwards)")
+        return net.to(device).eval(), {**saved["meta"], "sha256": sha, "file": str(path),
+                                       "origin": "trained here"}
+    info("this install has no bundled Fashion-MNIST classifier: training one once (3 "
+         "epochs of 60,000 images, a few CPU-minutes; cached afterwards)")
     tx, ty = fashion_mnist(root, "train")
     vx, vy = fashion_mnist(root, "test")
     tx, ty, vx, vy = map(torch.from_numpy, (tx, ty, vx, vy))
-    net, acc = train_classifier(tx, ty, vx, vy, device=device)
+    net, acc = train_classifier(tx, ty, vx, vy, device=device, progress=True)
     meta = {"test_accuracy": acc, "dataset_key": key, "features": FEATURES,
             "train_images": len(tx)}
     checkpoint.save({"kind": "weights", "plugin": "metrics", "stage": 0, "meta": meta,
                      "nets": {"classifier": net.state_dict()}}, path)
     info(f"classifier test accuracy {acc:.4f}; saved {path}")
     return net, {**meta, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-                 "file": str(path)}
+                 "file": str(path), "origin": "trained here"}

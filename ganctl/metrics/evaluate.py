@@ -52,23 +52,16 @@ def extractor(spec: str, device) -> Extractor:
         from ganctl.data import catalog
         from ganctl.metrics.classifier import fashion_classifier
 
-        root = catalog.locate("fashion-mnist")
-        if root is None:
-            raise GanctlError("the classifier extractor trains on Fashion-MNIST: run "
-                              "`ganctl download-data fashion-mnist` first")
-        net, meta = fashion_classifier(root, device)
-        return Extractor(f"fashion-classifier (test accuracy {meta['test_accuracy']:.4f})",
-                         meta["sha256"], 28, 1, _Features(net))
+        net, meta = fashion_classifier(catalog.locate("fashion-mnist"), device)
+        return Extractor(f"fashion-classifier ({meta['origin']}, test accuracy "
+                         f"{meta['test_accuracy']:.4f})", meta["sha256"], 28, 1,
+                         _Features(net))
     if spec == "inception":
         from torchvision.models import Inception_V3_Weights, inception_v3
 
         record = Inception_V3_Weights.IMAGENET1K_V1
-        extractors = paths.weights_dir() / "extractors"
-        path = weights.torchvision_file(record, also=(extractors,))
-        if path is None:
-            raise GanctlError(f"Inception-v3 weights not found and not downloadable: place "
-                              f"{INCEPTION_FILE} (from {record.url}) in "
-                              f"{Path(torch.hub.get_dir()) / 'checkpoints'} or {extractors}")
+        path = weights.torchvision_file(record, "torchvision's ImageNet Inception-v3 (for "
+                                        "--extractor inception)")
 
         net = inception_v3(weights=None, aux_logits=True, init_weights=False)
         net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))

@@ -49,7 +49,9 @@ class TrainRequest:
     runs_dir: Path = Path("runs")
     resume: str | None = None  # None, "auto" or a path
     desc: str | None = None
-    publish: bool = True
+    # "if-better" (the rule in ganctl.weights.choice), "always" or "never"; True/False
+    # are "always"/"never"
+    publish: str | bool = "if-better"
     wandb: WandbOptions | None = None
 
 
@@ -59,8 +61,9 @@ class TrainResult:
     step: int
     epoch: float
     checkpoint: Path | None  # None on ranks other than 0 of a distributed run
-    weights: Path | None
-    stopped_by: str = ""  # the stopping rule that ended the run, as its flag: "--steps 200"
+    weights: Path | None  # the cache file, when the run became its name's default
+    stopped_by: str = ""
+    publish_reason: str = ""  # why it did or did not become the default  # the stopping rule that ended the run, as its flag: "--steps 200"
     main: bool = True  # False on ranks other than 0: rank 0 reports
 
 
@@ -138,7 +141,7 @@ def _train(req: TrainRequest, s: Session, found: Resolved) -> TrainResult:
     where = f"{ddp.world} processes on {device.type}" if ddp.on else describe(device)
     info(f"training {s.plugin.name} stage {s.stage} on {s.data.info.name} "
          f"({s.data.info.count} images{', synthetic' if s.data.info.synthetic else ''}) "
-         f"on {where}; run folder {s.run}")
+         f"on {where} in {precision}; run folder {s.run}")
 
     # --- train
     log = RunLog(s, limits, ckpt_path is not None, req.wandb)
@@ -176,12 +179,27 @@ def _train(req: TrainRequest, s: Session, found: Resolved) -> TrainResult:
     log.artifact(s.run / "weights.pt", f"{s.plugin.name}-stage{s.stage}",
                  {"step": s.step, "dataset": s.data.info.name})
     log.finish()
+    policy = {True: "always", False: "never"}.get(req.publish, req.publish)
+    chosen, why = weights.choice.publish_decision(s.plugin, s.stage,
+                                                  weights.inference_payload(payload), policy)
     published = weights.publish(payload, s.plugin.name, s.stage, saved=s.run / "weights.pt") \
-        if req.publish else None
-    if published:
-        info(f"published weights to {published}")
+        if chosen else None
+    say_published(s, published, why)
     ddp.barrier()  # the other ranks wait here (above)
-    return TrainResult(s.run, s.step, epoch, last_ckpt, published, stopped_by)
+    return TrainResult(s.run, s.step, epoch, last_ckpt, published, stopped_by, why)
+
+
+def say_published(s: Session, published: Path | None, why: str) -> None:
+    """Whether the run became its name's default, why, and the way to the other choice."""
+    name = s.plugin.name
+    if published:
+        info(f"these weights are now the default for {name}" +
+             (f" stage {s.stage}" if len(s.plugin.stages) > 1 else "") +
+             f" ({why}); cached at {published}")
+        return
+    info(f"kept in {s.run} and NOT made the default for {name}: {why}. Use them with "
+         f"--weights {s.run}, or make them the default with `ganctl models use {name} "
+         f"{s.run}`")
 
 
 def train_steps(s: Session, limits: Limits, log: RunLog, done: bool):

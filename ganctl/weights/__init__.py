@@ -15,19 +15,18 @@ from typing import Any
 from ganctl import bundled, checkpoint, formats, hub, paths
 from ganctl.console import warn
 from ganctl.errors import GanctlError
+from ganctl.weights import choice
+from ganctl.weights.choice import cache_path
 from ganctl.weights.record import META_KEYS, Preprocess, Weights, inference_payload
 from ganctl.weights.torch_hub import torchvision_file
 
-__all__ = ["META_KEYS", "Preprocess", "Weights", "cache_path", "cached", "fetch",
-           "for_refining", "for_translation", "for_upscaling", "inference_payload", "load",
-           "open_file", "publish", "read", "resolve", "torchvision_file"]
+__all__ = ["META_KEYS", "Preprocess", "Weights", "cache_path", "cached", "choice", "fetch",
+           "for_plugin", "for_refining", "for_translation", "for_upscaling",
+           "inference_payload", "load", "open_file", "publish", "read", "resolve",
+           "torchvision_file"]
 
 # What a folder given as --weights may hold, in the order they are looked for.
 FOLDER_FILES = ("weights.pt", "stage{stage}.pt", "model.safetensors")
-
-
-def cache_path(plugin: str, stage: int) -> Path:
-    return paths.weights_dir() / plugin / f"stage{stage}.pt"
 
 
 def read(path: Path, device="cpu") -> dict[str, Any]:
@@ -55,10 +54,10 @@ def publish(payload: dict[str, Any], plugin: str, stage: int,
     return path
 
 
-def resolve(plugin: str, stage: int, explicit: str | None = None,
-            fallback: str | None = None) -> Path:
-    """The weights file to use: `--weights` (a file, a run folder or `bundled:NAME`), else
-    the cache, else the bundled weights `fallback` (shipped with the package)."""
+def resolve(plugin: str, stage: int, explicit: str | None = None) -> Path:
+    """The file `--weights` names (a file, a run folder or `bundled:NAME`); with no
+    `--weights`, the cache's file for `plugin` stage `stage` (the choice rule, with what
+    ships, is `choice.default`)."""
     if explicit and explicit.startswith(bundled.PREFIX):
         name = explicit.removeprefix(bundled.PREFIX)
         found = bundled.path(name)
@@ -80,8 +79,6 @@ def resolve(plugin: str, stage: int, explicit: str | None = None,
             raise GanctlError(f"--weights {explicit}: no such file")
         return p
     path = cache_path(plugin, stage)
-    if not path.is_file() and fallback and bundled.path(fallback):
-        return bundled.path(fallback)
     if not path.is_file():
         stage_flag = f" --stage {stage}" if stage != 1 else ""
         raise GanctlError(f"no trained weights for {plugin} stage {stage} in {path.parent}; "
@@ -90,12 +87,36 @@ def resolve(plugin: str, stage: int, explicit: str | None = None,
     return path
 
 
+def for_plugin(plugin, stage: int = 1, explicit: str | None = None,
+               device="cpu") -> Weights:
+    """The weights a verb runs `plugin` stage `stage` with: `explicit` (`--weights`), else
+    the name's default (`choice.default`: yours, else bundled, else published, which is
+    downloaded on first use), each tagged with where it came from (`origin`)."""
+    if explicit is not None:
+        return load(plugin.name, stage, explicit, device, also=plugin.weights_name)
+    found = choice.default(plugin, stage)
+    if found.kind == "none":
+        stage_flag = f" --stage {stage}" if stage != 1 else ""
+        raise GanctlError(f"no weights for {plugin.name} stage {stage}: nothing ships for it "
+                          f"and none are in {cache_path(plugin.name, stage).parent}; train "
+                          f"them with `ganctl train {plugin.name}{stage_flag}` or pass "
+                          "--weights PATH")
+    path = found.path
+    if found.kind == "published":
+        from ganctl import published, reference
+
+        path = reference.pretrained(published.get(plugin.name),
+                                    plugin.weights_name or plugin.name)
+    out = load(plugin.name, stage, str(path), device, also=found.owner)
+    out.origin = found.kind
+    return out
+
+
 def load(plugin: str, stage: int, explicit: str | None = None, device="cpu",
-         also: str | None = None, fallback: str | None = None) -> Weights:
+         also: str | None = None) -> Weights:
     """Load inference weights for `plugin`/`stage`, checked and EMA-preferring; weights
-    of plugin `also` are accepted too (the run that owns a two-way name's weights);
-    `fallback`: the bundled weights to use when none are cached."""
-    out = open_file(explicit, plugin, stage, device, fallback)
+    of plugin `also` are accepted too (the run that owns a two-way name's weights)."""
+    out = open_file(explicit, plugin, stage, device)
     if out.plugin not in (plugin, also):
         raise GanctlError(f"{out.path} belongs to plugin {out.plugin!r} (stage {out.stage}), "
                           f"not {plugin!r}")
@@ -112,18 +133,21 @@ def fetch(explicit: str | None):
 
 
 def open_file(explicit: str | None, plugin: str = "", stage: int = 1,
-              device="cpu", fallback: str | None = None) -> Weights:
+              device="cpu") -> Weights:
     """The inference weights `--weights` names (a file, a run or Hub folder, an hf://
-    address, bundled:NAME; None: the cache's `plugin` stage `stage`, else the bundled
-    `fallback`), whatever plugin they belong to."""
+    address, bundled:NAME; None: the cache's `plugin` stage `stage`), whatever plugin they
+    belong to."""
     local, fetched = fetch(explicit)
-    path = Path(local) if fetched else resolve(plugin, stage, explicit, fallback)
+    path = Path(local) if fetched else resolve(plugin, stage, explicit)
     out = inference_payload(read(path, device))
     out.path = str(path)
+    out.origin = "yours" if explicit is None else "file"
     if path.parent == bundled.HERE:
         out.source = bundled.PREFIX + path.stem
+        out.origin = "bundled"
     if fetched:  # the address, not the local cache file
         out.source = fetched.source()
+        out.origin = "hub"
     return out
 
 
@@ -150,53 +174,47 @@ def for_translation(plugin, explicit: str | None) -> Weights:
       repositories publish): imported on the fly, its architecture read from its keys and
       taken as mapping the way the name translates;
     - `--weights FILE|RUN`: ganctl weights;
-    - nothing: weights imported for this very name, else those of the run that trained
-      both directions (horse2zebra's run serves zebra2horse), else the published
-      generator (`ganctl.published`), downloaded on first use."""
+    - nothing: the name's default (`choice.default`): weights imported or chosen for this
+      name, else those of the run that trained both directions (horse2zebra's run serves
+      zebra2horse), else the published generator, downloaded on first use."""
     from ganctl import published, reference
 
-    shared = plugin.weights_name or plugin.name
+    if explicit is None:
+        return for_plugin(plugin, 1)
     record = published.get(plugin.name)
-    if explicit is None:  # local weights win: this name's own import, then the two-way run
-        owner = next((n for n in (plugin.name, shared) if cache_path(n, 1).is_file()), None)
-        if owner or record is None:
-            return load(owner or shared, 1)
-        explicit = "pretrained"
+    origin = "file"
     if explicit == "pretrained":
         if record is None:
             raise GanctlError(f"no published pretrained generator for {plugin.name}; names "
                               f"that have one: {', '.join(published.PUBLISHED)}")
-        explicit = str(reference.pretrained(record, shared))
+        explicit = str(reference.pretrained(record, plugin.weights_name or plugin.name))
+        origin = "published"
     local, fetched = fetch(explicit)
     try:
-        out = load(plugin.name, 1, local, also=shared)
+        out = load(plugin.name, 1, local, also=plugin.weights_name or plugin.name)
     except GanctlError:
         path = Path(local).expanduser()
         if not (path.is_file() and reference.is_reference_file(path)):
             raise
         out = Weights({**reference.to_payload(path, plugin.name, direction=plugin.direction,
                                               source=explicit), "path": local})
+    out.origin = origin
     if fetched:  # the address, not the local cache file
         out.source = fetched.source()
+        out.origin = "hub"
     return out
 
 
-def for_refining(plugin, stage: int | None = None, explicit: str | None = None,
-                 base: Weights | None = None) -> Weights | None:
+def for_refining(plugin, stage: int | None = None, explicit: str | None = None) -> Weights | None:
     """The refining stage's weights `sample` applies after the generator, or None: used
-    when asked for (`stage`, `explicit`) or when cached and not below its baseline. The
-    bundled refiner stands in when none is cached, for the bundled generator it was made
-    for (`base`) or when `stage` asks for it."""
+    when asked for (`stage`, `explicit`), else the stage's default (`choice.default`)
+    unless it scored below its baseline (`plugin.weights_warning`)."""
     r_stage = plugin.refine_stage
     if r_stage is None or (stage is not None and stage < r_stage):
         return None
-    after_bundled = base is not None and base.is_bundled
-    fallback = plugin.bundled.get(r_stage) if stage is not None or after_bundled else None
-    available = explicit or cache_path(plugin.name, r_stage).is_file() or \
-        (fallback and bundled.path(fallback))
-    if stage is None and not available:
+    if stage is None and explicit is None and choice.default(plugin, r_stage).kind == "none":
         return None
-    refine = load(plugin.name, r_stage, explicit, device="cpu", fallback=fallback)
+    refine = for_plugin(plugin, r_stage, explicit)
     problem = plugin.weights_warning(refine)
     if problem and stage is None and not explicit:
         warn(f"not applying stage {r_stage}: {problem}; pass --stage {r_stage} to apply it "
@@ -208,7 +226,6 @@ def for_refining(plugin, stage: int | None = None, explicit: str | None = None,
 
 
 def for_upscaling(plugin, explicit: str | None) -> Weights:
-    """The upscaler's weights: `explicit`, else the cached refining stage, else the
-    bundled upscaler (`plugin.weights_warning` says whether they are any good)."""
-    return load(plugin.name, plugin.refine_stage, explicit, device="cpu",
-                fallback=plugin.bundled_upscaler)
+    """The upscaler's weights: `explicit`, else the refining stage's default (yours, else
+    the bundled upscaler); `plugin.weights_warning` says whether they are any good."""
+    return for_plugin(plugin, plugin.refine_stage, explicit)

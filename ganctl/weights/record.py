@@ -59,6 +59,16 @@ class Weights(dict):
         self["source"] = value
 
     @property
+    def origin(self) -> str:
+        """How the verb came by them: "yours" (the name's default from the cache),
+        "bundled", "published", "file" (`--weights`), "hub" or "memory"."""
+        return self.get("origin", "memory")
+
+    @origin.setter
+    def origin(self, value: str) -> None:
+        self["origin"] = value
+
+    @property
     def plugin(self) -> str:
         return self["plugin"]
 
@@ -92,7 +102,7 @@ class Weights(dict):
 
     def saved(self) -> dict[str, Any]:
         """The plain dict to write to a weights file (without where it was read from)."""
-        return {k: v for k, v in self.items() if k != "path"}
+        return {k: v for k, v in self.items() if k not in ("path", "origin")}
 
     def build(self, name: str, device):
         """Net `name`, rebuilt from its arch record, its weights loaded, in eval mode."""

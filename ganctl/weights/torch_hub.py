@@ -1,36 +1,40 @@
-"""Weights of torchvision's own models (VGG, Inception) used by losses and metrics."""
+"""Weights of torchvision's own models (VGG19 for the content loss, Inception-v3 for FID)
+used by losses and metrics: kept under GANCTL_HOME/weights/extractors, fetched through the
+project's one download path (announced, resumable, checked, refused offline)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from ganctl import paths
 
-def torchvision_file(record, also: tuple[Path, ...] = (), download: bool = True,
-                     timeout: float = 10.0) -> Path | None:
-    """The file of a torchvision weights record (e.g. `VGG19_Weights.IMAGENET1K_V1`): from
-    the torch hub cache or one of `also`, else downloaded into the hub cache by
-    torchvision itself (hash-checked against the file name). None when it cannot be had."""
-    import contextlib
-    import socket
-    import sys
+# Approximate sizes, for the announcement before the first byte arrives.
+SIZES_MB = {"vgg19-dcbb9e9d.pth": 548, "inception_v3_google-0cc3c7bd.pth": 104}
 
+
+def folder() -> Path:
+    return paths.weights_dir() / "extractors"
+
+
+def torchvision_file(record, what: str, download: bool = True) -> Path | None:
+    """The file of a torchvision weights record (e.g. `VGG19_Weights.IMAGENET1K_V1`):
+    from GANCTL_HOME/weights/extractors, else a copy torch.hub already has, else
+    downloaded (checked against the SHA-256 prefix in torchvision's file name). None when
+    `download` is False and it is not here; a one-line error when it cannot be had."""
     import torch
 
+    from ganctl.data.download import fetch
+
     name = Path(record.url).name
-    hub = Path(torch.hub.get_dir()) / "checkpoints" / name
-    for path in (hub, *(Path(p) / name for p in also)):
+    dest = folder() / name
+    for path in (dest, Path(torch.hub.get_dir()) / "checkpoints" / name):
         if path.is_file():
             return path
     if not download:
         return None
-    before = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(timeout)  # offline or a black-holed network: give up soon
-    try:
-        with contextlib.redirect_stdout(sys.stderr):  # torch.hub announces on stdout
-            record.get_state_dict(progress=False, check_hash=True)
-    except Exception:  # noqa: BLE001 - no network, a proxy page, a bad hash ...
-        hub.unlink(missing_ok=True)
-        return None
-    finally:
-        socket.setdefaulttimeout(before)
-    return hub if hub.is_file() else None
+    stem = Path(name).stem
+    prefix = stem.rsplit("-", 1)[-1] if "-" in stem else None
+    mb = SIZES_MB.get(name)
+    fetch([record.url], dest, what=what, approx_size=mb * 10**6 if mb else None,
+          sha256_prefix=prefix, fallback=f"put it at {dest}")
+    return dest

@@ -40,7 +40,6 @@ class Sneakers(Plugin):
     # which upscales the generated 28-px sneakers more cleanly than the 7 -> 28 px
     # Fashion-MNIST net (sneakers-stage2, whose grain shows at 28 -> 112)
     bundled = {1: "sneakers-stage1", 2: "photo-x4"}
-    bundled_upscaler = "photo-x4"
 
     def stage_title(self, stage):
         return "DCGAN 28x28" if stage == 1 else "SRGAN x4 28->112"
@@ -93,14 +92,21 @@ class Sneakers(Plugin):
             out.append(x.clamp(-1, 1).float().cpu())
         return torch.cat(out)
 
-    def weights_warning(self, weights):
+    def baseline_check(self, weights):
         val = weights.meta.get("validation")
         if weights.get("stage") != 2 or not val:
             return None
-        if val["val_psnr"] >= val["val_psnr_bicubic"]:
+        gain = val["val_psnr"] - val["val_psnr_bicubic"]
+        return gain > 0, (f"PSNR {gain:+.2f} dB over bicubic on {val.get('images', '?')} "
+                          "validation images")
+
+    def weights_warning(self, weights):
+        check = self.baseline_check(weights)
+        if check is None or check[0]:
             return None
+        val = weights.meta["validation"]
         return (f"these stage-2 weights scored {val['val_psnr']:.2f} dB PSNR on their "
-                f"{val.get('images', '?')} validation images, below plain bicubic's "
+                f"{val.get('images', '?')} validation images, not above plain bicubic's "
                 f"{val['val_psnr_bicubic']:.2f} dB (train longer)")
 
     def upscaler(self, weights, device):

@@ -21,13 +21,16 @@ def vgg19_record():
     return VGG19_Weights.IMAGENET1K_V1
 
 
+WHAT = "torchvision's ImageNet VGG19 (for the stage-2 content loss)"
+
+
 def vgg19_cached() -> Path | None:
-    return torchvision_file(vgg19_record(), download=False)
+    return torchvision_file(vgg19_record(), WHAT, download=False)
 
 
-def vgg19_download(timeout: float = 10.0) -> Path | None:
-    """Fetch the VGG19 weights into the torch hub cache; None when offline or bad."""
-    return torchvision_file(vgg19_record(), timeout=timeout)
+def vgg19_download() -> Path | None:
+    """Fetch the VGG19 weights into GANCTL_HOME (announced, checked; refused offline)."""
+    return torchvision_file(vgg19_record(), WHAT)
 
 
 class VGGContent(nn.Module):
@@ -63,21 +66,28 @@ class PixelGradContent(nn.Module):
 
 
 def content_loss(kind: str) -> tuple[nn.Module, str, str]:
-    """(loss module, kind used, why) for kind in auto|vgg|pixel."""
+    """(loss module, kind used, why) for kind in auto|vgg|pixel. `auto` uses VGG19 when
+    its weights are here or can be downloaded (never offline), else pixel."""
+    from ganctl.data.download import DownloadError, offline
+    from ganctl.errors import GanctlError
+
     if kind == "pixel":
         return PixelGradContent(), "pixel", "asked for"
     weights = vgg19_cached()
-    why = "ImageNet VGG19 weights found in the torch hub cache"
-    if weights is None:
-        weights = vgg19_download()
-        why = "ImageNet VGG19 weights downloaded into the torch hub cache"
+    why = f"ImageNet VGG19 weights at {weights}"
+    problem = None
+    if weights is None and kind == "auto" and offline():
+        problem = "offline, and the ImageNet VGG19 weights (about 548 MB) are not here"
+    elif weights is None:
+        try:
+            weights = vgg19_download()
+            why = "ImageNet VGG19 weights downloaded"
+        except DownloadError as e:
+            problem = str(e)
+        if weights is None and problem is None:
+            problem = "the ImageNet VGG19 weights could not be had"
     if weights is not None:
         return VGGContent(weights), "vgg", why
     if kind == "vgg":
-        from ganctl.errors import GanctlError
-
-        raise GanctlError(f"content=vgg needs {VGG19_FILE} in "
-                          f"{Path(torch.hub.get_dir()) / 'checkpoints'} and it could not be "
-                          f"downloaded from {vgg19_record().url}; place it there or use "
-                          "content=pixel")
-    return PixelGradContent(), "pixel", "ImageNet VGG19 weights neither cached nor downloadable"
+        raise GanctlError(f"content=vgg needs {VGG19_FILE}: {problem}")
+    return PixelGradContent(), "pixel", f"{problem}; content=vgg fetches them"
