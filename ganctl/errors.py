@@ -7,6 +7,13 @@ class GanctlError(Exception):
     exit_code = 1
 
 
+class Stopped(GanctlError):
+    """A deliberate stop (Ctrl-C, SIGTERM) that saved its work: reported as a stop, not an
+    error, with the shell's exit code for the signal (130 for Ctrl-C)."""
+
+    exit_code = 130
+
+
 class UsageError(GanctlError):
     """Bad options or arguments: exit code 2."""
 

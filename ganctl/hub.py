@@ -70,6 +70,16 @@ def offline() -> bool:
         constants.HF_HUB_OFFLINE
 
 
+def offline_note() -> str:
+    """" (offline: the switch that says so)", or "" when online."""
+    from ganctl.data.download import offline as ganctl_offline
+    from ganctl.data.download import offline_why
+
+    if ganctl_offline():
+        return f" (offline: {offline_why()})"
+    return " (HF_HUB_OFFLINE is set)" if offline() else ""
+
+
 def endpoint() -> str | None:
     return os.environ.get("HF_ENDPOINT") or None
 
@@ -90,7 +100,7 @@ def fetch(spec: str) -> Fetched:
             path = _download(hf, repo, _only_weights_file(hf, repo, revision, spec), revision)
     except errors.LocalEntryNotFoundError:
         raise GanctlError(f"{spec}: not in the local Hub cache and the Hub is not reachable"
-                          f"{' (offline: --offline, GANCTL_OFFLINE or HF_HUB_OFFLINE)' if offline() else ''}") from None
+                          f"{offline_note()}") from None
     except errors.EntryNotFoundError:
         raise GanctlError(f"{spec}: {where} has no file {filename}") from None
     except errors.RevisionNotFoundError:

@@ -45,11 +45,13 @@ def check_batch(res, expected, out_dir=None):
 def test_image_verbs_over_the_corpus(cli, corpus, tmp_path, verb):
     folder, expected = corpus
     if verb == "upscale":
-        args = ["train", "sneakers", "--stage", "2", "--steps", "1", "--set", "batch_size=2",
+        args = ["train", "sneakers", "--stage", "2", "--steps", "1", "--publish", "always",
+                "--set", "batch_size=2",
                 "n_blocks=1", "width=8", "content=pixel"]
         run = ["upscale", str(folder), "-o", "out/", "--json", "--tile", "64"]
     else:
-        args = ["train", "horse2zebra", "--data", "synthetic", "--steps", "1", "--set",
+        args = ["train", "horse2zebra", "--data", "synthetic", "--steps", "1", "--publish",
+                "always", "--set",
                 "image_size=32", "n_blocks=1", "ngf=4", "ndf=4", "workers=0"]
         run = ["translate", "horse2zebra", str(folder), "-o", "out/", "--json"]
     assert cli(*args).code == 0

@@ -102,7 +102,8 @@ def test_cycle_and_identity_losses_use_the_right_pairs():
 
 def test_training_schedule_pool_state_and_both_directions(cli, tmp_path):
     res = cli("train", "horse2zebra", "--data", "synthetic", "--json", "--epochs", "3",
-              "--set", "n_epochs=1", "n_epochs_decay=2", "lr=1e-3", *TINY[1:],
+              "--publish", "always", "--set", "n_epochs=1", "n_epochs_decay=2", "lr=1e-3",
+              *TINY[1:],
               "--set", "batch_size=32")
     assert res.code == 0, res.err
     doc = json.loads(res.out)

@@ -21,6 +21,12 @@ from tests.httpserver import Server
 BODY = bytes(range(256)) * 4096  # 1 MiB
 
 
+@pytest.fixture(autouse=True)
+def online(monkeypatch):
+    """These tests download from a local server: not offline (conftest sets it)."""
+    monkeypatch.delenv("GANCTL_OFFLINE", raising=False)
+
+
 @pytest.fixture
 def server():
     s = Server()

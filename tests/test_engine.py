@@ -144,6 +144,7 @@ def test_ctrl_c_to_the_process_group_with_loader_workers_still_checkpoints(tmp_p
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "SIGINT at step" in err and "Traceback" not in err
+    assert "ganctl: stopped: SIGINT" in err and "ganctl: error" not in err  # a stop, not a failure
     assert list((tmp_path / "runs").glob("*/*/checkpoints/ckpt-*.pt"))
 
 
@@ -234,7 +235,7 @@ def test_the_end_says_which_rule_stopped_and_a_spent_budget_says_how_to_go_on(cl
 
 
 def test_progress_fraction_follows_whichever_limit_is_nearer():
-    from ganctl.train.progress import Reporter, rate
+    from ganctl.progress import Reporter, rate
 
     r = Reporter(100, 60.0, 0, 0.0, "x", enabled=False)
     assert r.fraction(10, 30.0) == 0.5 and r.fraction(80, 6.0) == 0.8

@@ -90,19 +90,42 @@ def test_evaluate_needs_an_extractor_where_the_classifier_does_not_apply(cli):
     assert res.code == 2 and "--extractor inception" in res.err
 
 
-def test_torchvision_weights_are_found_in_the_hub_cache_or_beside(tmp_path, monkeypatch):
+def test_torchvision_weights_are_found_in_ganctl_home_or_the_hub_cache(tmp_path, monkeypatch):
     from torchvision.models import VGG19_Weights
 
-    from ganctl import weights
+    from ganctl import paths, weights
 
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
     record = VGG19_Weights.IMAGENET1K_V1
-    assert weights.torchvision_file(record, download=False) is None
-    beside = tmp_path / "extractors" / "vgg19-dcbb9e9d.pth"
-    beside.parent.mkdir()
-    beside.write_bytes(b"x")
-    assert weights.torchvision_file(record, also=(beside.parent,), download=False) == beside
+    assert weights.torchvision_file(record, "VGG19", download=False) is None
     hub = tmp_path / "hub" / "checkpoints" / "vgg19-dcbb9e9d.pth"
     hub.parent.mkdir(parents=True)
-    hub.write_bytes(b"x")
-    assert weights.torchvision_file(record, also=(beside.parent,), download=False) == hub
+    hub.write_bytes(b"x")  # a copy torch.hub already has is reused
+    assert weights.torchvision_file(record, "VGG19", download=False) == hub
+    home = paths.weights_dir() / "extractors" / "vgg19-dcbb9e9d.pth"
+    home.parent.mkdir(parents=True)
+    home.write_bytes(b"x")  # ganctl's own copy comes first
+    assert weights.torchvision_file(record, "VGG19", download=False) == home
+
+
+def test_torchvision_weights_download_checked_against_the_name_hash(tmp_path, monkeypatch):
+    import hashlib
+
+    from ganctl import weights
+    from ganctl.data.download import DownloadError
+    from tests.httpserver import Server
+
+    monkeypatch.delenv("GANCTL_OFFLINE", raising=False)
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    body = b"weights" * 1000
+    server = Server()
+    try:
+        good = hashlib.sha256(body).hexdigest()[:8]
+        record = type("Record", (), {"url": server.add(f"/net-{good}.pth", body)})()
+        path = weights.torchvision_file(record, "a test net")
+        assert path.read_bytes() == body and path.parent.name == "extractors"
+        record = type("Record", (), {"url": server.add("/other-00000000.pth", body)})()
+        with pytest.raises(DownloadError, match="expected one starting 00000000"):
+            weights.torchvision_file(record, "a test net")
+    finally:
+        server.close()

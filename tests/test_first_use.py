@@ -46,8 +46,8 @@ def test_translate_fetches_the_published_generator_once(cli, home, photo, publis
     record = published.get("horse2zebra")
     lines = [line for line in res.err.splitlines() if "downloading" in line]
     assert len(lines) == 1
-    assert all(s in lines[0] for s in ("horse2zebra.pth", f"{record.size_mb} MB",
-                                        record.url, "pretrained-horse2zebra.pt"))
+    assert all(s in lines[0] for s in ("horse2zebra.pth", f"about {record.size_mb} MB",
+                                        record.url, str(home)))
     assert Image.open("z.png").size == (40, 30)
     assert cli("translate", "horse2zebra", photo, "-o", "z2.png").code == 0
     assert server.count("/horse2zebra.pth") == 1
@@ -138,10 +138,10 @@ def test_bundled_weights_work_offline_on_an_empty_home(cli, home, tmp_path, monk
     assert res.code == 0, res.err
     doc = json.loads(res.out)
     assert doc["stages"] == [1, 2] and doc["size"] == [1, 112, 112]
-    assert doc["weights"] == [str(bundled.path("sneakers-stage1")),
-                              str(bundled.path("photo-x4"))]
+    assert [w["path"] for w in doc["weights"]] == [str(bundled.path("sneakers-stage1")),
+                                                   str(bundled.path("photo-x4"))]
     res = cli("models", "list", "sneakers")
-    assert "bundled (sneakers-stage1)" in res.out and "bundled (photo-x4)" in res.out
+    assert "bundled sneakers-stage1" in res.out and "bundled photo-x4" in res.out
     # the Fashion-MNIST stage 2 by name: 7 -> 28 px on a gray thumbnail
     Image.new("L", (7, 7), 200).save(tmp_path / "thumb.png")
     res = cli("upscale", "thumb.png", "-o", "t28.png", "--weights", "bundled:sneakers-stage2")
@@ -173,14 +173,18 @@ def test_the_demo_opens_with_bundled_sneakers_and_a_sample_drawing(cli, tmp_path
 
 
 @needs_bundled
-def test_trained_weights_take_precedence_over_bundled(cli, home, tiny_runs):
+def test_imported_weights_take_precedence_over_bundled(cli, home, tiny_runs):
     runs = tiny_runs({"sneakers": TINY["sneakers"]})
     assert cli("models", "import", runs["sneakers"]).code == 0
     res = cli("sample", "sneakers", "-n", "4", "-o", "g.png", "--json")
     doc = json.loads(res.out)
-    # the user's own generator, and no bundled stage 2 glued onto it
-    assert doc["weights"] == [str(home / "weights" / "sneakers" / "stage1.pt")]
+    # the user's own generator, and no bundled stage 2 glued onto it, as `models list` says
+    assert [w["path"] for w in doc["weights"]] == [
+        str(home / "weights" / "sneakers" / "stage1.pt")]
     assert doc["stages"] == [1]
+    stage2 = json.loads(cli("models", "list", "sneakers", "--json").out)[0]["stages"][1]
+    assert stage2["uses"]["kind"] == "bundled" and stage2["applied_by_sample"] is False
+    assert "stops before it" in cli("models", "list", "sneakers").out
 
 
 def test_unknown_bundled_name_lists_what_ships(cli, tmp_path):
@@ -243,7 +247,8 @@ def test_worker_cap_is_silent_unless_asked(cli, monkeypatch):
 
 def test_published_weights_are_one_file_on_disk_and_sizes_are_said(cli, home):
     res = cli("train", "sneakers", "--data", "synthetic", "--steps", "3", "--keep-checkpoints",
-              "1", "--set", "batch_size=8", "width=8", "checkpoint_every=1")
+              "1", "--publish", "always", "--set", "batch_size=8", "width=8",
+              "checkpoint_every=1")
     assert res.code == 0, res.err
     line = res.err.strip().splitlines()[-1]
     assert "MB (last checkpoint" in line and "published as a link" in line

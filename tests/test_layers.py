@@ -17,7 +17,7 @@ LAYERS = [
     {"data"},
     {"config", "checkpoint", "formats"},
     {"kit"},
-    {"nets", "tensors", "console", "errors", "paths", "device", "bundled", "published",
+    {"nets", "tensors", "console", "progress", "errors", "paths", "device", "bundled", "published",
      "__init__"},
 ]
 RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}

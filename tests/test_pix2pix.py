@@ -164,7 +164,8 @@ def test_overlapping_train_and_val_warns(cli, tmp_path):
 
 @pytest.fixture
 def trained(cli, tmp_path):
-    res = cli("train", "edges2shoes", "--data", "synthetic", "--json", "--steps", "2", *TINY)
+    res = cli("train", "edges2shoes", "--data", "synthetic", "--json", "--steps", "2",
+              "--publish", "always", *TINY)
     assert res.code == 0, res.err
     return json.loads(res.out)
 

@@ -88,8 +88,9 @@ def test_direction_is_honoured_or_refused(cli, served, tmp_path):
 
 
 def test_a_two_way_run_serves_both_names(cli, tmp_path):
-    assert cli("train", "horse2zebra", "--data", "synthetic", "--steps", "1", "--set",
-               "image_size=32", "n_blocks=1", "ngf=4", "ndf=4", "workers=0").code == 0
+    assert cli("train", "horse2zebra", "--data", "synthetic", "--steps", "1", "--publish",
+               "always", "--set", "image_size=32", "n_blocks=1", "ngf=4", "ndf=4",
+               "workers=0").code == 0
     Image.new("RGB", (40, 30), (90, 140, 60)).save(tmp_path / "in.png")
     for args in (("zebra2horse",), ("horse2zebra", "--direction", "BtoA"),
                  ("horse2zebra",)):

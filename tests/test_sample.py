@@ -19,7 +19,7 @@ from tests.conftest import FAST, run_ganctl, trained_copy
 @pytest.fixture(scope="module")
 def trained_once(tmp_path_factory, shared_data):
     return trained_copy(tmp_path_factory.mktemp("sample"), shared_data,
-                        ["train", "sneakers", "--json", *FAST])
+                        ["train", "sneakers", "--json", "--publish", "always", *FAST])
 
 
 @pytest.fixture

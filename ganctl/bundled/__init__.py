@@ -2,8 +2,9 @@
 after `pip install`: fp16 safetensors files, each with a model card (`NAME.md`: data,
 licence, steps, scores), all made by `python bench/bundle.py`.
 
-Weights trained or imported into the cache always take precedence over these;
-`--weights bundled:NAME` names one explicitly.
+A name uses these until a run passes its check against them, or the user chooses other
+weights with `ganctl models use` (`ganctl.weights.choice`); `--weights bundled:NAME`
+names one explicitly.
 """
 
 from __future__ import annotations

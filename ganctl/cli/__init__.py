@@ -82,7 +82,7 @@ def expand_sets(argv: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app; turn user errors into one line and an exit code."""
-    from ganctl.errors import GanctlError
+    from ganctl.errors import GanctlError, Stopped
 
     args = expand_sets(sys.argv[1:] if argv is None else list(argv))
     _state["argv"] = args
@@ -92,10 +92,10 @@ def main(argv: list[str] | None = None) -> None:
     except GanctlError as e:
         if _state["debug"]:
             raise
-        _error_line(str(e))
+        _error_line(str(e), "stopped" if isinstance(e, Stopped) else "error")
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
-        _error_line("interrupted")
+        _error_line("interrupted by Ctrl-C", "stopped")
         sys.exit(130)
     except BrokenPipeError:
         # The reader of our stdout went away (`ganctl ... | head`): not an error.
@@ -110,9 +110,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
 
 
-def _error_line(msg: str) -> None:
+def _error_line(msg: str, what: str = "error") -> None:
     from ganctl.console import safe
 
     first = msg.strip().splitlines()[0] if msg.strip() else "failed"
-    sys.stderr.write(f"ganctl: error: {safe(first)}\n")
+    sys.stderr.write(f"ganctl: {what}: {safe(first)}\n")
     sys.stderr.flush()

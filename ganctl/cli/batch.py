@@ -73,6 +73,11 @@ def process_images(items: list[str], out: str | None, suffix: str, as_json: bool
 
     inputs, problems = expand_inputs(items)
     many = len(inputs) > 1
+    if many and out and out != STDIO and not is_dir_target(out) and Path(out).suffix:
+        raise UsageError(f"-o {out} names one image, but the inputs hold {len(inputs)}; give "
+                         f"a folder: -o {Path(out).with_suffix('')}/")
+    inputs = not_under(inputs, items, Path(out) if out and out != STDIO else Path(folder),
+                       many or bool(out and is_dir_target(out)))
     if out is None and inputs and all(i.data is not None for i in inputs):
         out = STDIO  # stdin in, stdout out
     if out == STDIO and many:
@@ -99,6 +104,8 @@ def process_images(items: list[str], out: str | None, suffix: str, as_json: bool
         pixels_out += run_group(group, fn, results, report)
     seconds = time.perf_counter() - t_start
     failed = [r for r in results if "error" in r]
+    if len(results) == 1 and failed and not as_json:  # one input: its error is the line
+        raise GanctlError(failed[0]["error"])
     for r in failed:
         error(r["error"])
     done = len(results) - len(failed)
@@ -112,6 +119,30 @@ def process_images(items: list[str], out: str | None, suffix: str, as_json: bool
                     "results": results, **(meta or {})})
     if failed:
         raise GanctlError(f"{len(failed)} of {len(results)} input(s) failed")
+
+
+def check_inputs(items: list[str]) -> None:
+    """Before any weights load: inputs that are all plain paths and all missing are one
+    usage error, not a weights line, an error and a summary."""
+    import glob
+
+    from ganctl.infer.io import STDIO
+
+    plain = [i for i in items if i != STDIO and not glob.has_magic(i)]
+    missing = [i for i in plain if not Path(i).expanduser().exists()]
+    if plain and len(missing) == len(items):
+        raise UsageError(f"{missing[0]}: no such file or folder" if len(missing) == 1 else
+                         f"none of the {len(missing)} inputs exist (first: {missing[0]})")
+
+
+def not_under(inputs: list, items: list[str], dest: Path, to_folder: bool) -> list:
+    """The inputs outside the output folder `dest`, and any file named on the command line:
+    a rerun over a folder that holds earlier outputs does not process those again."""
+    if not to_folder or not dest.is_dir():
+        return inputs
+    dest, named = dest.resolve(), {Path(i).expanduser().resolve() for i in items}
+    return [i for i in inputs if i.path is None or i.path.resolve() in named
+            or not i.path.resolve().is_relative_to(dest)]
 
 
 def fits(group: list, img, pixels: int) -> bool:

@@ -23,9 +23,9 @@ def use(
 
     Examples:
 
-      ganctl models use sneakers runs/sneakers-stage1/00003-fashion-sneakers-dcgan
+      ganctl models use sneakers runs/sneakers-stage1/00003-fashion-sne*
 
-      ganctl models use edges2shoes runs/edges2shoes/00001-edges2shoes-pix2pix
+      ganctl models use edges2shoes runs/edges2shoes/00001-edges2shoes*
     """
     from ganctl import registry, weights
     from ganctl.console import info

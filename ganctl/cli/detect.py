@@ -96,13 +96,34 @@ def run_detection(items, weights, threshold, csv_out, heatmaps, annotations, plo
     leaks = [r for r in scored if r["leak"]]
     if as_json:
         print_json({"threshold": t, "threshold_rule": rule, "score": meta.get("score", "mse"),
-                    "weights": weights_record(payload, plugin), "images": len(scored), "leaks": len(leaks),
-                    "failed": len(failed), "metrics": metrics, "results": rows})
+                    "weights": weights_record(payload, plugin), "images": len(scored),
+                    "leaks": len(leaks), "failed": len(failed), "metrics": metrics, "results": rows})
     summarize(scored, leaks, failed, t, rule, metrics)
+    far = out_of_domain(scored, meta)
+    if far:
+        warn(far)
     if failed:
         raise GanctlError(f"{len(failed)} of {len(rows)} input(s) could not be read")
     if fail_on_leak and leaks:
         sys.exit(LEAKS_FOUND)
+
+
+OUT_OF_DOMAIN = 3.0  # times the highest calibration score
+
+
+def out_of_domain(scored: list[dict], meta: dict) -> str | None:
+    """A note when images score far above anything seen in calibration: most likely not
+    the kind of image the detector was trained on, so "leak" only means "unlike them"."""
+    highest = meta.get("calibration", {}).get("highest")
+    if not highest or not scored:
+        return None
+    far = [r for r in scored if r["score"] > OUT_OF_DOMAIN * highest]
+    if not far:
+        return None
+    return (f"{len(far)} of {len(scored)} image(s) score over {OUT_OF_DOMAIN:g}x the highest "
+            f"score seen in calibration ({highest:.4g}), e.g. {Path(far[0]['input']).name}: "
+            "they look unlike anything the detector was trained on (another kind of image?), "
+            "so their verdict says only that")
 
 
 def threshold_rule(meta: dict) -> str:

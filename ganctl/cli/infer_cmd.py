@@ -69,7 +69,10 @@ def upscale(
 
       cat small.png | ganctl upscale - -o - > big.png
     """
+    from ganctl.cli.batch import check_inputs
+
     found = _plugin_with("upscale", model)
+    check_inputs(inputs)
     from ganctl import weights as weights_mod
     from ganctl.device import resolve
     from ganctl.infer.upscale import upscale_images
@@ -136,9 +139,11 @@ def translate(
       ganctl translate horse2zebra horse.jpg --weights latest_net_G_A.pth
     """
     from ganctl import weights as weights_mod
+    from ganctl.cli.batch import check_inputs
     from ganctl.device import resolve
 
     found = _plugin_with("translate", model)
+    check_inputs(inputs)
     if size is not None and size < 16:
         raise UsageError("--size must be at least 16")
     check_direction(direction)
@@ -203,7 +208,7 @@ def detect_leaks(
 
       ganctl detect-leaks data/leaks --plots report/ --json > results.json
 
-      ganctl detect-leaks test/imgs --annotations test/test_annotation.txt --csv scores.csv
+      ganctl detect-leaks test/imgs --annotations notes.txt --csv scores.csv
     """
     from ganctl.cli.detect import run_detection
 

@@ -83,7 +83,14 @@ def _stage_row(p, stage: int, weights) -> dict:
         if found.owner != p.name:
             text += f", the {found.owner} run"
     ships = weights.choice.shipped(p, stage)
-    return {"stage": stage, "title": p.stage_title(stage), "default_data": p.default_data.get(stage),
+    sampled = None
+    if stage == p.refine_stage and found.kind != "none":
+        base = weights.choice.default(p, 1).kind
+        sampled = weights.refines_by_default(p, base)
+        if not sampled:
+            text += "; `sample` stops before it after your generator (--stage 2 adds it)"
+    return {"stage": stage, "title": p.stage_title(stage),
+            "default_data": p.default_data.get(stage), "applied_by_sample": sampled,
             "uses": {"kind": found.kind, "name": found.name,
                      "path": str(found.path) if found.path else None},
             "uses_text": text,
@@ -131,15 +138,15 @@ def _list_available(pattern: str | None, as_json: bool) -> None:
 @models_app.command("inspect", no_args_is_help=True)
 def inspect(
     target: str = typer.Argument(..., help="A checkpoint or weights file (.pt, "
-                                 ".safetensors), a run or Hub folder, hf://OWNER/REPO, or a "
-                                 "plugin name."),
+                                 ".safetensors), a run or Hub folder, hf://OWNER/REPO, "
+                                 "bundled:NAME, or a plugin name."),
     as_json: bool = json_option(),
 ) -> None:
     """Describe a checkpoint (what, trained how, on what) or a plugin's config keys.
 
     Examples:
 
-      ganctl models inspect runs/sneakers-stage1/00000-synthetic-sneakers-dcgan/weights.pt
+      ganctl models inspect runs/sneakers-stage1/00000-synthetic-sne*/weights.pt
 
       ganctl models inspect sneakers
     """
@@ -149,7 +156,7 @@ def inspect(
     if not path.exists() and target in registry.entries():
         doc = describe_plugin(registry.get(target))
     else:
-        doc = describe_checkpoint(path)
+        doc = describe_checkpoint(path, target)
     if as_json:
         print_json(doc)
         return
@@ -192,13 +199,13 @@ def describe_plugin(p) -> dict:
                        for s in p.stages}}
 
 
-def describe_checkpoint(path: Path) -> dict:
-    from ganctl import checkpoint
+def describe_checkpoint(path: Path, target: str = "") -> dict:
+    from ganctl import bundled, checkpoint
     from ganctl.errors import GanctlError
     from ganctl.weights import read, resolve
 
-    if path.is_dir():
-        path = resolve("", 1, str(path))
+    if target.startswith(bundled.PREFIX) or path.is_dir():
+        path = resolve("", 1, target or str(path))
     if not path.is_file():
         raise GanctlError(f"{path}: no such checkpoint file, run folder or plugin")
     payload = read(path)
@@ -209,7 +216,9 @@ def describe_checkpoint(path: Path) -> dict:
     sha = checkpoint.sha256_of(path)
     keys = ("kind", "plugin", "stage", "step", "epoch", "created", "arch", "preprocess",
             "dataset", "data_spec", "ema_nets", "run", "versions", "config")
+    card = bundled.card(path.stem) if path.parent == bundled.HERE else ""
     return {"file": str(path), "bytes": path.stat().st_size, "sha256": sha,
+            **({"card": card} if card else {}),
             "format_version": payload.get("format_version"),
             **{k: payload[k] for k in keys if k in payload},
             "parameters": params,

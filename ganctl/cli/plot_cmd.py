@@ -33,7 +33,7 @@ def plot_losses(
 
       ganctl plot-losses runs/sneakers-stage1/00000-synthetic-sneakers-dcgan
 
-      ganctl plot-losses runs/sneakers-stage1/* --keys 'loss_*' --smooth 0.9 -o cmp.png
+      ganctl plot-losses runs/sneakers-stage1/* --keys 'loss_*' -o cmp.png
 
       ganctl plot-losses runs/sneakers-stage1/00003-x --terminal --follow 10
     """

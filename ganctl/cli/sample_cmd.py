@@ -31,9 +31,9 @@ def sample(
                             "/ for one PNG per image, or - for a PNG on stdout."),
     nrow: int = typer.Option(None, "--nrow", help="Images per grid row (default: square)."),
     stage: int = typer.Option(None, "--stage", help="Last stage to run: 1 stops at the "
-                              "generator; default: every stage that has weights (`ganctl "
-                              "models list` shows them), skipping a refiner that scored "
-                              "below its baseline."),
+                              "generator; default: as `ganctl models list` says (your "
+                              "stage 2 after any generator, the bundled one after the "
+                              "bundled generator)."),
     weights: str = weights_option("Stage-1 weights: ", default="the name's default, as "
                                   "`ganctl models list` shows it"),
     refine_weights: str = typer.Option(None, "--refine-weights", help="Weights of the "
@@ -94,7 +94,7 @@ def sample(
         found.check_stage(stage)
     dev = resolve(device)
     payload = weights_mod.for_plugin(found, 1, weights)
-    refine = weights_mod.for_refining(found, stage, refine_weights)
+    refine = weights_mod.for_refining(found, stage, refine_weights, payload)
     say_weights(found, payload, refine)
     r_stage = found.refine_stage
     options = {"refine": refine} if refine else {}

@@ -99,11 +99,11 @@ def train(
 
       ganctl train sneakers --data synthetic --minutes 1
 
-      ganctl train sneakers --data fashion-sneakers --epochs 20 --set loss=hinge ema=0.999
+      ganctl train sneakers --data fashion-sneakers --set loss=hinge ema=0.999
 
       ganctl train sneakers --resume auto
 
-      ganctl train cyclegan --data-a selfies/ --data-b portraits/ --set image_size=128
+      ganctl train cyclegan --data-a selfies/ --data-b portraits/
 
       ganctl train sneakers --dry-run --set arch=mlp
 
@@ -121,7 +121,6 @@ def train(
     from ganctl.train import engine
     from ganctl.train.resume import resolve_config
     from ganctl.train.wandb_log import MODES, WandbOptions
-
     from ganctl.weights.choice import POLICIES
 
     if publish not in POLICIES:

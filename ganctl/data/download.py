@@ -15,6 +15,7 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from time import monotonic
 
 import requests
 
@@ -47,9 +48,11 @@ def refuse_offline(what: str, url: str, fallback: str) -> None:
                             f"{url} elsewhere and {fallback}")
 
 
-def size_text(n: int | None) -> str:
+def size_text(n: int | None, approximate: bool = False) -> str:
     if n is None:
         return "size unknown"
+    if approximate:
+        return f"about {n / 1e6:.0f} MB" if n < 1e9 else f"about {n / 1e9:.1f} GB"
     return f"{n / 1e6:.1f} MB" if n < 1e9 else f"{n / 1e9:.2f} GB"
 
 
@@ -111,7 +114,7 @@ class PlainProgress:
 
     def __init__(self, total: int | None, start: int, label: str):
         self.total, self.done, self.label = total, start, label
-        self.t0 = self.last = time.monotonic()
+        self.t0 = self.last = monotonic()
 
     def __enter__(self):
         return self
@@ -121,7 +124,7 @@ class PlainProgress:
 
     def advance(self, _task, n: int) -> None:
         self.done += n
-        now = time.monotonic()
+        now = monotonic()
         if now - self.last >= self.EVERY_S:
             self.last = now
             of = f" of {size_text(self.total)}" if self.total else ""
@@ -189,11 +192,10 @@ def fetch(urls: list[str] | tuple[str, ...], dest: Path, md5: str | None = None,
     mismatch = None
     session = requests.Session()
     session.max_redirects = 10
-    known = size or approx_size or head_size(session, urls[0])
-    approx = "" if size or not approx_size else ", approximate"
+    known = size or head_size(session, urls[0])
     have = f"; resuming from {size_text(part.stat().st_size)}" if part.exists() else ""
-    info(f"downloading {what or dest.name} ({size_text(known)}{approx}) from {urls[0]} "
-         f"to {dest}{have}")
+    info(f"downloading {what or dest.name} ({size_text(known or approx_size, not known)}) "
+         f"from {urls[0]} to {dest}{have}")
     for url in urls:
         for attempt in range(retries + 1):
             try:

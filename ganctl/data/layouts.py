@@ -76,6 +76,39 @@ def paired_folder(root: Path) -> Paired:
     return Paired(root, train, [], "none (no val/ or test/ folder)")
 
 
+def not_pairs(files: list[Path], sample: int = 200) -> tuple[int, int, list[str]]:
+    """(images checked, how many are not A|B pairs, examples "name (WxH)") among up to
+    `sample` of `files` spread over the list: a pair is twice as wide as it is high
+    (within 2 %). Reads image headers only."""
+    from PIL import Image
+
+    step = max(1, len(files) // sample)
+    checked, bad = files[::step][:sample], []
+    for f in checked:
+        try:
+            with Image.open(f) as im:
+                w, h = im.size
+        except OSError:
+            continue  # unreadable: the loader reports those
+        if abs(w - 2 * h) > 0.02 * w:
+            bad.append(f"{f.name} ({w}x{h})")
+    return len(checked), len(bad), bad[:3]
+
+
+def check_pairs(files: list[Path], where: Path) -> str | None:
+    """An error when most images are not A|B pairs; a warning (returned) when some are."""
+    checked, n_bad, examples = not_pairs(files)
+    if not n_bad:
+        return None
+    text = (f"{n_bad} of {checked} images checked in {where} are not A|B pairs (expected "
+            f"twice as wide as high, A on the left and B on the right, e.g. 512x256); "
+            f"first: {', '.join(examples)}")
+    if n_bad * 2 > checked:
+        raise GanctlError(f"{text}; for unpaired folders use a CycleGAN name "
+                          "(`ganctl train cyclegan --data-a A/ --data-b B/`)")
+    return text
+
+
 def split_pair(img, direction: str = "AtoB"):
     """(input, target) halves of an A|B image tensor (C, H, W); A is the left half."""
     half = img.shape[-1] // 2

@@ -93,7 +93,7 @@ class Generation:
 
         self.plugin, self.device = plugin, device
         self.weights = weights.for_plugin(plugin, 1, weights_spec)
-        self.refine = weights.for_refining(plugin)  # as `sample` does
+        self.refine = weights.for_refining(plugin, base=self.weights)  # as `sample` does
         self.used = used(plugin, self.weights, self.refine)
         self.truncation = "truncation" in plugin.sample_options
         self.interpolation = "interpolate" in plugin.sample_options

@@ -12,6 +12,25 @@ from ganctl.errors import GanctlError
 from ganctl.tensors import from_pil, match_channels
 
 MIN_TILE = 16
+# Output pixels are kept within the range of the 3x3 input pixels around them, widened by
+# this much (on the [-1, 1] scale), chosen on a val split by bench/upscale_range.py:
+# without it the bundled upscaler turned JPEG noise in dark areas into isolated bright
+# speckles (docs/img/upscale-speckles.png shows both).
+RANGE_MARGIN = 16 / 255
+
+
+def within_local_range(y: torch.Tensor, x: torch.Tensor, scale: int,
+                       margin: float | None = None) -> torch.Tensor:
+    """`y` (N, C, sH, sW) clamped per pixel to [min - margin, max + margin] of the 3x3
+    input pixels of `x` (N, C, H, W) it comes from (default margin: RANGE_MARGIN), and to
+    [-1, 1]."""
+    margin = RANGE_MARGIN if margin is None else margin
+    x = x.to(y.device, y.dtype)
+    hi = torch.nn.functional.max_pool2d(x, 3, 1, 1)
+    lo = -torch.nn.functional.max_pool2d(-x, 3, 1, 1)
+    hi = hi.repeat_interleave(scale, -2).repeat_interleave(scale, -1)
+    lo = lo.repeat_interleave(scale, -2).repeat_interleave(scale, -1)
+    return torch.maximum(torch.minimum(y, hi + margin), lo - margin).clamp(-1, 1)
 
 
 # Tiles of one shape run together up to this many input pixels per forward pass, so
@@ -43,7 +62,7 @@ def run_tiled(net, x: torch.Tensor, scale: int, tile: int, pad: int,
         for k in range(0, len(specs), batch):
             part = specs[k:k + batch]
             crops = torch.cat([x[..., py0:py1, px0:px1] for *_, py0, px0, py1, px1 in part])
-            res = net(crops.to(device)).float().clamp(-1, 1).cpu()
+            res = within_local_range(net(crops.to(device)).float(), crops, scale).cpu()
             for r, (y0, x0, y1, x1, py0, px0, _, _) in zip(res, part):
                 oy, ox = (y0 - py0) * scale, (x0 - px0) * scale
                 out[:, y0 * scale:y1 * scale, x0 * scale:x1 * scale] = \
@@ -132,6 +151,6 @@ def upscale_images(imgs: list[Image.Image], net, scale: int, net_channels: int, 
     for k in range(0, len(imgs), per_pass):
         x = from_pil(imgs[k:k + per_pass])
         with torch.inference_mode():
-            y = net(x.to(device)).float().clamp(-1, 1).cpu()
+            y = within_local_range(net(x.to(device)).float(), x, scale).cpu()
         out += [rescaled(to_image(yi), first.size, scale, outscale) for yi in y]
     return out

@@ -4,6 +4,7 @@ that means something at 28x28 grayscale (Inception features do not)."""
 from __future__ import annotations
 
 import hashlib
+import time
 
 import torch
 import torch.nn.functional as F
@@ -39,7 +40,7 @@ def train_classifier(train_x, train_y, test_x, test_y, epochs: int = 3, seed: in
                      device="cpu", progress: bool = False) -> tuple[SmallCNN, float]:
     """Train on uint8 (N, 1, 28, 28) images; returns the net and its test accuracy.
     `progress`: a bar with ETA on stderr (plain lines where it is no terminal)."""
-    from ganctl.train.progress import Reporter
+    from ganctl.progress import Reporter
 
     torch.manual_seed(seed)
     net = SmallCNN().to(device)
@@ -49,7 +50,7 @@ def train_classifier(train_x, train_y, test_x, test_y, epochs: int = 3, seed: in
     g = torch.Generator().manual_seed(seed)
     total = epochs * (len(train_x) // 128)
     bar = Reporter(total, 0.0, 0, 0.0, "training the feature classifier", enabled=progress)
-    done = 0
+    done, t0 = 0, time.monotonic()
     for _ in range(epochs):
         net.train()
         order = torch.randperm(len(train_x), generator=g)
@@ -64,7 +65,7 @@ def train_classifier(train_x, train_y, test_x, test_y, epochs: int = 3, seed: in
             opt.step()
             sched.step()
             done += 1
-            bar.step(done, done / (len(train_x) // 128), 0.0)
+            bar.step(done, done / (len(train_x) // 128), time.monotonic() - t0)
             if done % 100 == 0 or done == total:
                 bar.logged({"step": done, "epoch": done / (len(train_x) // 128),
                             "loss": loss.item()})

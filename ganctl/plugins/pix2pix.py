@@ -224,6 +224,9 @@ class Pix2Pix(Plugin):
                 if src.kind == "synthetic" else src.path)
         pairs = layouts.paired_folder(root)
         if src.kind != "synthetic":
+            problem = layouts.check_pairs(pairs.train, root)
+            if problem:
+                warn(f"{problem}; they are cut in half all the same")
             info(f"{len(pairs.train)} training pairs; validation: {pairs.val_from}")
         warn_overlap(pairs.train, pairs.val)
         train = PairedImages(pairs.train, cfg.load_size, cfg.direction)

@@ -22,7 +22,7 @@ from ganctl import checkpoint, console, weights
 from ganctl.console import info, warn
 from ganctl.data.batches import BatchStream
 from ganctl.device import describe
-from ganctl.errors import GanctlError, UsageError
+from ganctl.errors import GanctlError, Stopped, UsageError
 from ganctl.train import accel, dist, resume, rng, rundir, snapshot
 from ganctl.train.ema import EMA
 from ganctl.train.limits import Limits
@@ -31,7 +31,7 @@ from ganctl.train.session import Resolved, Session
 from ganctl.train.wandb_log import WandbOptions
 
 
-class Interrupted(GanctlError):
+class Interrupted(Stopped):
     """Training stopped by SIGINT/SIGTERM after writing a checkpoint."""
 
     def __init__(self, msg: str, signum: int):
@@ -62,8 +62,8 @@ class TrainResult:
     epoch: float
     checkpoint: Path | None  # None on ranks other than 0 of a distributed run
     weights: Path | None  # the cache file, when the run became its name's default
-    stopped_by: str = ""
-    publish_reason: str = ""  # why it did or did not become the default  # the stopping rule that ended the run, as its flag: "--steps 200"
+    stopped_by: str = ""  # the stopping rule that ended the run, as its flag: "--steps 200"
+    publish_reason: str = ""  # why it did or did not become the default
     main: bool = True  # False on ranks other than 0: rank 0 reports
 
 
@@ -246,7 +246,7 @@ def train_steps(s: Session, limits: Limits, log: RunLog, done: bool):
                                                         bool(signals))
             log.step(s.step, s.step / bpe, elapsed())
             when = {"step": s.step, "epoch": round(s.step / bpe, 4), "time": round(elapsed(), 3)}
-            if s.step % cfg.log_every == 0 or done:
+            if s.step % limits.log_every == 0 or done:
                 means = dist.average({k: v / s.acc_n[k] for k, v in s.acc.items()}, ddp.world)
                 losses = {k: v.item() for k, v in means.items()}  # waits for the device
                 now = time.perf_counter()  # so the timings below count finished work

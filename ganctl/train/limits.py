@@ -27,6 +27,12 @@ class Limits:
             by_steps.append((math.ceil(cfg.epochs * batches_per_epoch), "epochs"))
         self.max_steps, self.step_rule = min(by_steps) if by_steps else (None, None)
         self.seconds = cfg.minutes * 60
+        # A short run logs more often than every `log_every` steps (unless asked): about
+        # 20 rows, so its loss plot has a shape and a log shows it moving.
+        default = type(cfg).__dataclass_fields__["log_every"].default
+        self.log_every = cfg.log_every
+        if cfg.log_every == default and self.max_steps:
+            self.log_every = max(1, min(cfg.log_every, self.max_steps // 20))
 
     def steps_done(self, step: int) -> bool:
         return self.max_steps is not None and step >= self.max_steps

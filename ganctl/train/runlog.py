@@ -3,8 +3,8 @@ Only rank 0 writes; the other ranks of a distributed run only train."""
 
 from __future__ import annotations
 
+from ganctl.progress import Reporter
 from ganctl.train.limits import Limits
-from ganctl.train.progress import Reporter
 from ganctl.train.session import Session
 from ganctl.train.stats import StatsWriter
 from ganctl.train.wandb_log import WandbLogger

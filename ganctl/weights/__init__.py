@@ -22,7 +22,8 @@ from ganctl.weights.torch_hub import torchvision_file
 
 __all__ = ["META_KEYS", "Preprocess", "Weights", "cache_path", "cached", "choice", "fetch",
            "for_plugin", "for_refining", "for_translation", "for_upscaling",
-           "inference_payload", "load", "open_file", "publish", "read", "resolve",
+           "inference_payload", "load", "open_file", "publish", "read", "refines_by_default",
+           "resolve",
            "torchvision_file"]
 
 # What a folder given as --weights may hold, in the order they are looked for.
@@ -96,10 +97,9 @@ def for_plugin(plugin, stage: int = 1, explicit: str | None = None,
         return load(plugin.name, stage, explicit, device, also=plugin.weights_name)
     found = choice.default(plugin, stage)
     if found.kind == "none":
-        stage_flag = f" --stage {stage}" if stage != 1 else ""
         raise GanctlError(f"no weights for {plugin.name} stage {stage}: nothing ships for it "
                           f"and none are in {cache_path(plugin.name, stage).parent}; train "
-                          f"them with `ganctl train {plugin.name}{stage_flag}` or pass "
+                          f"them with {choice.train_hint(plugin, stage)}, or pass "
                           "--weights PATH")
     path = found.path
     if found.kind == "published":
@@ -205,14 +205,17 @@ def for_translation(plugin, explicit: str | None) -> Weights:
     return out
 
 
-def for_refining(plugin, stage: int | None = None, explicit: str | None = None) -> Weights | None:
-    """The refining stage's weights `sample` applies after the generator, or None: used
-    when asked for (`stage`, `explicit`), else the stage's default (`choice.default`)
-    unless it scored below its baseline (`plugin.weights_warning`)."""
+def for_refining(plugin, stage: int | None = None, explicit: str | None = None,
+                 base: Weights | None = None) -> Weights | None:
+    """The refining stage's weights `sample` applies after the generator `base`, or None:
+    used when asked for (`stage`, `explicit`), else the stage's default when it is yours,
+    or when it is the bundled refiner and `base` the bundled generator it was made for
+    (`refines_by_default`); never one that scored below its baseline unless asked."""
     r_stage = plugin.refine_stage
     if r_stage is None or (stage is not None and stage < r_stage):
         return None
-    if stage is None and explicit is None and choice.default(plugin, r_stage).kind == "none":
+    if stage is None and explicit is None and not refines_by_default(
+            plugin, base.origin if base is not None else "yours"):
         return None
     refine = for_plugin(plugin, r_stage, explicit)
     problem = plugin.weights_warning(refine)
@@ -223,6 +226,14 @@ def for_refining(plugin, stage: int | None = None, explicit: str | None = None) 
     if problem:
         warn(problem)
     return refine
+
+
+def refines_by_default(plugin, generator_origin: str) -> bool:
+    """Whether `sample` applies the refining stage after a generator of that origin
+    without being asked: your refiner after any generator; the bundled one only after
+    the bundled generator (a generator you trained keeps its own size)."""
+    found = choice.default(plugin, plugin.refine_stage)
+    return found.kind == "yours" or (found.kind == "bundled" and generator_origin == "bundled")
 
 
 def for_upscaling(plugin, explicit: str | None) -> Weights:

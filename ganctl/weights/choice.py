@@ -35,7 +35,8 @@ class Default:
             return f"bundled {self.name}"
         if self.kind == "published":
             here = self.path is not None and self.path.is_file()
-            return f"published {self.name}.pth ({'downloaded' if here else 'downloads on first use'})"
+            when = "downloaded" if here else "downloads on first use"
+            return f"published {self.name}.pth ({when})"
         if self.kind == "yours":
             return f"yours: {self.path}"
         return "none (train it)"
@@ -85,3 +86,16 @@ def publish_decision(plugin, stage: int, weights, policy: str) -> tuple[bool, st
             f"the published {ships.name}.pth"
         return False, f"{what} ships for {plugin.name} and this run has no check against it"
     return True, check[1] if check else f"nothing ships for {plugin.name}"
+
+
+def train_hint(plugin, stage: int) -> str:
+    """The `ganctl train` command that works here for `plugin` stage `stage`: its default
+    data when present, else `--data synthetic` (a quick try) or a folder."""
+    from ganctl.data import catalog
+
+    flag = f" --stage {stage}" if stage != 1 else ""
+    data = plugin.default_data.get(stage, "synthetic")
+    if data in catalog.CATALOG and catalog.locate(data) is None:
+        return (f"`ganctl train {plugin.name}{flag} --data synthetic` (a quick try) or "
+                f"`--data FOLDER` ({data} is not installed here)")
+    return f"`ganctl train {plugin.name}{flag}`"

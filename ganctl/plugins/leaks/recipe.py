@@ -181,7 +181,8 @@ class VAERecipe(Recipe):
         self._meta.update(threshold=t, rule=rule, calibration={
             "normal_images": len(normal), "leak_images": len(leak),
             "normal_mean": float(normal.mean()),
-            "leak_mean": float(leak.mean()) if len(leak) else None})
+            "leak_mean": float(leak.mean()) if len(leak) else None,
+            "highest": float(np.r_[normal, leak].max())})
         info(f"threshold {t:.6g}: {rule}, on the {self.cfg.score} scores of {len(normal)} "
              f"held-out normal and {len(leak)} proliv images")
         if self.test:

@@ -1,6 +1,9 @@
-"""Training progress on stderr: a Rich bar on a terminal, plain lines otherwise."""
+"""Progress on stderr (training runs, a feature classifier trained on first use): a Rich bar
+on a terminal, plain lines otherwise."""
 
 from __future__ import annotations
+
+import time
 
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -22,6 +25,7 @@ class Reporter:
     limit, so its total and ETA hold under --steps, --epochs and --minutes alike."""
 
     UNITS = 1000  # the bar counts thousandths of the run
+    PLAIN_EVERY_S = 10.0  # no terminal: a progress line at least this often
 
     def __init__(self, total_steps: int | None, total_s: float, start_step: int,
                  start_s: float, title: str, enabled: bool = True):
@@ -30,6 +34,7 @@ class Reporter:
         self.enabled = enabled
         self.tty = enabled and err().is_terminal
         self.progress = None
+        self.last_line = time.monotonic()
         if self.tty:
             bounded = bool(total_steps or total_s)
             self.progress = Progress(
@@ -56,10 +61,16 @@ class Reporter:
         if self.progress is not None:
             self.progress.update(self.task, completed=self.fraction(step, seconds) * self.UNITS,
                                  steps=self.steps_text(step), ep=f"epoch {epoch:.2f}")
+        elif self.enabled and time.monotonic() - self.last_line >= self.PLAIN_EVERY_S:
+            self.last_line = time.monotonic()
+            left = self.fraction(step, seconds)
+            eta = f"  about {seconds * (1 - left) / left:.0f} s left" if 0 < left < 1 else ""
+            info(f"{self.steps_text(step)}  epoch {epoch:.2f}  {seconds:.0f} s{eta}")
 
     def logged(self, row: dict) -> None:
         if not self.enabled:
             return
+        self.last_line = time.monotonic()
         text = format_row(row)
         if self.progress is not None:
             self.progress.update(self.task, losses=text)
