@@ -307,6 +307,11 @@ def bundle(doc: dict) -> str:
                 f"{s1['scores']['samples']:,} samples to the 1,000 Fashion-MNIST test "
                 f"sneakers (1,000 real training sneakers: {s1['scores']['fd_floor_real_train']})"
                 f" | | **{s1['scores']['fd']}** |")
+    if "fashion-classifier" in doc:  # the feature space of `evaluate` and the FD above
+        c = doc["fashion-classifier"]
+        rows.append(f"| `fashion-classifier` ({c['bytes'] / 1e6:.2f} MB) | accuracy on the "
+                    f"{c['scores']['test_images']:,} Fashion-MNIST test images | | "
+                    f"**{c['scores']['test_accuracy']:.3f}** |")
     return "\n".join(rows)
 
 
@@ -465,6 +470,18 @@ def fd_references(doc: dict) -> str:
 
 
 # name -> (JSON file, function returning the Markdown kept in the docs)
+def upscale_range(doc: dict) -> str:
+    """sneakers.md: the upscaler's local-range clamp, by margin, on one split."""
+    rows = [f"{doc['images']} photos of the {doc['split']} split, x4 from a quarter of their "
+            "size; PSNR median (mean), RGB, border 4 shaved:", "",
+            "| input | margin | PSNR | speckles |", "|---|---|---|---|"]
+    for key, r in doc["rows"].items():
+        kind, _, margin = key.partition(" margin ")
+        rows.append(f"| {kind.upper()} | {margin} | {r['psnr_median']:.2f} dB "
+                    f"({r['psnr_mean']:.2f}) | {r['speckles']} |")
+    return "\n".join(rows)
+
+
 GENERATED = {"bundle": ("bundle.json", bundle), "help": ("help.json", help_times),
              "suite": ("suite.json", suite), "pix2pix-real": ("pix2pix-real.json", pix2pix_real),
              "fd-references": ("quality.json", fd_references),
@@ -476,6 +493,8 @@ GENERATED = {"bundle": ("bundle.json", bundle), "help": ("help.json", help_times
              "stage1": ("quality.json", stage1), "stage2": ("quality.json", stage2),
              "sr-augment": ("sr-augment.json", sr_augment),
              "leaks-hard": ("quality.json", leaks_hard), "decode": ("decode.json", decode),
+             "upscale-range-val": ("upscale-range-val.json", upscale_range),
+             "upscale-range": ("upscale-range.json", upscale_range),
              "train-speed": ("train-speed.json", train_speed),
              "verbs": ("inference.json", verbs),
              "leaks-fashion": ("leaks-fashion.json", leaks_fashion),

@@ -26,6 +26,7 @@ from PIL import Image
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent / "shared" / "data" / "horse2zebra"
+sys.path.insert(0, str(HERE))
 MARGINS = {"off": 2.0, "0": 0.0, "8/255": 8 / 255, "16/255": 16 / 255, "32/255": 32 / 255}
 
 
@@ -92,9 +93,12 @@ def main() -> None:
             rows[key] = {"psnr_median": round(statistics.median(psnrs), 3),
                          "psnr_mean": round(statistics.fmean(psnrs), 3), "speckles": specks}
             print(key, rows[key], flush=True)
-    doc = {"split": args.split, "images": len(files), "rows": rows}
+    from common import provenance
+
+    doc = {"split": args.split, "images": len(files), "rows": rows,
+           **provenance(torch.device("cpu"))}
     if args.json:
-        args.json.write_text(json.dumps(doc, indent=1) + "\n")
+        args.json.write_text(json.dumps(doc, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -95,8 +95,8 @@ def fetch(spec: str) -> Fetched:
         try:
             path = _download(hf, repo, filename or DEFAULT_FILE, revision)
         except errors.EntryNotFoundError as e:
-            if filename or isinstance(e, errors.LocalEntryNotFoundError):
-                raise
+            if filename or offline() or isinstance(e, errors.LocalEntryNotFoundError):
+                raise errors.LocalEntryNotFoundError(str(e)) if offline() else e
             path = _download(hf, repo, _only_weights_file(hf, repo, revision, spec), revision)
     except errors.LocalEntryNotFoundError:
         raise GanctlError(f"{spec}: not in the local Hub cache and the Hub is not reachable"
@@ -115,8 +115,14 @@ def fetch(spec: str) -> Fetched:
 
 
 def _download(hf, repo: str, filename: str, revision: str | None) -> str:
-    return hf.hf_hub_download(repo, filename, revision=revision, endpoint=endpoint(),
-                              local_files_only=offline())
+    if offline():  # the cache alone: hf_hub_download may still reach the network
+        from huggingface_hub import errors
+
+        found = hf.try_to_load_from_cache(repo, filename, revision=revision)
+        if isinstance(found, str):
+            return found
+        raise errors.LocalEntryNotFoundError(f"{repo}/{filename} is not in the Hub cache")
+    return hf.hf_hub_download(repo, filename, revision=revision, endpoint=endpoint())
 
 
 def _only_weights_file(hf, repo: str, revision: str | None, spec: str) -> str:

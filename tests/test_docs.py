@@ -51,7 +51,8 @@ def test_generated_tables_are_what_the_bench_json_prints():
 def test_bundled_weights_are_small_and_carded():
     from ganctl import bundled
 
-    assert bundled.names() == ["photo-x4", "sneakers-stage1", "sneakers-stage2"]
+    assert bundled.names() == ["fashion-classifier", "photo-x4", "sneakers-stage1",
+                               "sneakers-stage2"]
     for name in bundled.names():
         assert bundled.path(name).stat().st_size < 2_000_000, name
         card = bundled.card(name)

@@ -47,7 +47,7 @@ def test_a_missing_input_is_one_line(cli):
 def test_images_that_are_not_pairs_are_refused_for_pix2pix(cli, tmp_path):
     pictures(tmp_path / "faces", 12, size=(178, 218))
     res = cli("train", "pix2pix", "--data", tmp_path / "faces", "--steps", "1")
-    assert res.code == 1 and "12 of 12 images checked" in res.err
+    assert res.code == 1 and "11 of 11 images checked" in res.err  # 1 held out for val
     assert "not A|B pairs" in res.err and "p0.png (178x218)" in res.err
 
 
@@ -108,11 +108,11 @@ def test_short_runs_log_often_and_asked_intervals_stand():
     from ganctl.plugins.sneakers.stage1 import Stage1Config
     from ganctl.train.limits import Limits
 
-    assert Limits(Stage1Config(steps=20), 10).log_every == 1
-    assert Limits(Stage1Config(steps=400), 10).log_every == 20
-    assert Limits(Stage1Config(steps=100000), 10).log_every == 50
-    assert Limits(Stage1Config(steps=20, log_every=7), 10).log_every == 7
-    assert Limits(Stage1Config(minutes=1), 10).log_every == 50
+    assert Limits(Stage1Config(steps=20, epochs=0), 10).log_every == 1
+    assert Limits(Stage1Config(steps=400, epochs=0), 10).log_every == 20
+    assert Limits(Stage1Config(steps=100000, epochs=0), 10).log_every == 50
+    assert Limits(Stage1Config(steps=20, epochs=0, log_every=7), 10).log_every == 7
+    assert Limits(Stage1Config(minutes=1, epochs=0), 10).log_every == 50
 
 
 def test_without_a_terminal_progress_is_a_plain_line_every_few_seconds(capsys, monkeypatch):

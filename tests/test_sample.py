@@ -80,11 +80,12 @@ def test_seeds_run_in_chunks_with_the_same_images(cli, trained, tmp_path, monkey
 def test_weights_from_run_folder(cli, trained, home):
     (home / "weights" / "sneakers" / "stage1.pt").unlink()
     res = cli("sample", "sneakers", "-n", "2", "--json")  # the bundled weights stand in
-    assert res.code == 0 and "bundled" in json.loads(res.out)["weights"][0]
+    assert res.code == 0 and json.loads(res.out)["weights"][0]["kind"] == "bundled"
     res = cli("sample", "sneakers", "-n", "2", "--weights", trained["run"], "-o", "x.png",
               "--json")
     assert res.code == 0, res.err
-    assert json.loads(res.out)["weights"] == [str(Path(trained["run"]) / "weights.pt")]
+    used = json.loads(res.out)["weights"]
+    assert [w["path"] for w in used] == [str(Path(trained["run"]) / "weights.pt")]
 
 
 @pytest.mark.slow

@@ -97,7 +97,8 @@ def run_detection(items, weights, threshold, csv_out, heatmaps, annotations, plo
     if as_json:
         print_json({"threshold": t, "threshold_rule": rule, "score": meta.get("score", "mse"),
                     "weights": weights_record(payload, plugin), "images": len(scored),
-                    "leaks": len(leaks), "failed": len(failed), "metrics": metrics, "results": rows})
+                    "leaks": len(leaks), "failed": len(failed), "metrics": metrics,
+                    "results": rows})
     summarize(scored, leaks, failed, t, rule, metrics)
     far = out_of_domain(scored, meta)
     if far:
