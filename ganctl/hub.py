@@ -95,8 +95,8 @@ def fetch(spec: str) -> Fetched:
         try:
             path = _download(hf, repo, filename or DEFAULT_FILE, revision)
         except errors.EntryNotFoundError as e:
-            if filename or offline() or isinstance(e, errors.LocalEntryNotFoundError):
-                raise errors.LocalEntryNotFoundError(str(e)) if offline() else e
+            if filename or isinstance(e, errors.LocalEntryNotFoundError):
+                raise
             path = _download(hf, repo, _only_weights_file(hf, repo, revision, spec), revision)
     except errors.LocalEntryNotFoundError:
         raise GanctlError(f"{spec}: not in the local Hub cache and the Hub is not reachable"
