@@ -44,6 +44,7 @@ def test_a_missing_input_is_one_line(cli):
     assert res.code == 2 and res.err.strip() == "ganctl: error: missing.png: no such file or folder"
 
 
+@pytest.mark.slow
 def test_images_that_are_not_pairs_are_refused_for_pix2pix(cli, tmp_path):
     pictures(tmp_path / "faces", 12, size=(178, 218))
     res = cli("train", "pix2pix", "--data", tmp_path / "faces", "--steps", "1")
@@ -87,6 +88,7 @@ def help_examples() -> dict[str, list[str]]:
     return found
 
 
+@pytest.mark.slow
 def test_help_examples_never_break_inside_a_command_at_80_columns():
     examples = help_examples()
     assert len(examples) >= 10
@@ -97,6 +99,7 @@ def test_help_examples_never_break_inside_a_command_at_80_columns():
         assert not broken, f"{command}: {broken}"
 
 
+@pytest.mark.slow
 def test_piped_tables_are_as_wide_as_their_content():
     res = run_ganctl("models", "list", timeout=60)
     lines = res.stdout.decode().splitlines()

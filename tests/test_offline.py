@@ -67,6 +67,7 @@ def test_offline_refuses_in_one_line_without_connecting(cli, no_network, case, m
     assert no_network == []
 
 
+@pytest.mark.slow
 def test_offline_training_of_stage2_uses_the_pixel_loss_and_says_why(cli, no_network):
     args = [a.replace("content=pixel", "content=auto") for a in TRAIN2]
     res = cli("--offline", *args, "--json")

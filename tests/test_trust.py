@@ -29,6 +29,7 @@ def sample_weights(cli) -> list[dict]:
     return json.loads(res.out)["weights"]
 
 
+@pytest.mark.slow
 def test_a_throwaway_run_keeps_the_shipped_weights_and_says_how_to_use_it(cli):
     res = cli("train", "sneakers", *TINY1)
     doc = json.loads(res.out)
@@ -40,6 +41,7 @@ def test_a_throwaway_run_keeps_the_shipped_weights_and_says_how_to_use_it(cli):
     assert used[0]["path"] == str(bundled.path("sneakers-stage1"))
 
 
+@pytest.mark.slow
 def test_models_use_then_reset_switches_every_verb_and_never_deletes(cli, home):
     run = Path(json.loads(cli("train", "sneakers", *TINY1).out)["run"])
     res = cli("models", "use", "sneakers", run)
@@ -78,6 +80,7 @@ def test_stage2_below_bicubic_is_kept_and_above_becomes_the_default():
     assert choice.publish_decision(registry.get("pix2pix"), 1, stage1, "if-better")[0]
 
 
+@pytest.mark.slow
 def test_a_stage2_run_that_fails_its_check_does_not_replace_photo_x4(cli, monkeypatch):
     plugin = registry.get("sneakers")  # a 2-step run's gain over bicubic is noise: fix it
     monkeypatch.setattr(plugin, "baseline_check", lambda w: (
@@ -91,6 +94,7 @@ def test_a_stage2_run_that_fails_its_check_does_not_replace_photo_x4(cli, monkey
     assert json.loads(res.out)["weights"]["name"] == "photo-x4"
 
 
+@pytest.mark.slow
 def test_publish_always_makes_the_run_the_default_and_names_it(cli):
     res = cli("train", "sneakers", *TINY1, "--publish", "always")
     doc = json.loads(res.out)
@@ -107,6 +111,7 @@ def test_publish_takes_only_its_three_words(cli):
     assert res.code == 2 and "--publish must be one of if-better, always, never" in res.err
 
 
+@pytest.mark.slow
 def test_a_name_with_nothing_shipped_uses_its_finished_run(cli):
     res = cli("train", "faces", "--data", "synthetic", *TINY["faces"], "--json")
     assert json.loads(res.out)["published"]
@@ -129,6 +134,7 @@ def test_each_verb_names_its_weights_with_their_hash(cli, verb):
     assert res.err.startswith("weights: bundled ")
 
 
+@pytest.mark.slow
 def test_translate_and_detect_name_a_chosen_run(cli, tiny_runs):
     runs = tiny_runs({"leaks": TINY["leaks"]})
     res = cli("train", "edges2shoes", "--data", "synthetic", *TINY["pix2pix"], "--json")
@@ -145,6 +151,7 @@ def test_translate_and_detect_name_a_chosen_run(cli, tiny_runs):
     assert used["kind"] == "file" and used["path"] == str(runs["leaks"])
 
 
+@pytest.mark.slow
 def test_models_use_refuses_weights_of_another_plugin(cli, tiny_runs):
     runs = tiny_runs({"faces": TINY["faces"]})
     res = cli("models", "use", "sneakers", runs["faces"])
@@ -165,6 +172,7 @@ def test_detect_leaks_without_a_detector_gives_a_command_that_works(cli):
     assert len(res.err.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_training_says_device_and_precision(cli):
     res = cli("train", "sneakers", *TINY1)
     assert "on cpu in fp32" in res.err or "on cpu in bf16" in res.err
