@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.slow,  # training on real data (the fast tier skips it
 
 def test_train_sample_and_evaluate_on_real_sneakers(cli, tmp_path):
     res = cli("train", "sneakers", "--data", "fashion-sneakers", "--steps", "30", "--json",
-              "--set", "log_every=10", "sample_every=30")
+              "--publish", "always", "--set", "log_every=10", "sample_every=30")
     assert res.code == 0, res.err
     doc = json.loads(res.out)
     cfg = json.loads((tmp_path / doc["run"] / "config.json").read_text())
