@@ -33,11 +33,12 @@ def files_under(root: Path) -> set[str]:
 def test_distributed_resume_equals_uninterrupted_run(tmp_path, home):
     """Two ranks end bit-identical and only rank 0 writes; 4 steps + resume + 2 more give
     the weights of the 6-step run (one uninterrupted run serves both checks)."""
-    res = torchrun(*ARGS, "--steps", "6")  # published: rank 0 alone writes the cache
+    # published: rank 0 alone writes the cache
+    res = torchrun(*ARGS, "--steps", "6", "--publish", "always")
     assert res.returncode == 0, res.stderr[-3000:]
     summary = json.loads(res.stdout)  # one JSON document: rank 1 printed nothing
     assert summary["step"] == 6
-    assert res.stderr.count("published weights") == 1
+    assert res.stderr.count("now the default for sneakers") == 1
 
     runs = list((tmp_path / "runs" / "sneakers-stage1").iterdir())
     assert len(runs) == 1  # one run folder, numbered once

@@ -19,7 +19,7 @@ def scripted_extractor(path):
 
 @pytest.mark.slow  # over 0.9 s: the full suite only (fast tier under 90 s)
 def test_evaluate_with_torchscript_extractor_and_cache(cli, tmp_path):
-    assert cli("train", "sneakers", *FAST).code == 0
+    assert cli("train", "sneakers", "--publish", "always", *FAST).code == 0
     ext = scripted_extractor(tmp_path / "ext.pt")
     args = ["evaluate", "sneakers", "--extractor", f"torchscript:{ext}@28", "-n", "40",
             "--json"]
@@ -39,7 +39,7 @@ def test_evaluate_with_torchscript_extractor_and_cache(cli, tmp_path):
 def test_evaluate_with_the_classifier_extractor(cli, tmp_path, monkeypatch):
     synthetic.write_fashion_mnist(tmp_path / "fm", n_train=600, n_test=100)
     monkeypatch.setattr(catalog, "locate", lambda name, root=None: tmp_path / "fm")
-    assert cli("train", "sneakers", *FAST).code == 0
+    assert cli("train", "sneakers", "--publish", "always", *FAST).code == 0
     res = cli("evaluate", "sneakers", "-n", "30", "--metric", "fd,pr", "--json")
     assert res.code == 0, res.err
     doc = json.loads(res.out)
@@ -62,7 +62,7 @@ def test_fd_of_real_against_real_is_near_zero_and_fakes_score_worse(cli, tmp_pat
     from ganctl.metrics import evaluate as ev
     from ganctl.tensors import to_unit
 
-    assert cli("train", "sneakers", *FAST).code == 0  # 6 steps: poor fakes
+    assert cli("train", "sneakers", "--publish", "always", *FAST).code == 0  # 6 steps: poor fakes
     spec = f"torchscript:{scripted_extractor(tmp_path / 'ext.pt')}@28"
     res = cli("evaluate", "sneakers", "--extractor", spec, "-n", "200", "--json")
     assert res.code == 0, res.err

@@ -33,7 +33,8 @@ def pairs(tmp: Path, name: str, n_train: int, n_val: int) -> Path:
 @pytest.mark.parametrize("name", ["facades", "edges2shoes"])
 def test_pix2pix_learns_real_pairs_and_translates_at_the_inputs_size(cli, tmp_path, name):
     root = pairs(tmp_path, name, 12, 3)
-    res = cli("train", name, "--data", str(root), "--steps", "120", "--json", "--set", *SMALL)
+    res = cli("train", name, "--data", str(root), "--steps", "120", "--json", "--publish", "always",
+              "--set", *SMALL)
     assert res.code == 0, res.err
     run = Path(json.loads(res.out)["run"])
     cfg = json.loads((run / "config.json").read_text())["config"]
