@@ -58,3 +58,74 @@ def write_folder(images: list[Image.Image], root: Path) -> Path:
     for i, img in enumerate(images):
         img.save(root / f"{i:04d}.png")
     return root
+
+
+# Photographs from Debian's wallpaper packages (`apt-get install mate-backgrounds
+# lomiri-wallpapers-16.04 lomiri-wallpapers-20.04`), split once by file before any
+# training: each image's licence is read from its package's copyright file. The packages'
+# drawings and abstract art are left out.
+BACKGROUNDS = Path("/usr/share/backgrounds")
+WALLPAPER_PACKAGES = ("mate-backgrounds", "lomiri-wallpapers-16.04", "lomiri-wallpapers-20.04")
+WALLPAPERS = {
+    "train": ("Bridge_by_Sander_Klootwijk", "Picture_0B_by_freespace", "Wine_by_Jakkub_Mede",
+              "aitzgorri_by_Aitzol_Berasategi", "analogpattern_by_Peter_Nerlich",
+              "free_by_Peter_Nerlich", "greentock_by_Peter_Nerlich",
+              "seeding_by_Clements_Engelhardt", "sunset_by_Aitzol_Berasategi",
+              "mate/nature/Aqua", "mate/nature/Blinds", "mate/nature/Dune",
+              "mate/nature/FreshFlower", "mate/nature/Garden", "mate/nature/GreenMeadow",
+              "mate/nature/TwoWings"),
+    "val": ("Picture_1A_by_freespace", "picosdeeuropa_by_Aitzol_Berasategi",
+            "mate/nature/RainDrops", "mate/nature/Wood"),
+    "test": ("Dragonfly_by_Bolly", "friends_by_Aitzol_Berasategi", "life_by_Aitzol_Berasategi",
+             "Kleiber_by_Lukas_Baubkus", "mate/nature/LadyBird", "mate/nature/YellowFlower",
+             "mate/nature/Storm"),
+}
+WALLPAPER_SIDE = 1024  # longer side after an antialiased downscale of the 2-6k originals
+
+
+def wallpaper(name: str) -> Image.Image:
+    """One wallpaper photograph as RGB, its longer side WALLPAPER_SIDE (the originals are
+    large JPEGs: the downscale leaves clean detail, as DIV2K's 2K images have)."""
+    path = BACKGROUNDS / f"{name}.jpg"
+    if not path.is_file():
+        raise SystemExit(f"{path} is missing: apt-get install {' '.join(WALLPAPER_PACKAGES)}")
+    img = Image.open(path).convert("RGB")
+    s = WALLPAPER_SIDE / max(img.size)
+    return img.resize((round(img.width * s), round(img.height * s)), Image.Resampling.LANCZOS)
+
+
+def wallpaper_licences() -> dict[str, str]:
+    """{file stem: "licence (copyright holder)"} from the packages' DEP-5 copyright files."""
+    out = {}
+    for package in WALLPAPER_PACKAGES:
+        text = (Path("/usr/share/doc") / package / "copyright").read_text(errors="replace")
+        for stanza in text.split("\n\n"):
+            fields, key = {}, None
+            for line in stanza.splitlines():
+                if line[:1] not in (" ", "\t") and ":" in line:
+                    key, value = line.split(":", 1)
+                    fields[key] = value.strip()
+                elif key == "Files":
+                    fields[key] += " " + line.strip()
+            for f in fields.get("Files", "").split():
+                path = f.rsplit(".", 1)[0]
+                if package == "mate-backgrounds":
+                    stem = "mate/" + path
+                elif "/" in path and package.endswith(path.split("/")[0]):  # 16.04/NAME
+                    stem = path.split("/", 1)[1]
+                else:
+                    continue
+                holder = fields.get("Copyright", "").split("<")[0].strip().rstrip(",")
+                out[stem] = f"{fields.get('License', '?')} ({holder}; {package})"
+    return out
+
+
+def cut(img: Image.Image, size: int, stride: int) -> list[Image.Image]:
+    """`size` patches every `stride` pixels, skipping near-flat ones."""
+    out = []
+    for y in range(0, img.height - size + 1, stride):
+        for x in range(0, img.width - size + 1, stride):
+            p = img.crop((x, y, x + size, y + size))
+            if np.asarray(p, dtype=np.float32).std() > 8:
+                out.append(p)
+    return out

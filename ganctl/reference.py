@@ -140,41 +140,57 @@ def pretrained(record, train_name: str) -> Path:
     the weights cache, pinned by SHA-256 at first download (none are published upstream),
     imported to ganctl's format. The raw download and its resumable `.part` stay in the
     cache dir, so the weights cache never holds a half-written file."""
-    from ganctl.data.download import DownloadError, fetch
-
     dest = pretrained_path(record)
     if dest.is_file():
         return dest
     get_it = (f"run `ganctl models import {record.filename} --as {record.name}`, pass "
               f"--weights PATH, or train your own with `ganctl train {train_name}`")
-    lock_path = paths.weights_dir() / LOCK
-    try:
-        lock = json.loads(lock_path.read_text())
-    except (OSError, ValueError):
-        lock = {}
-    raw = paths.cache_dir() / "downloads" / record.filename
-    pin = lock.get(record.url, {})
-    try:
-        got = fetch([record.url], raw, sha256=record.sha256 or pin.get("sha256"),
-                    size=pin.get("size"), fallback=get_it,
-                    what=f"the published {record.name} generator {record.filename}",
-                    approx_size=record.size_mb * 10**6)
-    except DownloadError as e:  # the mismatch message has no way out in it yet
-        text = str(e) if get_it in str(e) else f"{e}; {get_it}"
-        raise DownloadError(f"{record.name}: {text}") from None
+    raw, got = fetch_pinned(record.url, record.filename, record.sha256,
+                            f"the published {record.name} generator {record.filename}",
+                            record.size_mb, get_it, record.name)
     try:
         payload = to_payload(raw, record.name, direction=record.direction, source=record.url)
     except GanctlError:
         raw.unlink(missing_ok=True)
         raise
-    if not pin:
-        lock[record.url] = {"sha256": got.sha256, "size": got.size,
-                            "date": time.strftime("%Y-%m-%d")}
-        checkpoint.atomic_write(lock_path, lambda f: f.write(json.dumps(lock, indent=2)
-                                                            .encode()))
+    remember_pin(record.url, got)
     checkpoint.save(payload, dest)
     raw.unlink(missing_ok=True)
     return dest
+
+
+def fetch_pinned(url: str, filename: str, sha256: str | None, what: str, size_mb: float,
+                 get_it: str, name: str):
+    """(the downloaded file, the fetch record) of a published file: checked against its
+    published SHA-256, else against the one pinned at its first download, if any."""
+    from ganctl.data.download import DownloadError, fetch
+
+    raw = paths.cache_dir() / "downloads" / filename
+    pin = _lock().get(url, {})
+    try:
+        got = fetch([url], raw, sha256=sha256 or pin.get("sha256"), size=pin.get("size"),
+                    fallback=get_it, what=what, approx_size=int(size_mb * 10**6))
+    except DownloadError as e:  # the mismatch message has no way out in it yet
+        text = str(e) if get_it in str(e) else f"{e}; {get_it}"
+        raise DownloadError(f"{name}: {text}") from None
+    return raw, got
+
+
+def remember_pin(url: str, got) -> None:
+    """Pin a first download's SHA-256 and size (once its content checked out)."""
+    lock = _lock()
+    if url in lock:
+        return
+    lock[url] = {"sha256": got.sha256, "size": got.size, "date": time.strftime("%Y-%m-%d")}
+    checkpoint.atomic_write(paths.weights_dir() / LOCK,
+                            lambda f: f.write(json.dumps(lock, indent=2).encode()))
+
+
+def _lock() -> dict:
+    try:
+        return json.loads((paths.weights_dir() / LOCK).read_text())
+    except (OSError, ValueError):
+        return {}
 
 
 def is_reference_file(path: Path) -> bool:

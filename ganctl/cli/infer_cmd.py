@@ -36,15 +36,21 @@ def upscale(
                             "for stdout. In a folder one input keeps its name (DIR/NAME.png), "
                             "several become DIR/NAME-x4.png. Default: NAME-x4.png here, or "
                             "upscaled/ for several inputs."),
-    model: str = typer.Option("sneakers", "--model", help="Plugin whose upscaler to use."),
-    weights: str = weights_option(default="sneakers stage 2's default, as `ganctl models "
+    model: str = typer.Option(None, "--model", "-n", help="An upscaler by name: photo-x4 "
+                              "(bundled), realesrgan-x4plus, realesr-general-x4v3, ... "
+                              "(`ganctl models list --available`; published ones download "
+                              "once), or a plugin whose upscaling stage to use."),
+    weights: str = weights_option(also="a community upscaler file (ESRGAN, Real-ESRGAN, "
+                                  "SwinIR, HAT, SPAN, ... .pth/.safetensors; other than "
+                                  "ESRGAN needs `pip install 'ganctl[models]'`), ",
+                                  default="sneakers stage 2's default, as `ganctl models "
                                   "list` shows it: the bundled photo-x4 unless you chose "
                                   "otherwise"),
     tile: int = typer.Option(256, "--tile", help="Tile side in input pixels (0 = whole "
                              "image at once); bounds memory on large images."),
     tile_pad: int = typer.Option(None, "--tile-pad", help="Context around each tile in input "
-                                 "pixels (default: the net's receptive radius, which makes "
-                                 "tiled output identical to untiled)."),
+                                 "pixels (default: the net's receptive radius, at most 64; "
+                                 "ganctl's nets then give tiles identical to one pass)."),
     outscale: float = typer.Option(None, "--outscale", help="Final scale if not the model's "
                                    "(model scale, then resize)."),
     start: float = typer.Option(0.0, "--start", help="Video inputs: seconds to skip."),
@@ -56,46 +62,47 @@ def upscale(
     threads: int = threads_option(),
     as_json: bool = json_option(),
 ) -> None:
-    """Upscale images x4 with the sneakers stage-2 SRGAN (any size, any mode).
+    """Upscale images (x4 by default) with the bundled photo upscaler, a published one
+    (--model), or any upscaler file (--weights).
 
-    Without --weights: your cached sneakers stage 2 if you trained or imported one, else
-    the photo-x4 upscaler bundled with the package (`ganctl models list --available`).
+    Without --model or --weights: your cached sneakers stage 2 if you trained or chose one,
+    else the photo-x4 upscaler bundled with the package.
 
     Examples:
 
       ganctl upscale in.png -o out.png
 
-      ganctl upscale photos/ -o big/ --tile 256
+      ganctl upscale photo.jpg --model realesrgan-x4plus
+
+      ganctl upscale photos/ -o big/ --weights 4x-community.pth
 
       cat small.png | ganctl upscale - -o - > big.png
     """
     from ganctl.cli.batch import check_inputs
+    from ganctl.weights import upscalers
 
-    found = _plugin_with("upscale", model)
+    named = model in upscalers.names()
+    found = _plugin_with("upscale", "sneakers" if named or model is None else model)
     check_inputs(inputs)
-    from ganctl import weights as weights_mod
     from ganctl.device import resolve
-    from ganctl.infer.upscale import upscale_images
+    from ganctl.infer.upscale import load_upscaler, upscale_images
 
     if tile < 0 or (tile_pad is not None and tile_pad < 0):
         raise UsageError("--tile and --tile-pad must be >= 0")
     if outscale is not None and not 0 < outscale <= 16:
         raise UsageError("--outscale must be in (0, 16]")
     dev = resolve(device)
-    payload = weights_mod.for_upscaling(found, weights)
-    say_weights(found, payload)
-    problem = found.weights_warning(payload)
-    if problem:
-        from ganctl.console import warn
+    up = load_upscaler(found, model if named else None, weights, dev)
+    from ganctl.console import info, warn
 
-        warn(f"{problem}; the output may look worse than a plain bicubic resize")
-    net, scale, channels, context = found.upscaler(payload, dev)
-    if tile_pad is None:
-        tile_pad = context
-    suffix = f"x{outscale:g}" if outscale else f"x{scale}"
+    info(up.line)
+    if up.warning:
+        warn(f"{up.warning}; the output may look worse than a plain bicubic resize")
+    pad = up.context if tile_pad is None else tile_pad
+    suffix = f"x{outscale:g}" if outscale else f"x{up.scale}"
     run(inputs, out, suffix, as_json, lambda imgs: upscale_images(
-        imgs, net, scale, channels, dev, tile, tile_pad, outscale), "upscaled", dev.type,
-        start, duration, fps, {"weights": weights_record(payload, found)} if as_json else None)
+        imgs, up.net, up.scale, up.channels, dev, tile, pad, outscale), "upscaled", dev.type,
+        start, duration, fps, {"weights": up.record} if as_json else None)
 
 
 @app.command(no_args_is_help=True)

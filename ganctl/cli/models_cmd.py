@@ -114,24 +114,31 @@ def _list_available(pattern: str | None, as_json: bool) -> None:
     import fnmatch
 
     from ganctl import bundled, published, reference
+    from ganctl.weights import upscalers
 
     rows = [{"name": name, "kind": "bundled", "file": str(bundled.path(name)),
              "size_mb": round(bundled.path(name).stat().st_size / 1e6, 2), "here": True,
              "card": bundled.used_by(name)} for name in bundled.names()]
     rows += [{"name": r.name, "kind": "published", "file": r.filename, "url": r.url,
               "size_mb": r.size_mb, "sha256": r.sha256, "licence": r.licence,
-              "paper": r.paper, "here": reference.pretrained_path(r).is_file()}
-             for r in published.PUBLISHED.values()]
+              "paper": r.paper, "here": reference.pretrained_path(r).is_file(),
+              "task": "translate"} for r in published.PUBLISHED.values()]
+    rows += [{"name": r.name, "kind": "published", "file": r.filename, "url": r.url,
+              "size_mb": r.size_mb, "sha256": r.sha256, "licence": r.licence,
+              "paper": r.paper, "about": r.about, "scale": r.scale,
+              "here": upscalers.path(r).is_file(), "task": "upscale",
+              "use": f"ganctl upscale --model {r.name}"}
+             for r in upscalers.UPSCALERS.values()]
     if pattern:
         rows = [r for r in rows if fnmatch.fnmatch(r["name"], pattern) or pattern in r["name"]]
     if as_json:
         print_json(rows)
         return
-    table = _table("name", "kind", "size", "here", "from")
+    table = _table("name", "kind", "size", "here", "licence", "from")
     for r in rows:
         size = f"{r['size_mb']:.1f} MB" if r["kind"] == "bundled" else f"~{r['size_mb']} MB"
         table.add_row(r["name"], r["kind"], size, "yes" if r["here"] else "download",
-                      r.get("url") or r["card"])
+                      r.get("licence", "MIT").split(";")[0], r.get("url") or r["card"])
     print_table(table if rows else "no weights match")
 
 

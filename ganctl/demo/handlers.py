@@ -141,13 +141,13 @@ class Generation:
 
 class Upscaling:
     def __init__(self, plugin, weights_spec: str | None = None, device="cpu"):
-        from ganctl import weights
+        from ganctl.infer.upscale import load_upscaler
+
         self.device = device
-        payload = weights.for_upscaling(plugin, weights_spec)
-        self.used = used(plugin, payload)
-        self.warning = plugin.weights_warning(payload)
-        self.net, self.scale, self.channels, self.context = plugin.upscaler(payload,
-                                                                            self.device)
+        up = load_upscaler(plugin, None, weights_spec, device)
+        self.used, self.warning = [up.line], up.warning
+        self.net, self.scale, self.channels, self.context = up.net, up.scale, up.channels, \
+            up.context
 
     def __call__(self, img: Image.Image, tile: int = 256) -> Image.Image:
         from ganctl.infer.upscale import upscale_image

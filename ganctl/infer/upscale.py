@@ -3,12 +3,15 @@ memory, no seams), every PIL mode, CUDA out-of-memory back-off."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 import numpy as np
 import torch
 from PIL import Image
 
 from ganctl.console import warn
-from ganctl.errors import GanctlError
+from ganctl.errors import GanctlError, UsageError
 from ganctl.tensors import from_pil, match_channels
 
 MIN_TILE = 16
@@ -31,6 +34,15 @@ def within_local_range(y: torch.Tensor, x: torch.Tensor, scale: int,
     hi = hi.repeat_interleave(scale, -2).repeat_interleave(scale, -1)
     lo = lo.repeat_interleave(scale, -2).repeat_interleave(scale, -1)
     return torch.maximum(torch.minimum(y, hi + margin), lo - margin).clamp(-1, 1)
+
+
+def finish(net, y: torch.Tensor, x: torch.Tensor, scale: int) -> torch.Tensor:
+    """A net's output kept within the local range of its input (ganctl's own upscalers),
+    or only within [-1, 1] for nets that say `local_range = False` (published and community
+    files, whose outputs stay what their authors' code gives)."""
+    if getattr(net, "local_range", True):
+        return within_local_range(y, x, scale)
+    return y.clamp(-1, 1)
 
 
 # Tiles of one shape run together up to this many input pixels per forward pass, so
@@ -62,7 +74,7 @@ def run_tiled(net, x: torch.Tensor, scale: int, tile: int, pad: int,
         for k in range(0, len(specs), batch):
             part = specs[k:k + batch]
             crops = torch.cat([x[..., py0:py1, px0:px1] for *_, py0, px0, py1, px1 in part])
-            res = within_local_range(net(crops.to(device)).float(), crops, scale).cpu()
+            res = finish(net, net(crops.to(device)).float(), crops, scale).cpu()
             for r, (y0, x0, y1, x1, py0, px0, _, _) in zip(res, part):
                 oy, ox = (y0 - py0) * scale, (x0 - px0) * scale
                 out[:, y0 * scale:y1 * scale, x0 * scale:x1 * scale] = \
@@ -151,6 +163,48 @@ def upscale_images(imgs: list[Image.Image], net, scale: int, net_channels: int, 
     for k in range(0, len(imgs), per_pass):
         x = from_pil(imgs[k:k + per_pass])
         with torch.inference_mode():
-            y = within_local_range(net(x.to(device)).float(), x, scale).cpu()
+            y = finish(net, net(x.to(device)).float(), x, scale).cpu()
         out += [rescaled(to_image(yi), first.size, scale, outscale) for yi in y]
     return out
+
+
+@dataclass
+class Loaded:
+    """An upscaler ready to run: the net (on [-1, 1] images), its scale, the channels it
+    takes, the tile context that makes tiles seamless, and what it is (`record` for
+    --json, `line` for stderr, `warning` when it is no better than bicubic)."""
+
+    net: torch.nn.Module
+    scale: int
+    channels: int
+    context: int
+    record: dict
+    line: str
+    warning: str | None = None
+
+
+def load_upscaler(plugin, model: str | None, explicit: str | None, device) -> Loaded:
+    """The upscaler `upscale --model MODEL --weights EXPLICIT` runs: a named one (the
+    bundled photo-x4, a published file fetched once), a community file, or `plugin`'s
+    upscaling stage (its default, or ganctl weights that `explicit` names)."""
+    from ganctl import bundled
+    from ganctl import weights as wmod
+    from ganctl.weights import community, provenance, upscalers
+
+    if model in upscalers.names():
+        if explicit is not None:
+            raise UsageError(f"--model {model} and --weights both name weights: pass one")
+        if model == upscalers.BUNDLED:
+            w = wmod.for_upscaling(plugin, bundled.PREFIX + model)
+        else:
+            path = upscalers.fetch(upscalers.UPSCALERS[model])
+            w = wmod.load(plugin.name, plugin.refine_stage, str(path), device)
+            w.origin = "published"
+    elif community.is_community_file(explicit):
+        c = community.load(Path(explicit), device)
+        return Loaded(c.net, c.scale, c.channels, c.context, c.record, c.line)
+    else:
+        w = wmod.for_upscaling(plugin, explicit)
+    net, scale, channels, context = plugin.upscaler(w, device)
+    return Loaded(net.eval(), scale, channels, context, provenance.record(w, plugin),
+                  provenance.line(w, plugin), plugin.weights_warning(w))

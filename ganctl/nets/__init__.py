@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from ganctl.nets import dcgan, faces, mlp, patchgan, resnet_generator, srgan, unet, vae
+from ganctl.nets import dcgan, esrgan, faces, mlp, patchgan, resnet_generator, srgan, unet, vae
 
 NETS: dict[str, type[nn.Module]] = {
     "dcgan_g": dcgan.Generator,
@@ -16,6 +16,9 @@ NETS: dict[str, type[nn.Module]] = {
     "srgan_g": srgan.Generator,
     "srgan_d": srgan.Discriminator,
     "sr_compact_g": srgan.CompactGenerator,
+    "sr_lr_g": srgan.LRGenerator,
+    "rrdb_g": esrgan.RRDBNet,
+    "srvgg_g": esrgan.SRVGGNetCompact,
     "unet": unet.UnetGenerator,
     "patchgan": patchgan.PatchDiscriminator,
     "resnet_generator": resnet_generator.ResnetGenerator,

@@ -102,6 +102,46 @@ class CompactGenerator(nn.Module):
         return bicubic(x, self.scale) + self.shuffle(self.tail(h))
 
 
+class PlainBlock(nn.Module):
+    """EDSR's residual block: conv3, ReLU, conv3 and a skip, no batch norm."""
+
+    def __init__(self, width: int):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(width, width, 3, 1, 1), nn.ReLU(True),
+                                  nn.Conv2d(width, width, 3, 1, 1))
+
+    def forward(self, x):
+        return x + self.body(x)
+
+
+class LRGenerator(nn.Module):
+    """EDSR-baseline's design (Lim et al. 2017) at a CPU's width, over bicubic: conv3,
+    `n_blocks` residual blocks without batch norm, conv3 and a long skip, then one conv3 to
+    channels x scale^2 and a PixelShuffle. Every convolution runs on the small image (the
+    cost per output pixel is 1/scale^2 of an HR-space net's); the last conv starts at zero,
+    so an untrained net is exactly bicubic."""
+
+    def __init__(self, channels: int = 3, scale: int = 4, n_blocks: int = 8, width: int = 48):
+        super().__init__()
+        self.scale = scale
+        self.head = nn.Conv2d(channels, width, 3, 1, 1)
+        self.blocks = nn.Sequential(*[PlainBlock(width) for _ in range(n_blocks)])
+        self.fuse = nn.Conv2d(width, width, 3, 1, 1)
+        self.tail = nn.Conv2d(width, channels * scale * scale, 3, 1, 1)
+        self.shuffle = nn.PixelShuffle(scale)
+        nn.init.zeros_(self.tail.weight)
+        nn.init.zeros_(self.tail.bias)
+
+    @property
+    def receptive_radius(self) -> int:
+        return max(3 + 2 * len(self.blocks), BICUBIC_RADIUS)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.head(x)
+        h = h + self.fuse(self.blocks(h))
+        return bicubic(x, self.scale) + self.shuffle(self.tail(h))
+
+
 class Discriminator(nn.Module):
     """Conv3 64 + LReLU, then [conv3 stride 2/1, BN, LReLU] up to 512 channels, global
     average pool, Linear 512 -> 1024, LReLU, Linear 1024 -> 1 logit."""

@@ -110,18 +110,26 @@ class Sneakers(Plugin):
                 f"{val['val_psnr_bicubic']:.2f} dB (train longer)")
 
     def upscaler(self, weights, device):
-        """(net, scale, channels, receptive radius) of the stage-2 generator."""
+        """(net, scale, channels, tile context) of the stage-2 generator: the context is
+        its receptive radius (tiles then equal one pass), at most MAX_CONTEXT."""
         kw = weights.arch["g"]["kwargs"]
         net = weights.build("g", device)
-        return net, kw["scale"], kw["channels"], net.receptive_radius
+        return net, net.scale, kw.get("channels", kw.get("num_in_ch")), \
+            min(net.receptive_radius, MAX_CONTEXT)
 
     def deployable(self, weights, direction=None):
         kw = weights.arch["g"]["kwargs"]
         if weights.stage == 1:
             return deploy.latent_deployable(weights.build("g", "cpu"), kw["z_dim"])
-        return deploy.image_deployable(weights.build("g", "cpu"), kw["channels"],
+        net = weights.build("g", "cpu")
+        return deploy.image_deployable(net, kw.get("channels", kw.get("num_in_ch")),
                                        [(28, 28), (17, 40)], "any height and width; the "
-                                       f"output is x{kw['scale']} on each side")
+                                       f"output is x{net.scale} on each side")
+
+
+# Tile context in input pixels: every ganctl-trained net reaches less far (exact tiles);
+# a 23-block RRDB net reaches about 350 px, where 64 px of context is already seamless.
+MAX_CONTEXT = 64
 
 
 def has_idx(path: Path | None) -> bool:

@@ -37,7 +37,8 @@ SCALE = 4
 # (bench/sr_augment.py: dihedral 0.34 dB below flips on Fashion-MNIST sneakers, 0.30 dB
 # above them on photographs).
 ALIGNED_SETS = ("sneakers", "fashion-sneakers", "synthetic:sneakers")
-ARCHS = {"compact": ("sr_compact_g", 6, 48), "srresnet": ("srgan_g", 16, 64)}
+ARCHS = {"compact": ("sr_compact_g", 6, 48), "lr": ("sr_lr_g", 8, 48),
+         "srresnet": ("srgan_g", 16, 64)}
 
 
 @dataclass
@@ -48,9 +49,10 @@ class Stage2Config(TrainConfig):
     channels: int = opt(0, "image channels: 0 follows the data, 1 gray, 3 RGB",
                         choices=(0, 1, 3))
     arch: str = opt("compact", "generator: compact (a residual over bicubic computed at "
-                    "the input size, 6 conv layers x 48 wide) or srresnet (the paper's "
-                    "SRResNet, 16 residual blocks x 64, also over bicubic)",
-                    choices=tuple(ARCHS))
+                    "the input size, 6 conv layers x 48 wide), lr (EDSR-baseline's residual "
+                    "blocks without batch norm, 8 x 48, at the input size, over bicubic) or "
+                    "srresnet (the paper's SRResNet, 16 residual blocks x 64, also over "
+                    "bicubic)", choices=tuple(ARCHS))
     n_blocks: int = opt(0, "conv layers (compact) or residual blocks (srresnet) in the "
                         "generator's body (0 = the arch's default)", minimum=0)
     ema: float = opt(0.999, "decay of the generator's exponential moving average, which "
@@ -78,6 +80,8 @@ class Stage2Config(TrainConfig):
                             "before the adversarial phase; may be lowered when resuming",
                             minimum=0)
     lr: float = opt(1e-3, "generator learning rate in the warm-up", minimum=0.0)
+    lr_half_every: int = opt(0, "halve the warm-up learning rate every this many steps "
+                             "(EDSR's step schedule; 0 = constant)", minimum=0)
     lr_adv: float = opt(1e-4, "generator learning rate in the adversarial phase",
                         minimum=0.0)
     lr_d: float = opt(1e-4, "discriminator learning rate", minimum=0.0)
@@ -161,7 +165,7 @@ class SRGANRecipe(Recipe):
         self.steps += 1
         warm = self.steps <= self.cfg.warmup_steps
         for group in self.optimizers["g"].param_groups:
-            group["lr"] = self.cfg.lr if warm else self.cfg.lr_adv
+            group["lr"] = self.warmup_lr() if warm else self.cfg.lr_adv
         if warm:
             loss_g = self.pixel(sr.float(), hr)
             self.update(loss_g, "g")
@@ -184,6 +188,10 @@ class SRGANRecipe(Recipe):
                 "loss_content": loss_content.detach(), "loss_adv": loss_adv.detach(),
                 "loss_mse": mse, "d_real": losses.d_score("bce", real_logits),
                 "d_fake": losses.d_score("bce", fake_logits)}
+
+    def warmup_lr(self) -> float:
+        every = self.cfg.lr_half_every
+        return self.cfg.lr * 0.5 ** ((self.steps - 1) // every) if every else self.cfg.lr
 
     def ema_age(self, step):  # the adversarial phase averages only its own weights
         return step - self.cfg.warmup_steps if step > self.cfg.warmup_steps else step
