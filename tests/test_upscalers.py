@@ -207,3 +207,25 @@ def test_compact_net_tiles_equal_one_pass():
         whole = run_tiled(net, x, 4, 0, 0, torch.device("cpu"))
         tiled = run_tiled(net, x, 4, 12, net.receptive_radius, torch.device("cpu"))
     assert torch.allclose(whole, tiled, atol=1e-5)
+
+
+@pytest.mark.slow  # a training run: the full suite only
+def test_rrdb_trains_with_the_esrgan_recipe_into_the_published_layout(cli, tmp_path):
+    """arch=rrdb: L1 warm-up, then the relativistic GAN; the weights' keys are the published
+    layout, so spandrel reads them as ESRGAN and the CLI upscales with them."""
+    from ganctl import weights
+
+    res = cli("train", "sneakers", "--stage", "2", "--data", "synthetic", "--steps", "4",
+              "--json", "--publish", "never", "--set", "arch=rrdb", "n_blocks=1", "width=8",
+              "warmup_steps=2", "log_every=1", "batch_size=4", "crop=32", "hr_size=32")
+    assert res.code == 0, res.err
+    doc = json.loads(res.out)
+    rows = [json.loads(x) for x in (tmp_path / doc["run"] / "stats.jsonl").read_text()
+            .splitlines()]
+    steps = {r["step"]: r for r in rows if "loss_g" in r}
+    assert "loss_d" not in steps[2] and "loss_adv" in steps[3] and "loss_d" in steps[4]
+    sd = weights.open_file(doc["weights"]).nets["g"]
+    assert spandrel.ModelLoader().load_from_state_dict(sd).architecture.name == "ESRGAN"
+    Image.new("RGB", (12, 10)).save(tmp_path / "in.png")
+    res = cli("upscale", "in.png", "--weights", doc["weights"], "-o", "o.png")
+    assert res.code == 0 and Image.open(tmp_path / "o.png").size == (48, 40)

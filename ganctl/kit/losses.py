@@ -42,6 +42,19 @@ def g_loss(kind: str, fake: torch.Tensor) -> torch.Tensor:
     raise ValueError(f"unknown loss {kind!r}")
 
 
+def relativistic_d_loss(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """ESRGAN's relativistic average discriminator loss: a real image should look more real
+    than the average fake, and a fake less real than the average real."""
+    return 0.5 * (toward("bce", real - fake.mean(), True) +
+                  toward("bce", fake - real.mean(), False))
+
+
+def relativistic_g_loss(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """The generator's side of it (`real` detached): both terms flipped."""
+    return 0.5 * (toward("bce", real - fake.mean(), False) +
+                  toward("bce", fake - real.mean(), True))
+
+
 def d_score(kind: str, logits: torch.Tensor) -> torch.Tensor:
     """The mean D output people read as D(x): a probability for BCE, raw otherwise."""
     probs = kind in ("bce", "lsgan_sigmoid")

@@ -38,7 +38,7 @@ SCALE = 4
 # above them on photographs).
 ALIGNED_SETS = ("sneakers", "fashion-sneakers", "synthetic:sneakers")
 ARCHS = {"compact": ("sr_compact_g", 6, 48), "lr": ("sr_lr_g", 8, 48),
-         "srresnet": ("srgan_g", 16, 64)}
+         "srresnet": ("srgan_g", 16, 64), "rrdb": ("rrdb_g", 23, 64)}
 
 
 @dataclass
@@ -50,9 +50,11 @@ class Stage2Config(TrainConfig):
                         choices=(0, 1, 3))
     arch: str = opt("compact", "generator: compact (a residual over bicubic computed at "
                     "the input size, 6 conv layers x 48 wide), lr (EDSR-baseline's residual "
-                    "blocks without batch norm, 8 x 48, at the input size, over bicubic) or "
+                    "blocks without batch norm, 8 x 48, at the input size, over bicubic), "
                     "srresnet (the paper's SRResNet, 16 residual blocks x 64, also over "
-                    "bicubic)", choices=tuple(ARCHS))
+                    "bicubic) or rrdb (ESRGAN's RRDBNet, 23 blocks x 64: a GPU's net; its "
+                    "weights load into the published Real-ESRGAN layout)",
+                    choices=tuple(ARCHS))
     n_blocks: int = opt(0, "conv layers (compact) or residual blocks (srresnet) in the "
                         "generator's body (0 = the arch's default)", minimum=0)
     ema: float = opt(0.999, "decay of the generator's exponential moving average, which "
@@ -72,6 +74,10 @@ class Stage2Config(TrainConfig):
     content: str = opt("auto", "content loss: vgg (VGG19 relu5_4 features), pixel (L1 + "
                        "gradient L1), auto (vgg when ImageNet VGG19 weights are cached or "
                        "downloadable, else pixel)", choices=("auto", "vgg", "pixel"))
+    gan_loss: str = opt("auto", "adversarial loss: bce (SRGAN's non-saturating), "
+                        "relativistic (ESRGAN's relativistic average GAN); auto = "
+                        "relativistic for arch=rrdb, else bce",
+                        choices=("auto", "bce", "relativistic"))
     # 2e-2: sharper than the plain reference on both bench sets (bench/quality.py); 5e-3
     # left the photographs less sharp than it
     adv_weight: float = opt(2e-2, "weight of the adversarial term in the generator loss",
@@ -129,6 +135,12 @@ class SRGANRecipe(Recipe):
                 "width": cfg.width or width}
         if cfg.arch == "srresnet":
             g_kw["residual"] = True
+        if cfg.arch == "rrdb":  # the published layout's names
+            g_kw = {"num_in_ch": c, "num_out_ch": c, "scale": SCALE,
+                    "num_feat": g_kw["width"], "num_block": g_kw["n_blocks"],
+                    "num_grow_ch": 32}
+        self.relativistic = cfg.gan_loss == "relativistic" or (
+            cfg.gan_loss == "auto" and cfg.arch == "rrdb")
         self._arch = {"g": nets.arch(name, **g_kw),
                       "d": nets.arch("srgan_d", channels=c, width=cfg.d_width)}
         g, d = nets.from_arch(self._arch["g"]), nets.from_arch(self._arch["d"])
@@ -175,11 +187,17 @@ class SRGANRecipe(Recipe):
                     "loss_mse": mse}
 
         real_logits, fake_logits = d(hr), d(sr.detach())
-        loss_d = losses.d_loss("bce", real_logits, fake_logits)
+        if self.relativistic:
+            loss_d = losses.relativistic_d_loss(real_logits, fake_logits)
+        else:
+            loss_d = losses.d_loss("bce", real_logits, fake_logits)
         self.update(loss_d, "d")
 
         loss_content = self.content(sr.float(), hr)
-        loss_adv = losses.g_loss("bce", d(sr))
+        if self.relativistic:
+            loss_adv = losses.relativistic_g_loss(d(hr).detach(), d(sr))
+        else:
+            loss_adv = losses.g_loss("bce", d(sr))
         loss_g = loss_content + self.cfg.adv_weight * loss_adv
         self.update(loss_g, "g")
         with torch.no_grad():
