@@ -14,9 +14,10 @@ blocks, 8 x 48, at the input's resolution, over bicubic), L1 loss only (the PSNR
 phase), Adam at 5e-4 halved every 1250 steps (5000 steps), batch 16, EMA of the weights, seed 0.
 `train` resumes from its last checkpoint when run again.
 
-Protocol (the super-resolution papers'): each test photo cropped to a multiple of 4,
-down-sampled x4 by bicubic with antialiasing, up-sampled by each method; PSNR on the Y
-channel (ITU-R BT.601) with a 4-px border shaved, and SSIM on Y, per photo, then the mean.
+Protocol (the super-resolution papers', `ganctl.metrics.sr`, as `ganctl evaluate upscale`
+runs it): each photo cropped to a multiple of 4, down-sampled x4 by bicubic with
+antialiasing, up-sampled by each method, rounded to 8 bits; PSNR and SSIM on the Y
+channel (ITU-R BT.601) with a 4-px border shaved, per photo, then the mean.
 """
 
 from __future__ import annotations
@@ -76,51 +77,26 @@ def train(work: Path, device: str) -> dict:
     return json.loads(res.stdout)
 
 
-def y_channel(rgb: torch.Tensor) -> torch.Tensor:
-    """(N, 3, H, W) in [0, 1] -> (N, 1, H, W) luma in [16, 235] / 255, as MATLAB's rgb2ycbcr."""
-    r, g, b = rgb[:, 0:1], rgb[:, 1:2], rgb[:, 2:3]
-    return (16 + 65.481 * r + 128.553 * g + 24.966 * b) / 255
-
-
-def protocol_scores(sr: torch.Tensor, hr: torch.Tensor, border: int = 4) -> dict:
-    """PSNR and SSIM on Y with `border` pixels shaved, both images in [0, 1] and quantised to
-    8 bits first (what a saved PNG holds)."""
-    from ganctl.metrics.image import psnr, ssim
-
-    sr, hr = (x.clamp(0, 1).mul(255).round().div(255) for x in (sr, hr))
-    sy, hy = (y_channel(x)[..., border:-border, border:-border] for x in (sr, hr))
-    return {"psnr_y": float(psnr(sy, hy)), "ssim_y": float(ssim(sy, hy))}
-
-
-def methods(weights: list[Path]) -> dict:
-    """{label: function from a [-1, 1] low-res batch to the x4 image}: bicubic and each file."""
-    from ganctl import weights as w
-    from ganctl.plugins.sneakers import plugin
-    from ganctl.plugins.sneakers.stage2 import bicubic_up
-
-    out = {"bicubic": bicubic_up}
-    for path in weights:
-        out[path.stem] = plugin.upscaler(w.open_file(str(path)), torch.device("cpu"))[0]
-    return out
-
-
 def score(split: str, weights: list[Path]) -> dict:
-    from ganctl.plugins.sneakers.stage2 import downscale
+    """The protocol (ganctl.metrics.sr, as `ganctl evaluate upscale` runs it) on whole
+    photos of `split`, for bicubic and each weights file."""
+    from ganctl import registry
+    from ganctl.infer.upscale import load_upscaler, run_with_backoff
+    from ganctl.metrics import sr
+    from ganctl.tensors import from_pil
 
-    nets = methods(weights)
-    rows = {k: [] for k in nets}
+    cpu = torch.device("cpu")
+    ups = {p.stem: load_upscaler(registry.get("sneakers"), None, str(p), cpu) for p in weights}
+    rows = {k: [] for k in ["bicubic", *ups]}
     for name in photos.WALLPAPERS[split]:
-        img = photos.wallpaper(name)
-        img = img.crop((0, 0, img.width // 4 * 4, img.height // 4 * 4))
-        hr = torch.from_numpy(np.asarray(img).copy()).permute(2, 0, 1)[None].float() / 127.5 - 1
-        lr = downscale(hr)
-        with torch.no_grad():
-            for label, f in nets.items():
-                rows[label].append({"photo": name,
-                                    **protocol_scores((f(lr) + 1) / 2, (hr + 1) / 2)})
-    means = {k: {m: round(float(np.mean([r[m] for r in v])), 4) for m in ("psnr_y", "ssim_y")}
-             for k, v in rows.items()}
-    for k in nets:
+        hr = sr.crop_to(from_pil([photos.wallpaper(name)]), 4)
+        lr = sr.downscale(hr, 4)
+        rows["bicubic"].append({"photo": name, **sr.scores(sr.bicubic(lr, 4), hr, 4)})
+        for label, up in ups.items():
+            out = run_with_backoff(up.net, lr, 4, 256, up.context, cpu)[None]
+            rows[label].append({"photo": name, **sr.scores(out, hr, 4)})
+    means = {k: sr.means(v) for k, v in rows.items()}
+    for k in means:
         means[k]["gain_db"] = round(means[k]["psnr_y"] - means["bicubic"]["psnr_y"], 2)
     return {"split": split, "photos": list(photos.WALLPAPERS[split]), "mean": means,
             "per_photo": rows}
@@ -128,7 +104,10 @@ def score(split: str, weights: list[Path]) -> dict:
 
 def speed(path: Path, side: int = 512, repeats: int = 3) -> dict:
     """Seconds per side x side -> 4 side x 4 side image on this machine's CPU, median."""
-    net = methods([path])[path.stem]
+    from ganctl import registry
+    from ganctl.infer.upscale import load_upscaler
+
+    net = load_upscaler(registry.get("sneakers"), None, str(path), torch.device("cpu")).net
     x = torch.rand(1, 3, side, side) * 2 - 1
     times = []
     with torch.no_grad():

@@ -229,3 +229,59 @@ def test_rrdb_trains_with_the_esrgan_recipe_into_the_published_layout(cli, tmp_p
     Image.new("RGB", (12, 10)).save(tmp_path / "in.png")
     res = cli("upscale", "in.png", "--weights", doc["weights"], "-o", "o.png")
     assert res.code == 0 and Image.open(tmp_path / "o.png").size == (48, 40)
+
+
+def photo_folder(root, n=3, size=(52, 40)):
+    import numpy as np
+
+    root.mkdir()
+    g = np.random.default_rng(0)
+    yy, xx = np.mgrid[:size[1], :size[0]]
+    for i in range(n):
+        base = np.stack([(xx * (3 + i)) % 255, (yy * 5) % 255, (xx + yy) * 2 % 255], -1)
+        noise = g.integers(0, 40, base.shape)
+        Image.fromarray(np.clip(base + noise, 0, 255).astype("uint8")).save(root / f"{i}.png")
+    return root
+
+
+def test_evaluate_upscale_scores_with_the_papers_protocol(cli, tmp_path):
+    """Bicubic's PSNR-Y in the report equals one computed here with numpy from the same
+    8-bit bicubic output (BT.601 luma, 4-px border shaved); the upscaler's row is there too;
+    an unreadable file is reported and the rest still scored (exit 1)."""
+    import numpy as np
+    import torch.nn.functional as F
+
+    hr_dir = photo_folder(tmp_path / "hr")
+    res = cli("evaluate", "upscale", "--hr", "hr", "--json", "--csv", "s.csv")
+    assert res.code == 0, res.err
+    doc = json.loads(res.out)
+    assert doc["images"] == 3 and doc["scale"] == 4 and doc["weights"]["kind"] == "bundled"
+    hr = np.asarray(Image.open(hr_dir / "0.png")).astype(np.float64)
+    x = torch.from_numpy(hr).permute(2, 0, 1)[None].float() / 127.5 - 1
+    lr = F.interpolate(x, scale_factor=0.25, mode="bicubic", antialias=True).clamp(-1, 1)
+    up = F.interpolate(lr, scale_factor=4, mode="bicubic").clamp(-1, 1)
+    up8 = np.round((up[0].permute(1, 2, 0).numpy() + 1) / 2 * 255)
+
+    def luma(a):
+        return (16 + (65.481 * a[..., 0] + 128.553 * a[..., 1] + 24.966 * a[..., 2]) / 255)
+
+    diff = (luma(up8) - luma(hr))[4:-4, 4:-4] / 255
+    expect = 10 * np.log10(1 / np.mean(diff**2))
+    row = doc["per_image"][0]
+    assert row["image"] == "0.png" and abs(row["bicubic"]["psnr_y"] - expect) < 1e-3
+    assert set(row["upscaler"]) == {"psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb"}
+    lines = (tmp_path / "s.csv").read_text().splitlines()
+    assert lines[0].startswith("image,psnr_y,ssim_y") and len(lines) == 4
+    (hr_dir / "broken.png").write_bytes(b"not a png")
+    res = cli("evaluate", "upscale", "--hr", "hr")
+    assert res.code == 1 and "broken.png" in res.err and "mean of 3" in res.out
+
+
+def test_evaluate_options_belong_to_their_task(cli, tmp_path):
+    res = cli("evaluate", "sneakers", "--hr", str(tmp_path))
+    assert res.code == 2 and "--hr: only for `ganctl evaluate upscale`" in res.err
+    res = cli("evaluate", "upscale", "--hr", str(tmp_path), "-n", "3")
+    assert res.code == 2 and "-n: only for generators" in res.err
+    assert cli("evaluate", "upscale").code == 2
+    res = cli("evaluate", "upscale", "--hr", str(tmp_path / "nope"))
+    assert res.code == 2 and "no such folder" in res.err

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from ganctl.cli import app
@@ -18,37 +20,62 @@ from ganctl.cli.common import (
 
 @app.command(no_args_is_help=True)
 def evaluate(
-    target: str = typer.Argument(..., help="A generating plugin (its cached weights) or a "
-                                 "run folder."),
-    metric: str = typer.Option("fd,kid", "--metric", help="Comma list of fd, kid, pr "
-                               "(k-NN precision and recall, k=3)."),
+    target: str = typer.Argument(..., help="A generating plugin (its cached weights), a run "
+                                 "folder, or `upscale` (an upscaler on your photos, --hr)."),
+    metric: str = typer.Option(None, "--metric", help="Comma list of fd, kid, pr "
+                               "(k-NN precision and recall, k=3); default fd,kid."),
     extractor_spec: str = typer.Option(None, "--extractor", help="classifier "
                                        "(Fashion-MNIST CNN, for 28 px; sneakers' default), "
                                        "inception, or torchscript:PATH[@SIZE]."),
     real: str = typer.Option(None, "--real", help="Real dataset (name, folder or synthetic; "
                              "default: what the weights were trained on)."),
-    n: int = typer.Option(1000, "-n", help="Generated and real images to compare."),
+    n: int = typer.Option(None, "-n", help="Generated and real images to compare (default "
+                          "1000)."),
+    hr: Path = typer.Option(None, "--hr", help="evaluate upscale: a folder of "
+                            "high-resolution images to down-sample, upscale and compare."),
+    model: str = typer.Option(None, "--model", "-m", help="evaluate upscale: an upscaler by "
+                              "name (as `ganctl upscale --model`)."),
+    csv_out: Path = typer.Option(None, "--csv", help="evaluate upscale: per-image scores "
+                                 "as CSV."),
     weights: str = weights_option(),
     device: str = device_option(),
     threads: int = threads_option(),
     as_json: bool = json_option(),
 ) -> None:
-    """Score a generator: Frechet distance and KID, labelled with how they were made.
+    """Score a generator (Frechet distance and KID) or an upscaler (PSNR/SSIM with the
+    super-resolution papers' protocol), labelled with how they were made.
 
     Examples:
 
       ganctl evaluate sneakers --real fashion-sneakers -n 1000
 
       ganctl evaluate runs/faces/00003-celeba-dcgan --extractor inception --json
+
+      ganctl evaluate upscale --hr photos/ --model realesrnet-x4plus
     """
+    from ganctl.errors import UsageError
+
+    if target == "upscale":
+        given = [f for f, v in (("--metric", metric), ("--extractor", extractor_spec),
+                                ("--real", real), ("-n", n)) if v is not None]
+        if given:
+            raise UsageError(f"{', '.join(given)}: only for generators, not `evaluate "
+                             "upscale`")
+        if hr is None:
+            raise UsageError("evaluate upscale needs --hr FOLDER of high-resolution images")
+        from ganctl.cli.evaluate_sr import evaluate_upscaler
+
+        return evaluate_upscaler(hr, model, weights, csv_out, device, as_json)
+    given = [f for f, v in (("--hr", hr), ("--model", model), ("--csv", csv_out)) if v]
+    if given:
+        raise UsageError(f"{', '.join(given)}: only for `ganctl evaluate upscale`")
+    metric, n = metric or "fd,kid", 1000 if n is None else n
     import json
-    from pathlib import Path
 
     from ganctl import config, registry
     from ganctl import weights as weights_mod
     from ganctl.console import info
     from ganctl.device import resolve
-    from ganctl.errors import UsageError
     from ganctl.metrics import evaluate as ev
     from ganctl.tensors import to_unit
 
