@@ -50,6 +50,8 @@ def test_evaluate_with_the_classifier_extractor(cli, tmp_path, monkeypatch):
 
 def test_evaluate_errors(cli):
     res = cli("evaluate", "sneakers", "--extractor", "inception")
+    assert res.code == 1 and "pt_inception-2015-12-05-6726825d.pth" in res.err
+    res = cli("evaluate", "sneakers", "--extractor", "inception-torchvision")
     assert res.code == 1 and "inception_v3_google-0cc3c7bd.pth" in res.err
     assert cli("evaluate", "sneakers", "--metric", "is").code == 2
     res = cli("evaluate", "edges2shoes")

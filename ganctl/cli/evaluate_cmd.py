@@ -26,7 +26,8 @@ def evaluate(
                                "(k-NN precision and recall, k=3); default fd,kid."),
     extractor_spec: str = typer.Option(None, "--extractor", help="classifier "
                                        "(Fashion-MNIST CNN, for 28 px; sneakers' default), "
-                                       "inception, or torchscript:PATH[@SIZE]."),
+                                       "inception (the FID network of published FIDs), "
+                                       "inception-torchvision, or torchscript:PATH[@SIZE]."),
     real: str = typer.Option(None, "--real", help="Real dataset (name, folder or synthetic; "
                              "default: what the weights were trained on)."),
     n: int = typer.Option(None, "-n", help="Generated and real images to compare (default "
@@ -117,11 +118,11 @@ def evaluate(
     result = {"plugin": plugin.name, "weights": weights_record(payload, plugin), **scores,
               "extractor": ext.name, "extractor_sha256": ext.sha256,
               "extractor_input": f"{ext.size}x{ext.size}x{ext.channels}",
-              "resize": ev.RESIZE, "generated_size": list(fakes.shape[1:]),
+              "resize": ext.resize or ev.FID_RESIZE, "generated_size": list(fakes.shape[1:]),
               "real": data.info.name, "n_real": count, "n_fake": n,
               "fake_seeds": f"0-{n - 1}", "reference_stats_cached": hit}
     if as_json:
         print_json(result)
     else:
         info("  ".join(f"{k} {v}" for k, v in scores.items()) + f"  ({ext.name}; {n} fakes vs "
-             f"{count} real from {data.info.name}; resize {ev.RESIZE})")
+             f"{count} real from {data.info.name}; resize {ext.resize or ev.FID_RESIZE})")

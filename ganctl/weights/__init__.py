@@ -18,13 +18,12 @@ from ganctl.errors import GanctlError
 from ganctl.weights import choice
 from ganctl.weights.choice import cache_path
 from ganctl.weights.record import META_KEYS, Preprocess, Weights, inference_payload
-from ganctl.weights.torch_hub import torchvision_file
+from ganctl.weights.torch_hub import hub_file, torchvision_file
 
 __all__ = ["META_KEYS", "Preprocess", "Weights", "cache_path", "cached", "choice", "fetch",
            "for_plugin", "for_refining", "for_translation", "for_upscaling",
-           "inference_payload", "load", "open_file", "publish", "read", "refines_by_default",
-           "resolve",
-           "torchvision_file"]
+           "hub_file", "inference_payload", "load", "open_file", "publish", "read",
+           "refines_by_default", "resolve", "torchvision_file"]
 
 # What a folder given as --weights may hold, in the order they are looked for.
 FOLDER_FILES = ("weights.pt", "stage{stage}.pt", "model.safetensors")
