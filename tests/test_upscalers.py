@@ -281,7 +281,7 @@ def test_evaluate_options_belong_to_their_task(cli, tmp_path):
     res = cli("evaluate", "sneakers", "--hr", str(tmp_path))
     assert res.code == 2 and "--hr: only for `ganctl evaluate upscale`" in res.err
     res = cli("evaluate", "upscale", "--hr", str(tmp_path), "-n", "3")
-    assert res.code == 2 and "-n: only for generators" in res.err
+    assert res.code == 2 and "-n: not for `evaluate upscale`" in res.err
     assert cli("evaluate", "upscale").code == 2
     res = cli("evaluate", "upscale", "--hr", str(tmp_path / "nope"))
     assert res.code == 2 and "no such folder" in res.err

@@ -20,8 +20,9 @@ from ganctl.cli.common import (
 
 @app.command(no_args_is_help=True)
 def evaluate(
-    target: str = typer.Argument(..., help="A generating plugin (its cached weights), a run "
-                                 "folder, or `upscale` (an upscaler on your photos, --hr)."),
+    name: str = typer.Argument(..., metavar="TARGET", help="A plugin (a generator, or a "
+                               "translation name with --pairs or --source/--target), a run "
+                               "folder, or `upscale` (an upscaler on your photos, --hr)."),
     metric: str = typer.Option(None, "--metric", help="Comma list of fd, kid, pr "
                                "(k-NN precision and recall, k=3); default fd,kid."),
     extractor_spec: str = typer.Option(None, "--extractor", help="classifier "
@@ -36,8 +37,17 @@ def evaluate(
                             "high-resolution images to down-sample, upscale and compare."),
     model: str = typer.Option(None, "--model", "-m", help="evaluate upscale: an upscaler by "
                               "name (as `ganctl upscale --model`)."),
-    csv_out: Path = typer.Option(None, "--csv", help="evaluate upscale: per-image scores "
-                                 "as CSV."),
+    csv_out: Path = typer.Option(None, "--csv", help="evaluate upscale and --pairs: "
+                                 "per-image scores as CSV."),
+    pairs: Path = typer.Option(None, "--pairs", help="Paired translation (pix2pix names): a "
+                               "folder of A|B images, or with A/ and B/ matched by name; "
+                               "prints L1, PSNR, SSIM and LPIPS against the true outputs."),
+    source: Path = typer.Option(None, "--source", help="Unpaired translation (CycleGAN "
+                                "names): images to translate, scored with --target."),
+    target: Path = typer.Option(None, "--target", help="Unpaired translation: real images "
+                                "of the output domain (FID/KID against the translations)."),
+    lpips_net: str = typer.Option("alex", "--lpips", help="--pairs: LPIPS backbone, alex "
+                                  "(the paper's default), vgg, or none (no download)."),
     weights: str = weights_option(),
     device: str = device_option(),
     threads: int = threads_option(),
@@ -56,20 +66,30 @@ def evaluate(
     """
     from ganctl.errors import UsageError
 
-    if target == "upscale":
+    if name == "upscale":
         given = [f for f, v in (("--metric", metric), ("--extractor", extractor_spec),
-                                ("--real", real), ("-n", n)) if v is not None]
+                                ("--real", real), ("-n", n), ("--pairs", pairs),
+                                ("--source", source), ("--target", target)) if v is not None]
         if given:
-            raise UsageError(f"{', '.join(given)}: only for generators, not `evaluate "
-                             "upscale`")
+            raise UsageError(f"{', '.join(given)}: not for `evaluate upscale`")
         if hr is None:
             raise UsageError("evaluate upscale needs --hr FOLDER of high-resolution images")
         from ganctl.cli.evaluate_sr import evaluate_upscaler
 
         return evaluate_upscaler(hr, model, weights, csv_out, device, as_json)
-    given = [f for f, v in (("--hr", hr), ("--model", model), ("--csv", csv_out)) if v]
+    given = [f for f, v in (("--hr", hr), ("--model", model)) if v]
     if given:
         raise UsageError(f"{', '.join(given)}: only for `ganctl evaluate upscale`")
+    if lpips_net not in ("alex", "vgg", "none"):
+        raise UsageError("--lpips takes alex, vgg or none")
+    if pairs or source or target:
+        return _translation(name, pairs=pairs, source=source,
+                            target=target, extractor_spec=extractor_spec, metric=metric,
+                            real=real, n=n, csv_out=csv_out, lpips_net=lpips_net,
+                            weights=weights, device=device, as_json=as_json)
+    if csv_out or lpips_net != "alex":
+        raise UsageError("--csv and --lpips score upscalers and paired translation "
+                         "(--hr, --pairs)")
     metric, n = metric or "fd,kid", 1000 if n is None else n
     import json
 
@@ -85,12 +105,12 @@ def evaluate(
         raise UsageError("--metric takes fd, kid and/or pr")
     if n < 2:
         raise UsageError("-n must be at least 2")
-    run = Path(target)
+    run = Path(name)
     if run.is_dir() and (run / "config.json").is_file():
         doc = json.loads((run / "config.json").read_text())
         plugin, weights = registry.get(doc["plugin"]), weights or str(run)
     else:
-        plugin = registry.get(target)
+        plugin = registry.get(name)
     if plugin.task != "generate":
         raise UsageError(f"evaluate scores generators; {plugin.name} is a {plugin.task} plugin")
     extractor_spec = extractor_spec or plugin.default_extractor
@@ -126,3 +146,32 @@ def evaluate(
     else:
         info("  ".join(f"{k} {v}" for k, v in scores.items()) + f"  ({ext.name}; {n} fakes vs "
              f"{count} real from {data.info.name}; resize {ext.resize or ev.FID_RESIZE})")
+
+
+def _translation(name, pairs, source, target, extractor_spec, metric, real, n,
+                 csv_out, lpips_net, weights, device, as_json) -> None:
+    """evaluate NAME --pairs DIR, or --source DIR --target DIR."""
+    from ganctl import registry
+    from ganctl.cli.evaluate_translation import evaluate_paired, evaluate_unpaired
+    from ganctl.errors import UsageError
+
+    plugin = registry.get(name)
+    if plugin.task != "translate":
+        raise UsageError(f"--pairs, --source and --target score translation plugins; "
+                         f"{plugin.name} is a {plugin.task} plugin")
+    if real is not None or n is not None:
+        raise UsageError("--real and -n score generators")
+    if pairs:
+        if source or target or extractor_spec or metric:
+            raise UsageError("--pairs scores against true outputs: --source, --target, "
+                             "--extractor and --metric are for unpaired folders")
+        return evaluate_paired(plugin, pairs, weights, lpips_net, csv_out, device, as_json)
+    if not (source and target):
+        raise UsageError("unpaired evaluation needs both --source and --target")
+    if csv_out or lpips_net != "alex":
+        raise UsageError("--csv and --lpips are for --pairs")
+    metrics = [m.strip() for m in (metric or "fd,kid").split(",") if m.strip()]
+    if not metrics or set(metrics) - {"fd", "kid", "pr"}:
+        raise UsageError("--metric takes fd, kid and/or pr")
+    return evaluate_unpaired(plugin, source, target, extractor_spec or "inception", metrics,
+                             weights, device, as_json)
