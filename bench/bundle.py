@@ -1,7 +1,7 @@
 """Train, score and write the weights that ship inside the package (`ganctl/bundled/`).
 
     python bench/bundle.py                      # all three, about 25 CPU-minutes here
-    python bench/bundle.py --only photo-x4 --device cuda
+    python bench/bundle.py --only sneakers-stage2 --device cuda
 
 Each model is trained by `ganctl train` with a fixed seed and a fixed number of steps,
 stored as fp16 safetensors (what ships; each file under 2 MB) next to a model card, then
@@ -12,11 +12,9 @@ scored from the file as shipped, on images it never trained on:
   samples, seeds 0-999), beside the floor of 1,000 real training sneakers.
 - sneakers-stage2: x4 SRGAN (7 -> 28 px) on the same sneakers; PSNR/SSIM on the first
   200 test sneakers against bicubic.
-- photo-x4: x4 upscaler (28 -> 112 px patches, pixel loss only: the PSNR-best phase) on
-  permissively licensed photographs bundled with scikit-image (PHOTOS below, each with
-  its licence); validation: three other scikit-image photos; test: product shots (the
-  photo halves of ../shared/data/edges2shoes) and faces (../shared/data/celeba), x4 from
-  a quarter of their size. Those sets are research data: scored here, never trained on.
+- fashion-classifier: the Fashion-MNIST CNN whose features `evaluate sneakers` uses.
+
+photo-x4, the photo upscaler, has its own recipe and script: bench/upscaler.py.
 """
 
 from __future__ import annotations
@@ -31,14 +29,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-SHARED = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(HERE))
 
-# scikit-image sample photos (skimage/data/_fetchers.py says each one's terms).
+# scikit-image sample photos (skimage/data/_fetchers.py says each one's terms), part of
+# photo-x4's training data (bench/upscaler.py).
 PHOTOS = {
     "astronaut": "public domain (NASA)",
     "chelsea": "CC0 (Stefan van der Walt)",
@@ -51,17 +48,12 @@ PHOTOS = {
     "clock": "public domain (Stefan van der Walt)",
     "hubble_deep_field": "public domain (NASA)",
 }
-VALIDATION = {"coffee": "CC0 (Rachel Michetti)", "camera": "CC0 (Lav Varshney)",
-              "coins": "no known copyright restrictions"}
-
 COMMON = ["--seed", "0", "--no-publish", "--json", "--set", "sample_every=1000000"]
 RECIPES = {
     "sneakers-stage1": ["train", "sneakers", "--data", "fashion-sneakers", "--steps", "4000"],
     "sneakers-stage2": ["train", "sneakers", "--stage", "2", "--data", "fashion-sneakers",
                         "--steps", "10000", "--set", "hr_size=28", "channels=1",
                         "warmup_steps=100000000"],
-    "photo-x4": ["train", "sneakers", "--stage", "2", "--data", "{photos}", "--steps", "8000",
-                 "--set", "warmup_steps=100000000", "channels=3"],
 }
 
 
@@ -69,8 +61,7 @@ CLASSIFIER = "fashion-classifier"
 
 
 def train(name: str, work: Path, device: str) -> dict:
-    cmd = [a.replace("{photos}", str(work / "photos")) for a in RECIPES[name]]
-    cmd += [*COMMON, "--runs-dir", str(work / "runs" / name), "--device", device]
+    cmd = [*RECIPES[name], *COMMON, "--runs-dir", str(work / "runs" / name), "--device", device]
     print("$ ganctl " + " ".join(cmd), file=sys.stderr, flush=True)
     done = subprocess.run([sys.executable, "-m", "ganctl", *cmd], stdout=subprocess.PIPE,
                           text=True, check=True)
@@ -180,27 +171,6 @@ def sr_rows(path: Path, hr_sets: dict[str, list[torch.Tensor]]) -> dict:
     return out
 
 
-def as_tensor(img: Image.Image) -> torch.Tensor:
-    return torch.from_numpy(np.asarray(img.convert("RGB")).copy()).permute(2, 0, 1)
-
-
-def test_sets() -> dict[str, list[torch.Tensor]]:
-    """Unseen real images, each cropped to a multiple of 4: product shots and faces."""
-    import photos
-
-    sets = {"validation: scikit-image photos (112-px patches)":
-            [as_tensor(p) for p in photos.patches(tuple(VALIDATION), limit=30)]}
-    shoes = sorted((SHARED / "edges2shoes" / "train").glob("*.jpg"))
-    faces = sorted((SHARED / "celeba").glob("*.jpg"))
-    if shoes:
-        sets["test: edges2shoes shoe photos, 256 px"] = [
-            as_tensor(Image.open(p).crop((256, 0, 512, 256))) for p in shoes]
-    if faces:
-        sets["test: CelebA aligned faces, 176 x 216 px"] = [
-            as_tensor(Image.open(p).crop((1, 1, 177, 217))) for p in faces]
-    return sets
-
-
 def sneaker_test() -> dict[str, list[torch.Tensor]]:
     from ganctl.data import catalog, layouts
 
@@ -214,8 +184,6 @@ CARD_DATA = {
                        "(Zalando Research, MIT licence)",
     "sneakers-stage2": "the 6,000 training sneakers (class 7) of Fashion-MNIST "
                        "(Zalando Research, MIT licence), 7 -> 28 px",
-    "photo-x4": "112-px patches of photographs bundled with scikit-image: "
-                + "; ".join(f"{k} ({v})" for k, v in PHOTOS.items()),
 }
 CARD_USE = {
     "sneakers-stage1": "`ganctl sample sneakers` when no stage-1 weights are cached",
@@ -224,8 +192,6 @@ CARD_USE = {
                        "sneakers` uses photo-x4 instead: applied 28 -> 112 px this net "
                        "leaves a grain pattern that photo-x4 does not (look at both with "
                        "`ganctl sample sneakers --refine-weights bundled:NAME`)",
-    "photo-x4": "`ganctl upscale` and the 28 -> 112 px stage of `ganctl sample sneakers` "
-                "when no stage-2 weights are cached",
 }
 
 
@@ -235,7 +201,7 @@ def card(name: str, run: dict, path: Path, scores: dict) -> str:
              f"- Data: {CARD_DATA[name]}.",
              "- Licence of the weights: MIT, like ganctl; the training data's terms are "
              "listed above.",
-             f"- Trained: `{run['command'].replace('{photos}', 'PATCHES/')} --seed 0`, "
+             f"- Trained: `{run['command']} --seed 0`, "
              f"{run['step']} steps "
              f"({run['epoch']:.1f} epochs), made by `python bench/bundle.py`.",
              f"- File: {path.name}, {path.stat().st_size / 1e6:.2f} MB, fp16 tensors.", "",
@@ -265,20 +231,14 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--out", type=Path, default=ROOT / "ganctl" / "bundled")
     ap.add_argument("--json", type=Path, default=ROOT / "docs" / "bench" / "bundle.json")
-    ap.add_argument("--photo-stride", type=int, default=112,
-                    help="pixels between the 112-px training patches of each photo")
     ap.add_argument("--score-only", action="store_true",
                     help="score the files already in --out (no training)")
     args = ap.parse_args()
-    import photos
     from common import provenance, write_json
 
     doc = json.loads(args.json.read_text()) if args.json.is_file() else {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        if "photo-x4" in args.only and not args.score_only:
-            photos.write_folder(photos.patches(tuple(PHOTOS), stride=args.photo_stride),
-                                work / "photos")
         for name in args.only:
             path = args.out / f"{name}.safetensors"
             if name == CLASSIFIER:  # first: stage 1 is scored in its features
@@ -296,8 +256,7 @@ def main() -> None:
             if name == "sneakers-stage1":
                 scores = score_stage1(path)
             else:
-                scores = sr_rows(path, sneaker_test() if name == "sneakers-stage2"
-                                 else test_sets())
+                scores = sr_rows(path, sneaker_test())
             run = {k: run[k] for k in ("command", "step", "epoch")}
             doc[name] = {"run": run, "bytes": path.stat().st_size, "scores": scores,
                          **provenance(torch.device(args.device))}
