@@ -20,7 +20,7 @@ from common import timed
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from ganctl.train import accel
+from ganctl.training import accel
 
 LAYERS = (nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d, nn.Linear)
 

@@ -30,7 +30,7 @@ from ganctl import checkpoint, config, registry, weights
 from ganctl.metrics import detection
 from ganctl.plugins.leaks import LeaksConfig, calibrate, plugin
 from ganctl.plugins.leaks.scores import score_batch
-from ganctl.train import engine
+from ganctl.training import engine
 
 CLASSES = ["T-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt",
            "sneaker", "bag", "ankle boot"]

@@ -337,7 +337,8 @@ def stage2(args, tmp: Path) -> dict:
         reference = spawn([sys.executable, str(HERE / "quality.py"), "_ref2", data,
                            str(ref_dir), f"{args.sr_minutes * 60:g},{total * 60:g}", *sets],
                           logs["reference"])
-        warm_cmd = base + ["--minutes", f"{args.sr_minutes:g}", "--set", *sets, "arch=compact",
+        warm_cmd = base + ["--minutes", f"{args.sr_minutes:g}", "--set", *sets,
+                           f"arch={args.sr_arch}",
                            "epochs=0", "sample_every=100000", "warmup_steps=100000000"]
         wait_all({"ganctl": (spawn(ganctl_cmd(*warm_cmd), logs["ganctl"]), logs["ganctl"])})
         warm = result(logs["ganctl"])
@@ -411,7 +412,7 @@ def write_leaks_layout(root: Path) -> None:
 
 def leaks(args, tmp: Path) -> dict:
     from ganctl import checkpoint
-    from ganctl.train import engine
+    from ganctl.training import engine
 
     root = tmp / "fashion-leaks"
     write_leaks_layout(root)
@@ -457,6 +458,8 @@ def main() -> None:
     ap.add_argument("--sr-minutes", type=float, default=6.0)
     ap.add_argument("--adv-minutes", type=float, default=3.0)
     ap.add_argument("--sr-sets", nargs="+", default=["photos", "fashion"])
+    ap.add_argument("--sr-arch", default="compact", choices=("compact", "lr", "srresnet"),
+                    help="ganctl's stage-2 generator in the side-by-side")
     ap.add_argument("--leaks-minutes", type=float, default=3.0)
     ap.add_argument("--json", type=Path)
     ap.add_argument("--grids", type=Path, help="folder for the sample grids")

@@ -20,7 +20,7 @@ from common import provenance, sync, write_json
 from ganctl import config, registry
 from ganctl.data.batches import BatchStream
 from ganctl.device import resolve
-from ganctl.train import accel
+from ganctl.training import accel
 
 CASES = [
     ("pix2pix unet_256, batch 1, 256 px", "edges2shoes", {"batch_size": 1, "workers": 0}),

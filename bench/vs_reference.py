@@ -11,7 +11,7 @@ the same architecture, losses, optimisers and batch size):
   in-memory uint8 tensor by a random permutation; where ganctl decodes per item
   (pix2pix, CycleGAN: random jitter from full-size files), the plain loop does too, in a
   DataLoader whose workers persist and number the usable cores;
-- ganctl: `ganctl.train.engine.train`, the code `ganctl train` runs, with the plugin's
+- ganctl: `ganctl.training.engine.train`, the code `ganctl train` runs, with the plugin's
   shipping defaults (precision, memory format, EMA, its own data path and logging).
 
 Each side runs `--pairs` times, interleaved (plain, ganctl, plain, ganctl, ...), each
@@ -56,7 +56,7 @@ from ganctl.data.batches import BatchStream
 from ganctl.data.sources import ImageTensors
 from ganctl.device import resolve, usable_cores
 from ganctl.plugins.leaks import condition_vector
-from ganctl.train import engine
+from ganctl.training import engine
 
 PLAIN = {"precision": "fp32", "channels_last": False, "compile": False, "ema": 0.0}
 
@@ -274,7 +274,7 @@ def ganctl_defaults(case: Case, device) -> dict:
 
 def compute(case: Case, device, defaults: dict) -> dict:
     """One step's FLOPs and each side's isolated-layer peak."""
-    from ganctl.train import accel
+    from ganctl.training import accel
 
     torch.manual_seed(0)
     cfg, data, recipe = build(case, device, PLAIN)

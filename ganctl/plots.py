@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ganctl.console import warn
 from ganctl.errors import GanctlError, UsageError
-from ganctl.train.stats import read
+from ganctl.training.stats import read
 
 AXES = {"step": "step", "epoch": "epoch", "time": "time"}
 X_LABELS = {"step": "training step", "epoch": "epoch", "time": "training time (minutes)"}

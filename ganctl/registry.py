@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from ganctl.config import TrainConfig
     from ganctl.data.sources import TrainData
-    from ganctl.train.recipe import Recipe
+    from ganctl.training.recipe import Recipe
     from ganctl.weights import Preprocess, Weights
 
 GROUP = "ganctl.plugins"

@@ -10,7 +10,7 @@ import torch
 
 from ganctl import registry
 from ganctl.errors import GanctlError
-from ganctl.train import accel, dist, engine
+from ganctl.training import accel, dist, engine
 
 
 def train(steps: int, resume=None, **sets):

@@ -11,8 +11,8 @@ import torch
 from torch import nn
 
 from ganctl import registry
-from ganctl.train import accel
-from ganctl.train.ema import EMA, recalibrate
+from ganctl.training import accel
+from ganctl.training.ema import EMA, recalibrate
 from tests.conftest import FAST
 
 
@@ -49,7 +49,7 @@ def test_recalibrate_gives_the_averaged_net_its_own_statistics():
 
 
 def test_ema_generator_is_published_with_recomputed_statistics(tmp_path):
-    from ganctl.train import engine
+    from ganctl.training import engine
 
     res = engine.train(engine.TrainRequest(
         registry.get("sneakers"), overrides={"steps": 4, "batch_size": 16, "sample_every": 100,
@@ -140,7 +140,7 @@ def test_the_ema_generator_is_ahead_at_20_steps_and_no_worse_on_average(tmp_path
     from ganctl import checkpoint, config, registry, weights
     from ganctl.metrics.frechet import fd_from_features
     from ganctl.tensors import to_unit
-    from ganctl.train import engine
+    from ganctl.training import engine
 
     plugin = registry.get("sneakers")
     real = to_unit(plugin.load_data(config.build(plugin.config_class(1), {}), "synthetic",

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from ganctl import checkpoint, registry
-from ganctl.train import engine
+from ganctl.training import engine
 from tests.conftest import FAST
 
 

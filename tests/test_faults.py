@@ -17,7 +17,7 @@ import torch
 
 from ganctl import checkpoint, registry, weights
 from ganctl.errors import GanctlError
-from ganctl.train import engine, rundir
+from ganctl.training import engine, rundir
 
 pytestmark = pytest.mark.slow  # kill and signal loops (not in the fast tier)
 

@@ -109,7 +109,7 @@ def test_piped_tables_are_as_wide_as_their_content():
 
 def test_short_runs_log_often_and_asked_intervals_stand():
     from ganctl.plugins.sneakers.stage1 import Stage1Config
-    from ganctl.train.limits import Limits
+    from ganctl.training.limits import Limits
 
     assert Limits(Stage1Config(steps=20, epochs=0), 10).log_every == 1
     assert Limits(Stage1Config(steps=400, epochs=0), 10).log_every == 20

@@ -22,7 +22,7 @@ TOY = textwrap.dedent('''
     from ganctl.config import TrainConfig, opt
     from ganctl.data import sources
     from ganctl.registry import Plugin
-    from ganctl.train.recipe import Recipe
+    from ganctl.training.recipe import Recipe
     from ganctl.kit.noise import fixed_noise
     from ganctl.tensors import to_unit
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from ganctl import registry
-from ganctl.train import engine
+from ganctl.training import engine
 
 pytestmark = pytest.mark.slow  # exact resume of every plugin (not in the fast tier)
 

@@ -6,7 +6,7 @@ import csv
 import sys
 from pathlib import Path
 
-from ganctl.cli.common import print_json, say_weights, weights_record
+from ganctl.cli.common import print_json, say_weights
 from ganctl.console import err, error, info, safe, warn
 from ganctl.errors import GanctlError, UsageError
 
@@ -16,12 +16,11 @@ LEAKS_FOUND = 3
 def run_detection(items, weights, threshold, csv_out, heatmaps, annotations, plots,
                   fail_on_leak, device, as_json) -> None:
     from ganctl import registry
-    from ganctl import weights as weights_mod
     from ganctl.data.layouts import read_annotations
-    from ganctl.device import resolve
     from ganctl.infer.io import expand_inputs, save_image
     from ganctl.metrics import detection
     from ganctl.metrics.detection_plots import write_plots
+    from ganctl.tasks import Detector
 
     detectors = registry.for_task("detect")
     if not detectors:
@@ -34,30 +33,27 @@ def run_detection(items, weights, threshold, csv_out, heatmaps, annotations, plo
         found, ann = plugin.detect_inputs(Path(item)) if item != "-" else ([item], None)
         expanded += found
         annotations = annotations or ann
-    payload = weights_mod.for_plugin(plugin, 1, weights)
-    say_weights(plugin, payload)
-    dev = resolve(device)
-    score_fn, meta, pre = plugin.detector(payload, dev)
-    t = threshold if threshold is not None else meta["threshold"]
-    rule = "--threshold" if threshold is not None else threshold_rule(meta)
+    d = Detector.load(plugin.name, weights, device, threshold)
+    say_weights(plugin, d.weights)
+    t, rule, meta = d.threshold, d.rule, d.meta
 
     inputs, problems = expand_inputs(expanded)
     rows = [{"input": p.split(":")[0], "error": p} for p in problems]
     opened = []
     for inp in inputs:
         try:
-            opened.append((inp, inp.open(channels=pre.channels)))
+            opened.append((inp, inp.open(channels=d.pre.channels)))
         except GanctlError as e:
             rows.append({"input": inp.name, "error": str(e)})
     scored = []
     for start in range(0, len(opened), 256):
         chunk = opened[start:start + 256]
-        scores, maps = score_fn([img for _, img in chunk])
+        scores, maps = d.scores([img for _, img in chunk])
         for (inp, img), s, m in zip(chunk, scores, maps):
             row = {"input": inp.name, "score": float(s), "leak": bool(s > t)}
             if heatmaps:
                 out = Path(heatmaps) / Path(inp.rel).with_suffix(".png")
-                row["heatmap"] = save_image(plugin.heatmap(img, m, pre), out)
+                row["heatmap"] = save_image(d.heatmap(img, m), out)
             rows.append(row)
             scored.append(row)
 
@@ -96,7 +92,7 @@ def run_detection(items, weights, threshold, csv_out, heatmaps, annotations, plo
     leaks = [r for r in scored if r["leak"]]
     if as_json:
         print_json({"threshold": t, "threshold_rule": rule, "score": meta.get("score", "mse"),
-                    "weights": weights_record(payload, plugin), "images": len(scored),
+                    "weights": d.used.record, "images": len(scored),
                     "leaks": len(leaks), "failed": len(failed), "metrics": metrics,
                     "results": rows})
     summarize(scored, leaks, failed, t, rule, metrics)
@@ -125,17 +121,6 @@ def out_of_domain(scored: list[dict], meta: dict) -> str | None:
             f"score seen in calibration ({highest:.4g}), e.g. {Path(far[0]['input']).name}: "
             "they look unlike anything the detector was trained on (another kind of image?), "
             "so their verdict says only that")
-
-
-def threshold_rule(meta: dict) -> str:
-    """Which rule chose the stored threshold, on what: "best-f1 on 600 held-out normal and
-    150 proliv images"."""
-    cal = meta.get("calibration", {})
-    counts = f"{cal['normal_images']} held-out normal" if "normal_images" in cal else ""
-    if cal.get("leak_images"):
-        counts += f" and {cal['leak_images']} proliv"
-    return f"{meta.get('rule', 'calibrated')} on {counts} images" if counts else \
-        meta.get("rule", "calibrated")
 
 
 def summarize(scored, leaks, failed, t, rule, metrics) -> None:

@@ -8,25 +8,13 @@ import typer
 
 from ganctl.cli import app
 from ganctl.cli.common import (
-    check_direction,
     device_option,
     json_option,
     say_weights,
     threads_option,
     weights_option,
-    weights_record,
 )
 from ganctl.errors import UsageError
-
-
-def _plugin_with(task: str, name: str):
-    from ganctl import registry
-
-    found = registry.get(name)
-    if not found.does(task):
-        raise UsageError(f"plugin {name!r} does not {task}; plugins that do: "
-                         f"{', '.join(registry.for_task(task)) or 'none'}")
-    return found
 
 
 @app.command(no_args_is_help=True)
@@ -79,30 +67,20 @@ def upscale(
       cat small.png | ganctl upscale - -o - > big.png
     """
     from ganctl.cli.batch import check_inputs
-    from ganctl.weights import upscalers
+    from ganctl.console import info, warn
+    from ganctl.tasks import Upscaler
 
-    named = model in upscalers.names()
-    found = _plugin_with("upscale", "sneakers" if named or model is None else model)
+    Upscaler.plugin(model)  # a name that does not upscale fails before the inputs
     check_inputs(inputs)
-    from ganctl.device import resolve
-    from ganctl.infer.upscale import load_upscaler, upscale_images
-
-    if tile < 0 or (tile_pad is not None and tile_pad < 0):
-        raise UsageError("--tile and --tile-pad must be >= 0")
     if outscale is not None and not 0 < outscale <= 16:
         raise UsageError("--outscale must be in (0, 16]")
-    dev = resolve(device)
-    up = load_upscaler(found, model if named else None, weights, dev)
-    from ganctl.console import info, warn
-
-    info(up.line)
-    if up.warning:
-        warn(f"{up.warning}; the output may look worse than a plain bicubic resize")
-    pad = up.context if tile_pad is None else tile_pad
+    up = Upscaler.load(model, weights, device, tile, tile_pad)
+    info(up.used.line)
+    if up.used.warning:
+        warn(f"{up.used.warning}; the output may look worse than a plain bicubic resize")
     suffix = f"x{outscale:g}" if outscale else f"x{up.scale}"
-    run(inputs, out, suffix, as_json, lambda imgs: upscale_images(
-        imgs, up.net, up.scale, up.channels, dev, tile, pad, outscale), "upscaled", dev.type,
-        start, duration, fps, {"weights": up.record} if as_json else None)
+    run(inputs, out, suffix, as_json, lambda imgs: up.run(imgs, outscale), "upscaled",
+        up.device.type, start, duration, fps, {"weights": up.used.record} if as_json else None)
 
 
 @app.command(no_args_is_help=True)
@@ -145,21 +123,16 @@ def translate(
 
       ganctl translate horse2zebra horse.jpg --weights latest_net_G_A.pth
     """
-    from ganctl import weights as weights_mod
     from ganctl.cli.batch import check_inputs
-    from ganctl.device import resolve
+    from ganctl.tasks import Translator
+    from ganctl.tasks.base import plugin_for
 
-    found = _plugin_with("translate", model)
+    plugin_for("translate", model)  # a name that does not translate fails before the inputs
     check_inputs(inputs)
-    if size is not None and size < 16:
-        raise UsageError("--size must be at least 16")
-    check_direction(direction)
-    dev = resolve(device)
-    payload = weights_mod.for_translation(found, weights)
-    say_weights(found, payload)
-    fn = found.translator(payload, dev, size=size, direction=direction)
-    run(inputs, out, found.name, as_json, fn, found.name, dev.type, start, duration, fps,
-        {"weights": weights_record(payload, found)} if as_json else None)
+    t = Translator.load(model, weights, device, size, direction)
+    say_weights(t.plugin, t.weights)
+    run(inputs, out, t.plugin.name, as_json, t.run, t.plugin.name, t.device.type, start,
+        duration, fps, {"weights": t.used.record} if as_json else None)
 
 
 def run(inputs, out, suffix: str, as_json: bool, fn, folder: str, device_type: str,

@@ -40,21 +40,11 @@ def list_models(
 
       ganctl models list 'sneak*' --json
     """
-    from ganctl import registry, weights
+    from ganctl.tasks.catalog import available_rows, plugin_rows
 
     if available:
-        return _list_available(pattern, as_json)
-    rows = []
-    for name in registry.names(pattern):
-        entry = registry.entries()[name]
-        try:
-            p = registry.get(name)
-        except Exception as e:  # noqa: BLE001 - show a broken plugin, don't die on it
-            rows.append({"name": name, "error": str(e), "source": entry.dist})
-            continue
-        rows.append({"name": name, "task": p.task, "summary": p.summary, "source": entry.dist,
-                     "stages": [_stage_row(p, s, weights) for s in p.stages],
-                     "datasets": list(p.datasets)})
+        return _list_available(available_rows(pattern), as_json)
+    rows = plugin_rows(pattern)
     if as_json:
         print_json(rows)
         return
@@ -69,37 +59,6 @@ def list_models(
     print_table(table if rows else "no plugins match")
 
 
-def _stage_row(p, stage: int, weights) -> dict:
-    """One stage of `models list`: what it resolves to (`choice.default`, as every verb)."""
-    found = weights.choice.default(p, stage)
-    meta = {}
-    if found.kind == "yours":
-        meta = next((m for m in weights.cached(found.owner) if m.get("stage") == stage), {})
-    text = found.text()
-    if found.kind == "yours":
-        run = meta.get("run")
-        text = (f"yours: step {meta.get('step')} on "
-                f"{(meta.get('dataset') or {}).get('name')}" + (f" ({run})" if run else ""))
-        if found.owner != p.name:
-            text += f", the {found.owner} run"
-    ships = weights.choice.shipped(p, stage)
-    sampled = None
-    if stage == p.refine_stage and found.kind != "none":
-        base = weights.choice.default(p, 1).kind
-        sampled = weights.refines_by_default(p, base)
-        if not sampled:
-            text += "; `sample` stops before it after your generator (--stage 2 adds it)"
-    return {"stage": stage, "title": p.stage_title(stage),
-            "default_data": p.default_data.get(stage), "applied_by_sample": sampled,
-            "uses": {"kind": found.kind, "name": found.name,
-                     "path": str(found.path) if found.path else None},
-            "uses_text": text,
-            "shipped": {"kind": ships.kind, "name": ships.name} if ships else None,
-            "weights": str(found.path) if found.kind == "yours" else None,
-            "trained_steps": meta.get("step"),
-            "trained_on": (meta.get("dataset") or {}).get("name")}
-
-
 def _table(*columns: str, **kw):
     from rich.table import Table
 
@@ -109,28 +68,8 @@ def _table(*columns: str, **kw):
     return table
 
 
-def _list_available(pattern: str | None, as_json: bool) -> None:
+def _list_available(rows: list[dict], as_json: bool) -> None:
     """Bundled and published weights: what each is, where it comes from, if it is here."""
-    import fnmatch
-
-    from ganctl import bundled, published, reference
-    from ganctl.weights import upscalers
-
-    rows = [{"name": name, "kind": "bundled", "file": str(bundled.path(name)),
-             "size_mb": round(bundled.path(name).stat().st_size / 1e6, 2), "here": True,
-             "card": bundled.used_by(name)} for name in bundled.names()]
-    rows += [{"name": r.name, "kind": "published", "file": r.filename, "url": r.url,
-              "size_mb": r.size_mb, "sha256": r.sha256, "licence": r.licence,
-              "paper": r.paper, "here": reference.pretrained_path(r).is_file(),
-              "task": "translate"} for r in published.PUBLISHED.values()]
-    rows += [{"name": r.name, "kind": "published", "file": r.filename, "url": r.url,
-              "size_mb": r.size_mb, "sha256": r.sha256, "licence": r.licence,
-              "paper": r.paper, "about": r.about, "scale": r.scale,
-              "here": upscalers.path(r).is_file(), "task": "upscale",
-              "use": f"ganctl upscale --model {r.name}"}
-             for r in upscalers.UPSCALERS.values()]
-    if pattern:
-        rows = [r for r in rows if fnmatch.fnmatch(r["name"], pattern) or pattern in r["name"]]
     if as_json:
         print_json(rows)
         return

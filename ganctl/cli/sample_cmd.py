@@ -14,7 +14,6 @@ from ganctl.cli.common import (
     say_weights,
     threads_option,
     weights_option,
-    weights_record,
 )
 from ganctl.errors import UsageError
 
@@ -63,10 +62,10 @@ def sample(
     import torch
 
     from ganctl import registry
-    from ganctl import weights as weights_mod
-    from ganctl.device import resolve
     from ganctl.infer.io import STDIO, is_dir_target, output_format, save_image
     from ganctl.kit.noise import parse_seeds
+    from ganctl.tasks import Generator
+    from ganctl.tasks.generator import check_option
     from ganctl.tensors import from_unit, grid_image, to_pil, to_unit
 
     if seeds and n is not None:
@@ -82,24 +81,15 @@ def sample(
         output_format(out)  # an unknown suffix fails before the work
     found = registry.get(plugin)
     if interpolate != (-1, -1):
-        return _interpolate(found, interpolate, steps, out or f"{plugin}-interp.png",
+        return _interpolate(plugin, interpolate, steps, out or f"{plugin}-interp.png",
                             weights, device, truncation, as_json)
     out = out or f"{plugin}-samples.png"
     if truncation is not None and truncation <= 0:
         raise UsageError("--truncation must be > 0")
-    if truncation is not None and "truncation" not in found.sample_options:
-        raise UsageError(f"plugin {found.name!r} has no --truncation; plugins that do: "
-                         f"{', '.join(_with_option('truncation')) or 'none'}")
-    if stage is not None:
-        found.check_stage(stage)
-    dev = resolve(device)
-    payload = weights_mod.for_plugin(found, 1, weights)
-    refine = weights_mod.for_refining(found, stage, refine_weights, payload)
-    say_weights(found, payload, refine)
-    r_stage = found.refine_stage
-    options = {"refine": refine} if refine else {}
-    if truncation:
-        options["truncation"] = truncation
+    if truncation is not None:
+        check_option(found, "truncation")
+    g = Generator.load(plugin, weights, device, stage, refine_weights)
+    say_weights(g.plugin, g.weights, g.refine)
     # Each image depends only on its seed, so seeds run in chunks: a folder of 10,000
     # images holds one chunk in memory at a time, a grid keeps 8-bit images only.
     files, kept, size = [], [], None
@@ -107,51 +97,43 @@ def sample(
         Path(out).mkdir(parents=True, exist_ok=True)
     for k in range(0, len(seed_list), SAMPLE_CHUNK):
         chunk = seed_list[k:k + SAMPLE_CHUNK]
-        images = found.generate(payload, chunk, dev, **options)
+        images = g.generate(chunk, truncation)
         size = list(images.shape[1:])
         if is_dir_target(out):
             files += [save_image(to_pil(img), Path(out) / f"seed{s:05d}.png")
                       for s, img in zip(chunk, images)]
         else:
-            kept.append(from_unit(images).cpu())
+            kept.append(from_unit(images))
     if kept:
         files = [save_image(grid_image(to_unit(torch.cat(kept)), nrow), out)]
     if as_json:
-        print_json({"plugin": found.name, "stages": [1] + ([r_stage] if refine else []),
-                    "weights": [weights_record(w, found) for w in (payload, refine) if w],
-                    "seeds": seed_list, "files": files, "size": size})
+        print_json({"plugin": g.plugin.name,
+                    "stages": [1] + ([g.plugin.refine_stage] if g.refine else []),
+                    "weights": g.used.records(), "seeds": seed_list, "files": files,
+                    "size": size})
     elif out != STDIO:
         from ganctl.console import info
 
         info(f"wrote {len(seed_list)} image(s) to {files[0] if len(files) == 1 else out}")
 
 
-def _interpolate(found, seeds, steps, out, weights, device, truncation, as_json) -> None:
-    from ganctl import weights as weights_mod
-    from ganctl.device import resolve
+def _interpolate(name, seeds, steps, out, weights, device, truncation, as_json) -> None:
+    from ganctl import registry
     from ganctl.infer.io import save_animation, save_image
+    from ganctl.tasks import Generator
+    from ganctl.tasks.generator import check_option
     from ganctl.tensors import grid_image
 
-    if "interpolate" not in found.sample_options:
-        raise UsageError(f"plugin {found.name!r} does not support --interpolate; plugins "
-                         f"that do: {', '.join(_with_option('interpolate')) or 'none'}")
+    check_option(registry.get(name), "interpolate")
     if steps < 2 or min(seeds) < 0:
         raise UsageError("--interpolate takes two seeds >= 0 and --steps >= 2")
-    payload = weights_mod.for_plugin(found, 1, weights)
-    say_weights(found, payload)
-    images = found.interpolate(payload, seeds[0], seeds[1], steps, resolve(device),
-                               truncation=truncation)
+    g = Generator.load(name, weights, device, stage=1)
+    say_weights(g.plugin, g.weights)
+    images = g.interpolate(seeds[0], seeds[1], steps, truncation)
     if str(out).lower().endswith(".gif"):
         save_animation(images, out)
     else:
         save_image(grid_image(images, nrow=steps), out)
     if as_json:
-        print_json({"plugin": found.name, "seeds": list(seeds), "steps": steps, "file": out,
-                    "weights": weights_record(payload, found)})
-
-
-def _with_option(option: str) -> list[str]:
-    from ganctl import registry
-
-    return [n for n in registry.for_task("generate")
-            if option in registry.get(n).sample_options]
+        print_json({"plugin": g.plugin.name, "seeds": list(seeds), "steps": steps, "file": out,
+                    "weights": g.used.record})

@@ -118,9 +118,9 @@ def train(
     from ganctl import config, registry
     from ganctl.data import sources
     from ganctl.errors import UsageError
-    from ganctl.train import engine
-    from ganctl.train.resume import resolve_config
-    from ganctl.train.wandb_log import MODES, WandbOptions
+    from ganctl.training import engine
+    from ganctl.training.resume import resolve_config
+    from ganctl.training.wandb_log import MODES, WandbOptions
     from ganctl.weights.choice import POLICIES
 
     if publish not in POLICIES:

@@ -55,33 +55,25 @@ def sample_drawing(side: int = 256) -> Image.Image:
     return synthetic.edge_map(synthetic.shoe(random.Random(3), side))
 
 
-def used(plugin, *loaded) -> list[str]:
-    """The lines `ganctl` prints about the weights a tab runs with (shown on the page)."""
-    from ganctl.weights.provenance import line
-
-    return [line(w, plugin) for w in loaded if w is not None]
-
-
 class Translation:
     """A translation name: one output per direction its weights map (two for a two-way
     CycleGAN run, the name's own way first)."""
 
     def __init__(self, plugin, weights_spec: str | None = None, device="cpu"):
-        from ganctl import weights
+        from ganctl.tasks import Translator
 
-        self.plugin = plugin
-        self.weights = weights.for_translation(plugin, weights_spec)
-        self.used = used(plugin, self.weights)
-        ways = plugin.directions(self.weights)
-        self.labels = [f"{plugin.name} ({w})" if w else plugin.name for w in ways]
-        self.runs = [plugin.translator(self.weights, device, direction=w) for w in ways]
+        self.ways = Translator.load(plugin.name, weights_spec, device).ways()
+        self.weights = self.ways[0].weights
+        self.used = [self.ways[0].used.line]
+        self.labels = [f"{plugin.name} ({t.direction})" if t.direction else plugin.name
+                       for t in self.ways]
 
     def __call__(self, img: Image.Image) -> list[Image.Image]:
-        return [run([img])[0] for run in self.runs]
+        return [t(img) for t in self.ways]
 
     def video(self, path: str | None, folder: Path) -> str:
         """A clip translated the name's own way (the first of `labels`)."""
-        return video_through(self.runs[0], path, folder)
+        return video_through(self.ways[0].run, path, folder)
 
 
 class Generation:
@@ -89,12 +81,12 @@ class Generation:
     refining (x4) stage where the plugin has them."""
 
     def __init__(self, plugin, weights_spec: str | None = None, device="cpu"):
-        from ganctl import weights
+        from ganctl.tasks import Generator
 
-        self.plugin, self.device = plugin, device
-        self.weights = weights.for_plugin(plugin, 1, weights_spec)
-        self.refine = weights.for_refining(plugin, base=self.weights)  # as `sample` does
-        self.used = used(plugin, self.weights, self.refine)
+        self.generator = Generator.load(plugin.name, weights_spec, device)
+        self.plugin, self.weights, self.refine = plugin, self.generator.weights, \
+            self.generator.refine
+        self.used = self.generator.used.lines()
         self.truncation = "truncation" in plugin.sample_options
         self.interpolation = "interpolate" in plugin.sample_options
 
@@ -108,18 +100,10 @@ class Generation:
 
     def grid(self, seeds_text: str, nrow: int | None = None, truncation: float | None = None,
              refine: bool = True) -> Image.Image:
-        import torch
-
         from ganctl.tensors import grid_image
 
-        options: dict[str, Any] = {}
-        if refine and self.refine is not None:
-            options["refine"] = self.refine
-        if truncation and self.truncation:
-            options["truncation"] = float(truncation)
-        with torch.inference_mode():
-            images = self.plugin.generate(self.weights, self.seeds(seeds_text), self.device,
-                                          **options)
+        t = float(truncation) if truncation and self.truncation else None
+        images = self.generator.generate(self.seeds(seeds_text), t, refine)
         return grid_image(images, int(nrow) if nrow else None)
 
     def animation(self, seed_a: int, seed_b: int, steps: int, folder: Path,
@@ -129,8 +113,8 @@ class Generation:
 
         if not self.interpolation:
             raise UsageError(f"{self.plugin.name} has no latent interpolation")
-        images = self.plugin.interpolate(self.weights, int(seed_a), int(seed_b), int(steps),
-                                         self.device, truncation=truncation or None)
+        images = self.generator.interpolate(int(seed_a), int(seed_b), int(steps),
+                                            truncation or None)
         out = Path(tempfile.mkstemp(suffix=".gif", dir=folder)[1])
         return save_animation(images, out)
 
@@ -141,19 +125,14 @@ class Generation:
 
 class Upscaling:
     def __init__(self, plugin, weights_spec: str | None = None, device="cpu"):
-        from ganctl.infer.upscale import load_upscaler
+        from ganctl.tasks import Upscaler
 
-        self.device = device
-        up = load_upscaler(plugin, None, weights_spec, device)
-        self.used, self.warning = [up.line], up.warning
-        self.net, self.scale, self.channels, self.context = up.net, up.scale, up.channels, \
-            up.context
+        self.upscaler = Upscaler.load(plugin.name, weights_spec, device)
+        self.used, self.warning = [self.upscaler.used.line], self.upscaler.used.warning
 
     def __call__(self, img: Image.Image, tile: int = 256) -> Image.Image:
-        from ganctl.infer.upscale import upscale_image
-
-        return upscale_image(img, self.net, self.scale, self.channels, self.device, int(tile),
-                             self.context)
+        self.upscaler.tile = int(tile)
+        return self.upscaler(img)
 
     def video(self, path: str | None, folder: Path, tile: int = 256) -> str:
         return video_through(lambda frames: [self(f, tile) for f in frames], path, folder)
@@ -164,12 +143,11 @@ class Detection:
     annotation file, the ROC and PR plots too."""
 
     def __init__(self, plugin, weights_spec: str | None = None, device="cpu"):
-        from ganctl import weights
-        self.plugin = plugin
-        payload = weights.for_plugin(plugin, 1, weights_spec)
-        self.used = used(plugin, payload)
-        self.score, self.meta, self.pre = plugin.detector(payload, device)
-        self.threshold = float(self.meta["threshold"])
+        from ganctl.tasks import Detector
+
+        self.detector = Detector.load(plugin.name, weights_spec, device)
+        self.plugin, self.threshold = plugin, self.detector.threshold
+        self.used = [self.detector.used.line]
 
     def __call__(self, paths: list[str], annotations: str | None, folder: Path):
         """(rows [name, score, verdict], [(heatmap, name)], plot files)."""
@@ -178,16 +156,15 @@ class Detection:
         for path in paths or []:
             name = Path(path).name
             try:
-                opened.append((name, open_upload(path, self.pre.channels)))
+                opened.append((name, open_upload(path, self.detector.pre.channels)))
             except GanctlError as e:
                 rows.append([name, None, f"unreadable: {e}"])
         if opened:
-            scores, maps = self.score([img for _, img in opened])
-            for (name, img), s, m in zip(opened, scores, maps):
-                leak = bool(s > self.threshold)
-                rows.append([name, float(s), "leak" if leak else "normal"])
-                heatmaps.append((self.plugin.heatmap(img, m, self.pre), name))
-                scored[name] = float(s)
+            results = self.detector([img for _, img in opened])
+            for (name, _), r in zip(opened, results):
+                rows.append([name, r.score, "leak" if r.leak else "normal"])
+                heatmaps.append((r.heatmap, name))
+                scored[name] = r.score
         plots = []
         if annotations and scored:
             from ganctl.data.layouts import read_annotations

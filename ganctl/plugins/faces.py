@@ -20,7 +20,7 @@ from ganctl.kit.noise import fixed_noise, recalibration_noise, seed_noise
 from ganctl.kit.optim import adam
 from ganctl.registry import Plugin
 from ganctl.tensors import to_unit
-from ganctl.train.recipe import Recipe
+from ganctl.training.recipe import Recipe
 
 G_ARCHS = {"dcgan": "faces_dcgan_g", "csp": "faces_csp_g"}
 D_ARCHS = {"dcgan": "faces_dcgan_d", "resnet": "faces_resnet_d"}

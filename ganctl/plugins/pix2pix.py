@@ -30,7 +30,7 @@ from ganctl.kit.schedules import LinearDecay
 from ganctl.metrics.image import psnr, ssim
 from ganctl.registry import Plugin
 from ganctl.tensors import to_unit
-from ganctl.train.recipe import Recipe
+from ganctl.training.recipe import Recipe
 
 # The recipe `recipe=cpu` (the default on a CPU) sets for the keys the user leaves alone:
 # a U-Net 128 of half width on 128-px crops makes ~10x the paper net's steps a CPU-minute

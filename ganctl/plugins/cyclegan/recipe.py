@@ -17,7 +17,7 @@ from ganctl.kit.losses import d_loss, toward
 from ganctl.kit.optim import adam
 from ganctl.kit.schedules import LinearDecay
 from ganctl.tensors import to_unit
-from ganctl.train.recipe import Recipe
+from ganctl.training.recipe import Recipe
 
 # The recipe `recipe=cpu` (the default on a CPU) sets for the keys the user leaves alone:
 # half-width nets on 128-px crops make ~7x the paper nets' steps a CPU-minute, and no

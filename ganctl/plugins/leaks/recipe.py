@@ -24,7 +24,7 @@ from ganctl.plugins.leaks.scores import (
     fit_feature_stats,
     score_batch,
 )
-from ganctl.train.recipe import Recipe
+from ganctl.training.recipe import Recipe
 
 
 @dataclass

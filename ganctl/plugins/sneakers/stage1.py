@@ -13,7 +13,7 @@ from ganctl.kit import losses
 from ganctl.kit.noise import fixed_noise, recalibration_noise
 from ganctl.kit.optim import adam
 from ganctl.tensors import to_unit
-from ganctl.train.recipe import Recipe
+from ganctl.training.recipe import Recipe
 
 ARCHS = {"dcgan": ("dcgan_g", "dcgan_d"), "original": ("dcgan_original_g", "dcgan_original_d"),
          "mlp": ("mlp_g", "mlp_d")}

@@ -30,7 +30,7 @@ from ganctl.kit.optim import adam
 from ganctl.metrics.image import psnr, ssim
 from ganctl.plugins.sneakers.content import content_loss
 from ganctl.tensors import to_unit
-from ganctl.train.recipe import Recipe
+from ganctl.training.recipe import Recipe
 
 SCALE = 4
 # Product shots that all face one way: turned copies are off-distribution there

@@ -13,8 +13,8 @@ import torch
 
 from ganctl import checkpoint, config
 from ganctl.tensors import grid_image
-from ganctl.train import rng
-from ganctl.train.session import Session
+from ganctl.training import rng
+from ganctl.training.session import Session
 
 
 def describe_run(cfg, data) -> str:

@@ -16,9 +16,9 @@ import torch
 from ganctl.config import TrainConfig
 from ganctl.data.batches import BatchStream
 from ganctl.data.sources import FolderPair, TrainData
-from ganctl.train.dist import Dist
-from ganctl.train.ema import EMA
-from ganctl.train.recipe import Recipe
+from ganctl.training.dist import Dist
+from ganctl.training.ema import EMA
+from ganctl.training.recipe import Recipe
 
 
 @dataclass

@@ -3,11 +3,12 @@ Only rank 0 writes; the other ranks of a distributed run only train."""
 
 from __future__ import annotations
 
+from ganctl import console
 from ganctl.progress import Reporter
-from ganctl.train.limits import Limits
-from ganctl.train.session import Session
-from ganctl.train.stats import StatsWriter
-from ganctl.train.wandb_log import WandbLogger
+from ganctl.training.limits import Limits
+from ganctl.training.session import Session
+from ganctl.training.stats import StatsWriter
+from ganctl.training.wandb_log import WandbLogger
 
 
 class RunLog:
@@ -16,7 +17,7 @@ class RunLog:
         self.stats = StatsWriter(s.run / "stats.jsonl", resume_step=s.step if resumed
                                  else None) if main else None
         self.reporter = Reporter(limits.max_steps, limits.seconds, s.step, s.elapsed_before,
-                                 s.plugin.name, main)
+                                 s.plugin.name, main and not console.QUIET)
         self.wb = WandbLogger.start(wandb_opts, s.run, s.run.name, s.config_doc, s.wandb_id) \
             if wandb_opts and main else None
         self.wandb_id = self.wb.id if self.wb else s.wandb_id

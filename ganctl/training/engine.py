@@ -23,12 +23,12 @@ from ganctl.console import info, warn
 from ganctl.data.batches import BatchStream
 from ganctl.device import describe
 from ganctl.errors import GanctlError, Stopped, UsageError
-from ganctl.train import accel, dist, resume, rng, rundir, snapshot
-from ganctl.train.ema import EMA
-from ganctl.train.limits import Limits
-from ganctl.train.runlog import RunLog
-from ganctl.train.session import Resolved, Session
-from ganctl.train.wandb_log import WandbOptions
+from ganctl.training import accel, dist, resume, rng, rundir, snapshot
+from ganctl.training.ema import EMA
+from ganctl.training.limits import Limits
+from ganctl.training.runlog import RunLog
+from ganctl.training.session import Resolved, Session
+from ganctl.training.wandb_log import WandbOptions
 
 
 class Interrupted(Stopped):

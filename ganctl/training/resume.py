@@ -11,9 +11,9 @@ from ganctl import checkpoint, config
 from ganctl.console import info, warn
 from ganctl.data import sources
 from ganctl.errors import GanctlError, UsageError
-from ganctl.train import rng, rundir
-from ganctl.train.limits import named_rules_win
-from ganctl.train.session import Resolved, Session
+from ganctl.training import rng, rundir
+from ganctl.training.limits import named_rules_win
+from ganctl.training.session import Resolved, Session
 
 # Keys that may differ between a checkpoint's config and a resumed run's (warmup_steps:
 # a super-resolution run may start its adversarial phase earlier or later than planned).
