@@ -4,6 +4,7 @@ package (an independent implementation, from PyPI) on the same random backbone."
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -107,3 +108,38 @@ def test_lpips_equals_the_lpips_package(net):
         a, b = ours(x, y), theirs(x, y).flatten()
         assert torch.allclose(a, b, rtol=1e-5, atol=1e-7) and (a > 0).all()
         assert ours(x, x).abs().max() < 1e-6
+
+
+def put_lpips_files(home) -> None:
+    """Random AlexNet and LPIPS layers in the published files' names and layouts."""
+    from torchvision.models import AlexNet_Weights, alexnet
+
+    from ganctl.metrics.lpips import LPIPS
+
+    folder = home / "weights" / "extractors"
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(0)
+    torch.save(alexnet().state_dict(), folder / AlexNet_Weights.IMAGENET1K_V1.url.rsplit("/")[-1])
+    lins = LPIPS("alex").lins
+    torch.save({f"lin{i}.model.1.weight": lin.weight for i, lin in enumerate(lins)},
+               folder / "lpips-v0.1-alex.pth")
+
+
+def val_rows(run) -> list[dict]:
+    rows = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
+    return [r for r in rows if "val_psnr" in r]
+
+
+@pytest.mark.slow  # two tiny 64-px trainings
+def test_validation_logs_lpips_only_when_its_files_are_here(cli, home, tmp_path):
+    args = ["train", "edges2shoes", "--data", "synthetic", "--steps", "2", "--publish", "never",
+            "--json", "--set", "net_g=unet_64", "load_size=72", "crop_size=64", "ngf=4",
+            "ndf=4", "workers=0"]
+    res = cli(*args)
+    assert res.code == 0, res.err
+    assert val_rows(Path(json.loads(res.out)["run"])) and \
+        all("val_lpips" not in r for r in val_rows(Path(json.loads(res.out)["run"])))
+    put_lpips_files(home)  # offline all along: training never downloads them
+    res = cli(*args)
+    rows = val_rows(Path(json.loads(res.out)["run"]))
+    assert rows and all(0 < r["val_lpips"] < 2 for r in rows)

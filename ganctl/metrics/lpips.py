@@ -112,3 +112,31 @@ def distance(model: LPIPS, x: torch.Tensor, y: torch.Tensor, batch: int = 16) ->
             out.append(model(x[i:i + batch].to(device), y[i:i + batch].to(device)).cpu())
     return torch.cat(out)
 
+
+
+MIN_SIDE = 64  # the LPIPS paper's patch size; AlexNet's strides leave too little below it
+
+
+class Validation:
+    """LPIPS for a training run's validation, only when its files are already here (after
+    one `ganctl evaluate NAME --pairs`, say): training never downloads. Gray images are
+    compared as RGB; images under MIN_SIDE px are not scored."""
+
+    def __init__(self):
+        self.model, self.tried = None, False
+
+    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor | None:
+        """Mean LPIPS of two batches in [-1, 1], or None (no weights here, too small)."""
+        if min(x.shape[-2:]) < MIN_SIDE:
+            return None
+        if not self.tried:
+            self.tried = True
+            try:
+                self.model = load("alex", x.device, download=False)
+            except Exception:  # noqa: BLE001 - a broken cached file must not stop training
+                self.model = None
+        if self.model is None:
+            return None
+        if x.shape[1] == 1:
+            x, y = x.expand(-1, 3, -1, -1), y.expand(-1, 3, -1, -1)
+        return distance(self.model, x, y).mean()

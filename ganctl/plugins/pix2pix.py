@@ -27,6 +27,7 @@ from ganctl.kit.jitter import random_crop_flip
 from ganctl.kit.losses import toward
 from ganctl.kit.optim import adam
 from ganctl.kit.schedules import LinearDecay
+from ganctl.metrics import lpips
 from ganctl.metrics.image import psnr, ssim
 from ganctl.registry import Plugin
 from ganctl.tensors import to_unit
@@ -127,6 +128,7 @@ class Pix2PixRecipe(Recipe):
         self.schedulers = {k: torch.optim.lr_scheduler.LambdaLR(o, decay)
                            for k, o in self.optimizers.items()}
         self.val = [to_unit(t.to(device)) for t in data.val.tensors] if data.val else None
+        self.lpips = lpips.Validation()
 
     def arch(self):
         return self._arch
@@ -175,8 +177,10 @@ class Pix2PixRecipe(Recipe):
         a, b = self.val
         out = torch.cat([nets_["g"](a[i:i + 1]) for i in range(len(a))])
         unit_out, unit_b = (out + 1) / 2, (b + 1) / 2
-        return {"val_l1": F.l1_loss(out, b), "val_psnr": psnr(unit_out, unit_b).mean(),
-                "val_ssim": ssim(unit_out, unit_b).mean()}
+        scores = {"val_l1": F.l1_loss(out, b), "val_psnr": psnr(unit_out, unit_b).mean(),
+                  "val_ssim": ssim(unit_out, unit_b).mean()}
+        lp = self.lpips(out, b)
+        return scores if lp is None else {**scores, "val_lpips": lp}
 
 
 def file_key(path) -> str:

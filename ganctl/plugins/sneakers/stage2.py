@@ -27,6 +27,7 @@ from ganctl.errors import UsageError
 from ganctl.kit import losses
 from ganctl.kit.jitter import random_crops, random_symmetry
 from ganctl.kit.optim import adam
+from ganctl.metrics import lpips
 from ganctl.metrics.image import psnr, ssim
 from ganctl.plugins.sneakers.content import content_loss
 from ganctl.tensors import to_unit
@@ -161,6 +162,7 @@ class SRGANRecipe(Recipe):
         val = data.val.tensors[0] if data.val is not None else data.train.tensors[0][:8]
         self.val_hr = to_unit(val.to(device))
         self.grid_hr = self.val_hr[:8]
+        self.lpips = lpips.Validation()
 
     def arch(self):
         return self._arch
@@ -221,7 +223,7 @@ class SRGANRecipe(Recipe):
         return trio.flatten(0, 1)
 
     def validate(self, nets_):
-        sr_psnr, sr_ssim, bi_psnr, bi_ssim = [], [], [], []
+        sr_psnr, sr_ssim, bi_psnr, bi_ssim, sr_lp, bi_lp = [], [], [], [], [], []
         for hr in self.val_hr.split(64):
             lr = downscale(hr)
             sr = nets_["g"](lr).clamp(-1, 1)
@@ -231,9 +233,15 @@ class SRGANRecipe(Recipe):
             sr_ssim.append(ssim((sr + 1) / 2, unit))
             bi_psnr.append(psnr((bi + 1) / 2, unit))
             bi_ssim.append(ssim((bi + 1) / 2, unit))
-        return {"val_psnr": torch.cat(sr_psnr).mean(), "val_ssim": torch.cat(sr_ssim).mean(),
-                "val_psnr_bicubic": torch.cat(bi_psnr).mean(),
-                "val_ssim_bicubic": torch.cat(bi_ssim).mean()}
+            sr_lp.append(self.lpips(sr, hr))
+            bi_lp.append(self.lpips(bi.clamp(-1, 1), hr))
+        scores = {"val_psnr": torch.cat(sr_psnr).mean(), "val_ssim": torch.cat(sr_ssim).mean(),
+                  "val_psnr_bicubic": torch.cat(bi_psnr).mean(),
+                  "val_ssim_bicubic": torch.cat(bi_ssim).mean()}
+        if sr_lp[0] is not None:  # weights here and images large enough (metrics.lpips)
+            scores["val_lpips"] = torch.stack(sr_lp).mean()
+            scores["val_lpips_bicubic"] = torch.stack(bi_lp).mean()
+        return scores
 
     def finish(self, nets_, run):
         scores = {k: round(float(v), 4) for k, v in self.validate(nets_).items()}
@@ -242,7 +250,9 @@ class SRGANRecipe(Recipe):
         verdict = "above" if scores["val_psnr"] >= scores["val_psnr_bicubic"] else "BELOW"
         info(f"validation: PSNR {scores['val_psnr']:.2f} dB ({verdict} bicubic's "
              f"{scores['val_psnr_bicubic']:.2f}), SSIM {scores['val_ssim']:.3f} "
-             f"(bicubic {scores['val_ssim_bicubic']:.3f}) on {len(self.val_hr)} held-out images")
+             f"(bicubic {scores['val_ssim_bicubic']:.3f})" + (
+                 f", LPIPS {scores['val_lpips']:.3f} (bicubic {scores['val_lpips_bicubic']:.3f})"
+                 if "val_lpips" in scores else "") + f" on {len(self.val_hr)} held-out images")
 
     def state_dict(self):
         return {"steps": self.steps}
