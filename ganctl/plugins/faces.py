@@ -57,6 +57,16 @@ class FacesConfig(TrainConfig):
     sample_every: int = opt(500, "steps between 8x8 fixed-noise grids and diversity checks",
                             minimum=1)
 
+    @classmethod
+    def device_defaults(cls, device_type, given):
+        # On a CPU, batches of 32 beat 128 at every budget on the val split (2 seeds; 3x
+        # the steps per minute on ~100 faces): docs/performance.md, faces-tune-batch.
+        return {"batch_size": CPU_BATCH} if device_type == "cpu" and "batch_size" not in given \
+            else {}
+
+
+CPU_BATCH = 32
+
 
 def diversity(images: torch.Tensor) -> float:
     """Mean pairwise L2 distance of images (in [-1, 1]) downsampled to 16x16 gray: a
