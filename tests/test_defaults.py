@@ -60,6 +60,24 @@ def test_ema_generator_is_published_with_recomputed_statistics(tmp_path):
     key = "project.1.running_mean"
     # the live generator's statistics were copied each step; publishing recomputed them
     assert not torch.equal(w["nets"]["g"][key], ckpt["nets"]["g"][key])
+    # and the published weights are the average, not the last step's weights
+    params = [k for k, v in w["nets"]["g"].items() if k.endswith("weight") and v.ndim == 4]
+    assert params and all(not torch.equal(w["nets"]["g"][k], ckpt["nets"]["g"][k])
+                          for k in params)
+
+
+def test_the_ema_is_the_running_average_of_the_weights():
+    net = nn.Linear(1, 1, bias=False)
+    ema = EMA(net, 0.99)
+    expected = float(net.weight)
+    for step in range(1, 301):
+        with torch.no_grad():
+            net.weight.fill_(float(step))  # a net whose weights keep moving
+        ema.update(net, step)
+        d = ema.decay_at(step)
+        expected = d * expected + (1 - d) * step
+    assert float(ema.net.weight) == pytest.approx(expected, rel=1e-6)
+    assert float(ema.net.weight) < 300 - 10  # it lags the raw weights (a copy would not)
 
 
 def test_native_bf16_is_read_from_the_cpu_flags(tmp_path):

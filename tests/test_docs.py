@@ -31,6 +31,20 @@ def test_every_test_the_docs_name_exists():
     assert not missing, "\n".join(sorted(missing))
 
 
+def test_every_test_the_code_names_exists():
+    """Comments and docstrings cite tests in backticks (`test_name`); each must exist (a
+    name the file itself defines, such as a parameter, is not a citation)."""
+    files, funcs = defined_tests()
+    code = [*sorted((ROOT / "ganctl").rglob("*.py")), *sorted((ROOT / "bench").glob("*.py"))]
+    missing = []
+    for p in code:
+        text = p.read_text()
+        missing += [f"{p.relative_to(ROOT)}: {name}"
+                    for name in re.findall(r"`(test_[a-z0-9_]+)`", text)
+                    if name not in funcs | files and not re.search(rf"\b{name}\s*[:=,)]", text)]
+    assert not missing, "\n".join(missing)
+
+
 def test_generated_tables_are_what_the_bench_json_prints():
     """Tables between `<!-- report: NAME -->` markers are bench/report.py's output for the
     committed JSON; after a bench reruns, `python bench/report.py --write` updates them."""

@@ -110,6 +110,13 @@ def test_checksum_mismatch_removes_the_file(server, tmp_path):
     assert list((tmp_path / "dl").iterdir()) == []
 
 
+def test_same_size_different_bytes_fail_the_sha256_pin(server, tmp_path):
+    url = server.add("/f.bin", BODY[::-1])  # the same length: only the checksum can tell
+    with pytest.raises(DownloadError, match="failed verification \\(SHA-256"):
+        fetch([url], tmp_path / "dl" / "f.bin", sha256=hashlib.sha256(BODY).hexdigest())
+    assert list((tmp_path / "dl").iterdir()) == []
+
+
 def test_html_instead_of_an_archive_is_named(server, tmp_path):
     url = server.add("/data.zip", b"", "html")
     with pytest.raises(DownloadError, match="HTML page \\('Quota exceeded'\\)"):
@@ -213,6 +220,13 @@ def test_a_server_serving_different_bytes_than_pinned_is_caught(cli, server, mon
     res = cli("download-data", "horse2zebra", "--force")
     assert res.code == 1 and "failed verification (size" in res.err
     assert "pinned in" in res.err
+    # the pinned size with other bytes: the SHA-256 pin catches it
+    first = zip_of(tmp_path / "src", "horse2zebra/")
+    middle = len(first) // 2
+    server.routes[path] = ("ok", first[:middle] + bytes([first[middle] ^ 0xFF]) +
+                           first[middle + 1:])
+    res = cli("download-data", "horse2zebra", "--force")
+    assert res.code == 1 and "failed verification (SHA-256" in res.err
     # what was installed before is still there and complete
     assert len(list((home / "data" / "horse2zebra" / "trainA").iterdir())) == 3
 

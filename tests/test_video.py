@@ -85,6 +85,15 @@ def test_upscale_keeps_rate_count_audio_and_each_frame_is_the_image_result(cli, 
     assert not list(tmp_path.glob(".*part*"))
 
 
+def test_clips_are_decoded_by_slices_never_by_frames(tmp_path):
+    """What keeps the output deterministic (frame threads made it differ run to run, and
+    the run-to-run test below cannot catch a race every time)."""
+    from ganctl.infer.video import open_clip
+
+    with open_clip(make_clip(tmp_path / "clip.mp4", frames=2)) as inp:
+        assert inp.streams.video[0].thread_type.name == "SLICE"
+
+
 @pytest.mark.slow  # two fresh processes
 def test_the_same_clip_gives_the_same_file_run_to_run(tmp_path):
     import subprocess

@@ -229,6 +229,21 @@ def seconds(frame, stream) -> float:
     return float(frame.pts * stream.time_base) if frame.pts is not None else 0.0
 
 
+def open_clip(src: Path):
+    """A clip opened for decoding, its video stream decoded by slices, never by frames:
+    with frame-threaded decoding (`thread_type` FRAME or AUTO) the H.264 files written
+    differed run to run (`test_the_same_clip_gives_the_same_file_run_to_run`)."""
+    import av
+
+    try:
+        inp = av.open(str(src))
+    except (av.FFmpegError, OSError) as e:
+        raise GanctlError(f"{src}: not a readable video ({first_line(e)})") from None
+    for stream in inp.streams.video:
+        stream.thread_type = "SLICE"
+    return inp
+
+
 def translate_video(src: Path, dest: str, fn: Callable[[list], list], start: float = 0.0,
                     duration: float | None = None, batch: int = BATCH,
                     progress: Callable[[int, int | None], None] | None = None) -> Summary:
@@ -237,18 +252,13 @@ def translate_video(src: Path, dest: str, fn: Callable[[list], list], start: flo
     `progress(frames done, frames expected or None)` is called after every batch."""
     av = require_av()
     t0 = time.perf_counter()
-    try:
-        inp = av.open(str(src))
-    except (av.FFmpegError, OSError) as e:
-        raise GanctlError(f"{src}: not a readable video ({first_line(e)})") from None
+    inp = open_clip(src)
     writer = writer_for(dest)
     summary = Summary(str(src), str(dest))
     try:
         with inp:
             if not inp.streams.video:
                 raise GanctlError(f"{src}: no video stream")
-            # Not `thread_type = "AUTO"`: with frame-threaded decoding the H.264 files
-            # written differed run to run (tests/test_video.py checks they do not).
             video = inp.streams.video[0]
             audio = inp.streams.audio[0] if inp.streams.audio else None
             rate = video.average_rate or video.guessed_rate or Fraction(25)

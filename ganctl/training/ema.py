@@ -6,7 +6,7 @@ statistics.
   initialisation at once instead of keeping e.g. 37 % of it after 1,000 steps at decay
   0.999, and never lags far behind a generator that is still improving fast. (A slower
   ramp, (1 + t) / (10 + t), left the average 9 % worse than the raw generator after 100
-  steps; `test_the_ema_generator_is_no_worse_than_the_raw_one_at_short_budgets`.)
+  steps; `test_the_ema_generator_is_ahead_at_20_steps_and_no_worse_on_average`.)
 - Batch norm: the raw net's running statistics do not describe the averaged weights'
   activations, so `recalibrate` recomputes them on the averaged net itself (the engine
   calls it before the EMA net samples, validates or is published).
