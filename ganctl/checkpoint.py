@@ -141,8 +141,8 @@ def load(path: Path, map_location="cpu", kind: str | None = None,
     except FileNotFoundError:
         raise GanctlError(f"no such checkpoint: {path}") from None
     except pickle.UnpicklingError as e:
-        raise GanctlError(f"refusing to load {path}: {unsafe_reason(str(e))}; ganctl loads "
-                          "only tensors and plain values, never code") from None
+        raise GanctlError(f"refusing to load {path}: {unsafe_reason(str(e), path)}; ganctl "
+                          "loads only tensors and plain values, never code") from None
     except Exception as e:  # noqa: BLE001 - truncated zip, not a torch file, ...
         if not is_torch_file(path):
             raise GanctlError(f"{path} is not a PyTorch checkpoint (neither a zip archive "
@@ -174,12 +174,47 @@ def is_torch_file(path: Path) -> bool:
     return head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"
 
 
-def unsafe_reason(message: str) -> str:
-    """The informative line of torch's weights_only refusal (it names the global)."""
+def unsafe_reason(message: str, path: Path | None = None) -> str:
+    """Why torch's weights_only loader refused a file, naming the global (the code) it
+    would have had to import: from torch's message, else read from the pickle's opcodes
+    (`pickled_globals`, which runs nothing)."""
+    import re
+
+    found = re.search(r"GLOBAL ([\w.]+)", message)
+    names = [found.group(1)] if found else pickled_globals(path) if path else []
+    if names:
+        return f"it would import {', '.join(names[:3])} to unpickle, which can run code"
     for line in message.splitlines():
-        if "WeightsUnpickler error:" in line:
+        if "WeightsUnpickler error:" in line and line.split(":", 1)[1].strip():
             return line.split("WeightsUnpickler error:", 1)[1].split(". Please use")[0].strip()
     return "it needs code execution to unpickle"
+
+
+def pickled_globals(path: Path) -> list[str]:
+    """The globals (module.name) a pickle, or the data.pkl of a torch zip file, would
+    import, found by reading its opcodes with pickletools (nothing is executed)."""
+    import io
+    import pickletools
+    import zipfile
+
+    try:
+        data = path.read_bytes()
+        if zipfile.is_zipfile(io.BytesIO(data)):
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                pkl = next(n for n in zf.namelist() if n.endswith("data.pkl"))
+                data = zf.read(pkl)
+        names, strings = [], []
+        for op, arg, _ in pickletools.genops(io.BytesIO(data)):
+            if op.name == "GLOBAL":
+                names.append(str(arg).replace(" ", "."))
+            elif op.name == "STACK_GLOBAL" and len(strings) >= 2:
+                names.append(f"{strings[-2]}.{strings[-1]}")
+            elif isinstance(arg, str):
+                strings.append(arg)
+    except Exception:  # noqa: BLE001 - unreadable: the generic reason stands
+        return []
+    safe = ("torch.", "collections.OrderedDict", "builtins.set")
+    return [n for n in dict.fromkeys(names) if not n.startswith(safe)]
 
 
 def check(payload: Any, path: Path, kind: str | None = None,

@@ -80,7 +80,7 @@ def load_reference(path: Path) -> tuple[torch.nn.Module, dict]:
         sd = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001
         raise GanctlError(f"cannot load {path} safely as a state_dict: "
-                          f"{checkpoint.unsafe_reason(str(e))}") from None
+                          f"{checkpoint.unsafe_reason(str(e), Path(path))}") from None
     if isinstance(sd, dict) and "state_dict" in sd and isinstance(sd["state_dict"], dict):
         sd = sd["state_dict"]
     if not isinstance(sd, dict) or not all(isinstance(v, torch.Tensor) for v in sd.values()):

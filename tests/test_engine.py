@@ -163,8 +163,8 @@ def test_unsafe_and_foreign_checkpoints_are_refused(tmp_path):
     torch_evil = tmp_path / "evil2.pt"
     torch.save({"format": "ganctl", "x": Evil()}, torch_evil)
     for path in (evil, torch_evil):
-        with pytest.raises(checkpoint.GanctlError, match="refusing to load"):
-            checkpoint.load(path)
+        with pytest.raises(checkpoint.GanctlError, match="refusing to load .*system"):
+            checkpoint.load(path)  # the message names the global it refused (os.system)
     assert not marker.exists()
 
     newer = tmp_path / "newer.pt"

@@ -191,3 +191,30 @@ def test_detect_without_weights_names_the_train_command(cli, tmp_path):
     Image.new("RGB", (8, 8)).save(tmp_path / "x.png")
     res = cli("detect-leaks", "x.png")
     assert res.code == 1 and "ganctl train leaks" in res.err
+
+
+@pytest.mark.slow  # a second 12-epoch tiny training
+def test_the_threshold_never_sees_the_test_labels(cli, trained, home, tmp_path):
+    """Training calibrates on proliv/ and held-out normal images only, and detect-leaks
+    applies the stored threshold: flipping every test label changes the test metrics,
+    never the threshold or a verdict."""
+    import shutil
+
+    doc, _ = trained
+    root = next((home / "data" / "synthetic").glob("leaks-*"))
+    flipped = tmp_path / "flipped"
+    shutil.copytree(root, flipped)
+    ann = flipped / "test" / "test_annotation.txt"
+    ann.write_text("".join(f"{name} {1 - int(label)}\n" for name, label in
+                           (line.split() for line in ann.read_text().splitlines() if line)))
+    res = cli("train", "leaks", "--data", str(flipped), "--json", "--epochs", "12",
+              "--publish", "never", *TINY)
+    assert res.code == 0, res.err
+    again = torch.load(json.loads(res.out)["weights"], weights_only=True)["recipe_meta"]
+    first = torch.load(doc["weights"], weights_only=True)["recipe_meta"]
+    assert again["threshold"] == first["threshold"] and again["rule"] == first["rule"]
+    assert again["test"]["confusion"] != first["test"]["confusion"]  # the labels did change
+    a = json.loads(cli("detect-leaks", str(root), "--json").out)
+    b = json.loads(cli("detect-leaks", str(flipped), "--json").out)
+    assert a["threshold"] == b["threshold"] and a["metrics"] != b["metrics"]
+    assert [r["leak"] for r in a["results"]] == [r["leak"] for r in b["results"]]

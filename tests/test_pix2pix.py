@@ -238,6 +238,7 @@ def test_import_refuses_wrong_keys_and_pickles(cli, tmp_path):
     torch.save({"net": Evil()}, tmp_path / "pickle.pth")
     res = cli("models", "import", str(tmp_path / "pickle.pth"), "--as", "edges2shoes")
     assert res.code == 1 and "refusing to load" in res.err and "never code" in res.err
+    assert "tests.test_pix2pix.Evil" in res.err  # the offending global, named
     marker = tmp_path / "pwned"
 
     class Payload:
@@ -248,3 +249,4 @@ def test_import_refuses_wrong_keys_and_pickles(cli, tmp_path):
     torch.save({"model.model.0.weight": Payload()}, tmp_path / "evil.pth")
     res = cli("models", "import", str(tmp_path / "evil.pth"), "--as", "edges2shoes")
     assert res.code == 1 and "refusing to load" in res.err and not marker.exists()
+    assert "system" in res.err

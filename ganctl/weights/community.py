@@ -61,7 +61,7 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
         raise GanctlError(f"{path}: {e}") from None
     except Exception as e:  # noqa: BLE001
         raise GanctlError(f"cannot load {path} safely as a state_dict: "
-                          f"{checkpoint.unsafe_reason(str(e))}") from None
+                          f"{checkpoint.unsafe_reason(str(e), Path(path))}") from None
 
 
 def identify(sd: dict[str, torch.Tensor]) -> dict | None:

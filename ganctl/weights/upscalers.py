@@ -108,7 +108,7 @@ def to_payload(raw: Path, record: Upscaler) -> dict:
         raise GanctlError(f"{record.name}: {raw.name}: {e}") from None
     except Exception as e:  # noqa: BLE001
         raise GanctlError(f"cannot load {raw} safely as a state_dict: "
-                          f"{checkpoint.unsafe_reason(str(e))}") from None
+                          f"{checkpoint.unsafe_reason(str(e), raw)}") from None
     arch = nets.arch(record.net, **record.kwargs)
     net = nets.from_arch(arch)
     try:
