@@ -44,7 +44,9 @@ def cpu_model() -> str:
 
 def provenance(device: torch.device) -> dict:
     """Date, device, machine and torch version of a result file."""
-    return {"date": time.strftime("%Y-%m-%d"), "device": str(device),
+    from plain import ADAM
+
+    return {"date": time.strftime("%Y-%m-%d"), "device": str(device), "reference_adam": ADAM,
             "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads",
             "cpu": cpu_model(), "torch": torch.__version__}
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every benchmark on a CUDA machine, in under 10 minutes: one JSON file per bench.
+# Every benchmark on a CUDA machine: one JSON file per bench (not yet run on a GPU).
 #
 #   bash bench/gpu.sh [OUT_DIR]            # default OUT_DIR: bench-gpu-results/
 #

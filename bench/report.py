@@ -28,6 +28,16 @@ def rng(s: dict, digits: int = 1) -> str:
     return f"{s['median']:,.{digits}f} ({s['min']:,.{digits}f}-{s['max']:,.{digits}f})"
 
 
+def adam_note(measured: dict) -> str:
+    """Which Adam kernel the reference side ran (bench/plain.py): a handicap disclosed
+    wherever it applied."""
+    if measured.get("reference_adam") == "fused":
+        return " Both sides step with torch's fused Adam."
+    return (" The reference stepped with torch's default per-parameter Adam loop, ganctl "
+            "with the fused kernel (the `optim` table gives both step costs); references "
+            "use the fused one since 2026-12-07.")
+
+
 def vs_reference(doc: dict) -> str:
     """performance.md: training speed against a plain PyTorch loop (bench/vs_reference.py)."""
     peak = doc["matmul_peak_gflop_per_s"]
@@ -138,7 +148,7 @@ def stage1(doc: dict) -> str:
     floor, m = s1["floor"], s1["measured"]
     rows = [f"Measured {m['date']} on {m['cpu']}, one torch thread per side, seed 0. "
             f"Real-vs-real floor: FD {floor['fd']:.2f}, KID {floor['kid']:.2f}; the classifier's "
-            f"test accuracy {s1['extractor']['test_accuracy']:.1%}.", "",
+            f"test accuracy {s1['extractor']['test_accuracy']:.1%}." + adam_note(m), "",
             "| budget | ganctl steps | plain steps | ganctl img/s | plain img/s | ganctl FD "
             "| plain FD | FD ratio (goal <= 0.25) | ganctl KID | plain KID |",
             "|---|---|---|---|---|---|---|---|---|---|"]
@@ -176,7 +186,7 @@ def stage2(doc: dict) -> str:
               "fashion": "Fashion-MNIST sneakers 7 -> 28 px (training: the 6,000 training "
                          "sneakers; test: the first {n} test sneakers):"}
     out = [f"Measured {s2['measured']['date']} on {s2['measured']['cpu']}, one torch thread "
-           f"per side.", ""]
+           f"per side." + adam_note(s2["measured"]), ""]
     for name, title in titles.items():
         out += [title.format(n=s2[name]["test_images"]), "", *sr_rows(s2[name]["rows"]), ""]
     return "\n".join(out[:-1])
@@ -364,8 +374,9 @@ def pix2pix_real(doc: dict) -> str:
     """performance.md: pix2pix on real pairs, ganctl's defaults against the paper's loop."""
     rows = [f"{doc['date']}, {doc['cpu']}, torch {doc['torch']}, one thread per side, seeds "
             f"{', '.join(map(str, doc['seeds']))}; test split, median (min-max) over seeds. "
-            "L1 on a 0-255 scale (lower is better), PSNR in dB and SSIM (higher is better).",
-            "", "| set (train/val/test pairs) | CPU-minutes | side | steps | L1 | PSNR | SSIM |",
+            "L1 on a 0-255 scale (lower is better), PSNR in dB and SSIM (higher is better)."
+            + adam_note(doc), "",
+            "| set (train/val/test pairs) | CPU-minutes | side | steps | L1 | PSNR | SSIM |",
             "|---|---|---|---|---|---|---|"]
     dates = {name: s.get("date", doc["date"]) for name, s in doc["sets"].items()}
     if len(set(dates.values())) > 1:
@@ -396,7 +407,7 @@ def cyclegan_real(doc: dict) -> str:
             "classifier calls the target domain (test accuracy on real images "
             f"{acc['plain']:.3f}, blurred {acc['blurred']:.3f}, grey {acc['grey']:.3f}); FD and "
             "KID against the real target test images in its features (lower is better); "
-            "cycle PSNR of A -> B -> A against A (higher is better).", "",
+            "cycle PSNR of A -> B -> A against A (higher is better)." + adam_note(doc), "",
             "| CPU-minutes | side | steps | direction | share as target | FD | KID "
             "| cycle PSNR |", "|---|---|---|---|---|---|---|---|"]
     for m in doc["test"]["ganctl"]:
@@ -421,7 +432,7 @@ def faces_real(doc: dict) -> str:
             "held-out accuracy of a classifier telling samples from real test faces (0.5 is "
             f"best). The {sizes['train']} training faces against the test faces score FD "
             f"{floor['fd']:.1f}, KID {floor['kid']:.2f}, two-sample "
-            f"{floor['two_sample_acc']:.2f}.", "",
+            f"{floor['two_sample_acc']:.2f}." + adam_note(doc), "",
             "| CPU-minutes | side | steps | FD | KID | two-sample accuracy |",
             "|---|---|---|---|---|---|"]
     for m in doc["test"]["ganctl"]:
