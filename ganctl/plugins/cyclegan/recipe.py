@@ -38,6 +38,9 @@ class CycleGANConfig(PaperScheduleConfig):
     n_blocks: int = opt(0, "residual blocks per generator (0 = 9 at >= 256 px, else 6)",
                         minimum=0)
     ngf: int = opt(64, "generator base width", minimum=1)
+    upsample: str = opt("transpose", "generator up-sampling: transpose (the paper's "
+                        "stride-2 transposed convs) or resize (nearest x2 then a 3x3 conv: "
+                        "no checkerboard pattern)", choices=("transpose", "resize"))
     ndf: int = opt(64, "discriminator base width", minimum=1)
     lambda_cycle: float = opt(10.0, "cycle-consistency weight (lambda_A = lambda_B)",
                               minimum=0.0)
@@ -126,7 +129,9 @@ class CycleGANRecipe(Recipe):
 
     def __init__(self, cfg: CycleGANConfig, data, device):
         super().__init__(cfg, data, device)
-        g = nets.arch("resnet_generator", ngf=cfg.ngf, n_blocks=cfg.blocks(), norm="instance")
+        extra = {"upsample": cfg.upsample} if cfg.upsample != "transpose" else {}
+        g = nets.arch("resnet_generator", ngf=cfg.ngf, n_blocks=cfg.blocks(), norm="instance",
+                      **extra)
         d = nets.arch("patchgan", in_channels=3, ndf=cfg.ndf, norm="instance")
         self._arch = {"g_a": g, "g_b": g, "d_a": d, "d_b": d}
         self.nets = {k: nets.from_arch(a).to(device) for k, a in self._arch.items()}
