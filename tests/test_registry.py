@@ -171,3 +171,19 @@ def test_a_plugin_declaring_a_task_without_its_hook_is_refused(monkeypatch):
     with pytest.raises(GanctlError, match="declares task 'translate' but does not define "
                                           "translator"):
         entry.load()
+
+
+def test_the_entry_points_are_the_declared_names():
+    """pyproject.toml's entry points (as installed) list each built-in name once; the
+    CycleGAN ones are derived from its datasets (both directions), and every published
+    record names a registered one."""
+    from ganctl import published
+    from ganctl.plugins import cyclegan, pix2pix
+
+    points = {n: e.value for n, e in registry.entries().items()}
+    cycle = {n for n, v in points.items() if v.startswith("ganctl.plugins.cyclegan:")}
+    assert cycle == {"cyclegan", *cyclegan.PRESETS}
+    assert all(points[n] == f"ganctl.plugins.cyclegan:{n}" for n in cycle)
+    assert all(isinstance(getattr(pix2pix, v.split(":")[1]), pix2pix.Pix2Pix)
+               for v in points.values() if v.startswith("ganctl.plugins.pix2pix:"))
+    assert set(published.PUBLISHED) <= set(points)

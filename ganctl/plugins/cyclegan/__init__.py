@@ -41,24 +41,23 @@ class Preset:
     direction: str
 
 
-PRESETS = {p.name: p for p in (
-    Preset("horse2zebra", "horse2zebra", "AtoB"),
-    Preset("zebra2horse", "horse2zebra", "BtoA"),
-    Preset("apple2orange", "apple2orange", "AtoB"),
-    Preset("orange2apple", "apple2orange", "BtoA"),
-    Preset("summer2winter_yosemite", "summer2winter_yosemite", "AtoB"),
-    Preset("winter2summer_yosemite", "summer2winter_yosemite", "BtoA"),
-    Preset("monet2photo", "monet2photo", "AtoB"),
-    Preset("photo2monet", "monet2photo", "BtoA"),
-    Preset("cezanne2photo", "cezanne2photo", "AtoB"),
-    Preset("photo2cezanne", "cezanne2photo", "BtoA"),
-    Preset("ukiyoe2photo", "ukiyoe2photo", "AtoB"),
-    Preset("photo2ukiyoe", "ukiyoe2photo", "BtoA"),
-    Preset("vangogh2photo", "vangogh2photo", "AtoB"),
-    Preset("photo2vangogh", "vangogh2photo", "BtoA"),
-    Preset("iphone2dslr_flower", "iphone2dslr_flower", "AtoB"),
-    Preset("dslr2iphone_flower", "iphone2dslr_flower", "BtoA"),
-)}
+# The CycleGAN authors' unpaired datasets; each gives two names, its own (trainA ->
+# trainB) and the reverse (horse2zebra, zebra2horse; summer2winter_yosemite,
+# winter2summer_yosemite). pyproject.toml's entry points list every name
+# (tests/test_registry.py checks that they match).
+DATASETS = ("horse2zebra", "apple2orange", "summer2winter_yosemite", "monet2photo",
+            "cezanne2photo", "ukiyoe2photo", "vangogh2photo", "iphone2dslr_flower")
+
+
+def reverse(name: str) -> str:
+    """horse2zebra -> zebra2horse, summer2winter_yosemite -> winter2summer_yosemite."""
+    pair, _, suffix = name.partition("_")
+    a, b = pair.split("2")
+    return f"{b}2{a}" + (f"_{suffix}" if suffix else "")
+
+
+PRESETS = {p.name: p for d in DATASETS
+           for p in (Preset(d, d, "AtoB"), Preset(reverse(d), d, "BtoA"))}
 
 
 class CycleGAN(Plugin):
@@ -137,21 +136,6 @@ class CycleGAN(Plugin):
                                        f"H and W multiples of {m}; any size")
 
 
-# The entry points in pyproject.toml name these attributes.
+# The entry points in pyproject.toml name these attributes: one plugin per preset.
 cyclegan = CycleGAN(Preset("cyclegan", "synthetic", "AtoB"))
-horse2zebra = CycleGAN(PRESETS["horse2zebra"])
-zebra2horse = CycleGAN(PRESETS["zebra2horse"])
-apple2orange = CycleGAN(PRESETS["apple2orange"])
-orange2apple = CycleGAN(PRESETS["orange2apple"])
-summer2winter_yosemite = CycleGAN(PRESETS["summer2winter_yosemite"])
-winter2summer_yosemite = CycleGAN(PRESETS["winter2summer_yosemite"])
-monet2photo = CycleGAN(PRESETS["monet2photo"])
-photo2monet = CycleGAN(PRESETS["photo2monet"])
-cezanne2photo = CycleGAN(PRESETS["cezanne2photo"])
-photo2cezanne = CycleGAN(PRESETS["photo2cezanne"])
-ukiyoe2photo = CycleGAN(PRESETS["ukiyoe2photo"])
-photo2ukiyoe = CycleGAN(PRESETS["photo2ukiyoe"])
-vangogh2photo = CycleGAN(PRESETS["vangogh2photo"])
-photo2vangogh = CycleGAN(PRESETS["photo2vangogh"])
-iphone2dslr_flower = CycleGAN(PRESETS["iphone2dslr_flower"])
-dslr2iphone_flower = CycleGAN(PRESETS["dslr2iphone_flower"])
+globals().update({name: CycleGAN(p) for name, p in PRESETS.items()})
