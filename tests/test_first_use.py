@@ -279,3 +279,12 @@ def test_models_inspect_prints_a_table(cli, home, tiny_runs):
     assert "{" not in res.out  # no Python dict repr
     res = cli("models", "inspect", "sneakers")
     assert "sneakers stage 2" in res.out and "warmup_steps" in res.out
+
+
+def test_train_name_help_shows_the_device_dependent_defaults(cli):
+    res = cli("train", "facades", "--help")
+    assert res.code == 0
+    assert "lambda_l1: 100.0 (500.0 on a CPU)" in res.out.replace("\n", " ")
+    res = cli("train", "faces", "--help")
+    assert "batch_size: 128 (32 on a CPU)" in res.out.replace("\n", " ")
+    assert "depend on the device" not in cli("train", "leaks", "--help").out

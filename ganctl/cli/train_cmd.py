@@ -28,8 +28,29 @@ def _help(ctx: typer.Context, value: bool) -> None:
     # is not parsed yet: take the first registered name on the command line
     name = next((a for a in command_line() if a in registry.entries()), None)
     if name:
-        typer.echo(f"\nData for {name} (--data): {registry.get(name).data_layout}.")
+        found = registry.get(name)
+        typer.echo(f"\nData for {name} (--data): {found.data_layout}.")
+        for line in device_defaults(found):
+            typer.echo(line)
     raise typer.Exit()
+
+
+def device_defaults(plugin) -> list[str]:
+    """`train NAME --help`: the defaults that differ on a CPU and on a GPU, per stage, as
+    `--dry-run` would resolve them there ("lambda_l1: 100 (500 on a CPU)")."""
+    from ganctl import config
+
+    lines = []
+    for stage in plugin.stages:
+        cls = plugin.config_class(stage)
+        base = config.to_dict(config.build(cls, cls.device_defaults("cuda", {})))
+        cpu = config.to_dict(config.build(cls, cls.device_defaults("cpu", {})))
+        diff = [f"{k}: {base[k]!r} ({cpu[k]!r} on a CPU)" for k in base if base[k] != cpu[k]]
+        if diff:
+            where = f" stage {stage}" if len(plugin.stages) > 1 else ""
+            lines.append(f"Defaults{where} that depend on the device (--dry-run shows what a "
+                         f"run uses): {'; '.join(diff)}.")
+    return lines
 
 
 @app.command(no_args_is_help=True)
