@@ -90,6 +90,13 @@ def evaluate(
     if csv_out or lpips_net != "alex":
         raise UsageError("--csv and --lpips score upscalers and paired translation "
                          "(--hr, --pairs)")
+    return _generator(name, metric, extractor_spec, real, n, weights, device, as_json)
+
+
+def _generator(name, metric, extractor_spec, real, n, weights, device, as_json) -> None:
+    """evaluate NAME (a generator or its run folder): FD/KID/PR against real images."""
+    from ganctl.errors import UsageError
+
     metric, n = metric or "fd,kid", 1000 if n is None else n
     import json
 

@@ -140,7 +140,6 @@ def train(
     from ganctl.data import sources
     from ganctl.errors import UsageError
     from ganctl.training import engine
-    from ganctl.training.resume import resolve_config
     from ganctl.training.wandb_log import MODES, WandbOptions
     from ganctl.weights.choice import POLICIES
 
@@ -170,24 +169,7 @@ def train(
                               wandb=WandbOptions(wandb_mode, wandb_project, wandb_entity)
                               if wandb else None)
     if dry_run:
-        resolved = resolve_config(req)
-        found, cfg, data_spec = resolved.plugin, resolved.cfg, resolved.data_spec
-        doc = {"plugin": found.name, "stage": stage, "data": str(data_spec),
-               "resume": str(resolved.checkpoint) if resolved.checkpoint else None,
-               "config": config.to_dict(cfg)}
-        if as_json:
-            print_json(doc)
-        else:
-            from rich.table import Table
-
-            table = Table(title=f"{found.name} stage {stage} on {data_spec}", box=None)
-            for col in ("key", "value", "meaning"):
-                table.add_column(col)
-            helps = {k: h for k, _t, _d, h in config.describe(type(cfg))}
-            for k, v in config.to_dict(cfg).items():
-                table.add_row(k, repr(v), helps.get(k, ""))
-            print_table(table)
-        return
+        return _dry_run(req, stage, as_json)
     from ganctl.device import busy_cpus_warning, resolve
 
     busy = busy_cpus_warning(threads) if device in ("auto", "cpu") else None
@@ -198,6 +180,35 @@ def train(
     result = engine.train(req)
     if not result.main:
         return  # a rank other than 0 of a distributed run: rank 0 reports
+    _report(result, as_json)
+
+
+def _dry_run(req, stage: int, as_json: bool) -> None:
+    """--dry-run: the resolved config, as a table or JSON; nothing runs."""
+    from ganctl import config
+    from ganctl.training.resume import resolve_config
+
+    resolved = resolve_config(req)
+    found, cfg, data_spec = resolved.plugin, resolved.cfg, resolved.data_spec
+    doc = {"plugin": found.name, "stage": stage, "data": str(data_spec),
+           "resume": str(resolved.checkpoint) if resolved.checkpoint else None,
+           "config": config.to_dict(cfg)}
+    if as_json:
+        print_json(doc)
+    else:
+        from rich.table import Table
+
+        table = Table(title=f"{found.name} stage {stage} on {data_spec}", box=None)
+        for col in ("key", "value", "meaning"):
+            table.add_column(col)
+        helps = {k: h for k, _t, _d, h in config.describe(type(cfg))}
+        for k, v in config.to_dict(cfg).items():
+            table.add_row(k, repr(v), helps.get(k, ""))
+        print_table(table)
+
+
+def _report(result, as_json: bool) -> None:
+    """The run's summary: --json's object, or one line on stderr."""
     weights_file = result.run / "weights.pt"
     sizes = {"checkpoint": result.checkpoint.stat().st_size, "weights": weights_file.stat().st_size,
              "run_folder": sum(p.stat().st_size for p in result.run.rglob("*") if p.is_file())}
