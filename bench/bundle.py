@@ -1,7 +1,7 @@
 """Train, score and write the weights that ship inside the package (`ganctl/bundled/`).
 
-    python bench/bundle.py                      # all three, about 25 CPU-minutes here
-    python bench/bundle.py --only sneakers-stage2 --device cuda
+    python -m bench.bundle                      # all three, about 25 CPU-minutes here
+    python -m bench.bundle --only sneakers-stage2 --device cuda
 
 Each model is trained by `ganctl train` with a fixed seed and a fixed number of steps,
 stored as fp16 safetensors (what ships; each file under 2 MB) next to a model card, then
@@ -32,8 +32,6 @@ import torch
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-sys.path.insert(0, str(HERE))
-
 # scikit-image sample photos (skimage/data/_fetchers.py says each one's terms), part of
 # photo-x4's training data (bench/upscaler.py).
 PHOTOS = {
@@ -99,7 +97,7 @@ def classifier_card(path: Path, scores: dict) -> str:
         "classes.",
         "- Licence of the weights: MIT, like ganctl.",
         "- Trained: `ganctl.metrics.classifier.train_classifier` (3 epochs, seed 0), made by "
-        "`python bench/bundle.py --only fashion-classifier`.",
+        "`python -m bench.bundle --only fashion-classifier`.",
         f"- File: {path.name}, {path.stat().st_size / 1e6:.2f} MB, fp32 tensors.", "",
         "## Score of this file", "",
         f"Accuracy {scores['test_accuracy']:.4f} on the {scores['test_images']:,} "
@@ -148,8 +146,7 @@ def score_stage1(path: Path) -> dict:
 
 def sr_rows(path: Path, hr_sets: dict[str, list[torch.Tensor]]) -> dict:
     """PSNR/SSIM (data range 1) of the shipped net and of bicubic, x4 from a quarter."""
-    from quality import sr_scores
-
+    from bench.quality import sr_scores
     from ganctl.plugins.sneakers import plugin
     from ganctl.plugins.sneakers.stage2 import bicubic_up, downscale
 
@@ -203,7 +200,7 @@ def card(name: str, run: dict, path: Path, scores: dict) -> str:
              "listed above.",
              f"- Trained: `{run['command']} --seed 0`, "
              f"{run['step']} steps "
-             f"({run['epoch']:.1f} epochs), made by `python bench/bundle.py`.",
+             f"({run['epoch']:.1f} epochs), made by `python -m bench.bundle`.",
              f"- File: {path.name}, {path.stat().st_size / 1e6:.2f} MB, fp16 tensors.", "",
              "## Scores of this file on images it never trained on", ""]
     if "fd" in scores:
@@ -234,7 +231,7 @@ def main() -> None:
     ap.add_argument("--score-only", action="store_true",
                     help="score the files already in --out (no training)")
     args = ap.parse_args()
-    from common import provenance, write_json
+    from bench.common import provenance, write_json
 
     doc = json.loads(args.json.read_text()) if args.json.is_file() else {}
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,4 +1,4 @@
-"""Helpers the benchmark scripts share (run them as `python bench/NAME.py`)."""
+"""Helpers the benchmark scripts share (run them as `python -m bench.NAME`)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def cpu_model() -> str:
 
 def provenance(device: torch.device) -> dict:
     """Date, device, machine and torch version of a result file."""
-    from plain import ADAM
+    from bench.plain import ADAM
 
     return {"date": time.strftime("%Y-%m-%d"), "device": str(device), "reference_adam": ADAM,
             "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads",

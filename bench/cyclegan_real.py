@@ -11,10 +11,10 @@ images of the target domain of the same split (bench/domain.py, a classifier tra
 train split only): the share classified as the target domain, FD and KID in its features,
 and the cycle reconstruction PSNR (A -> B -> A against A).
 
-    python bench/cyclegan_real.py --json docs/bench/cyclegan-real.json --grids docs/img
-    python bench/cyclegan_real.py --size 256 --minutes 10 --json docs/bench/cyclegan-real-256.json
-    python bench/cyclegan_real.py --seeds 0 --minutes 0.1 --size 64 --domain-steps 50  # smoke
-    python bench/cyclegan_real.py --seeds 0 1 --against lambda_identity=0 --split val  # tuning
+    python -m bench.cyclegan_real --json docs/bench/cyclegan-real.json --grids docs/img
+    python -m bench.cyclegan_real --size 256 --minutes 10 --json docs/bench/cyclegan-real-256.json
+    python -m bench.cyclegan_real --seeds 0 --minutes 0.1 --size 64 --domain-steps 50  # smoke
+    python -m bench.cyclegan_real --seeds 0 1 --against lambda_identity=0 --split val  # tuning
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from common import provenance, spread, write_json
 from PIL import Image
-from quality import (
+
+from bench.common import provenance, spread, write_json
+from bench.quality import (
     ganctl_budgets,
     ganctl_cmd,
     print_medians,
@@ -106,7 +107,7 @@ def run_ganctl(root: Path, out: Path, seed: int, budgets: list[float], extra: li
 
 
 def run_plain(root: Path, out: Path, seed: int, budgets: list[float], size: int):
-    import plain
+    from bench import plain
 
     out.mkdir(parents=True, exist_ok=True)
     a, b = (read_folder(root / "data" / f"train{d}") for d in ("A", "B"))
@@ -134,8 +135,7 @@ def run_plain(root: Path, out: Path, seed: int, budgets: list[float], size: int)
 
 
 def score_side(side_dir: Path, minutes: float, sub: str, net, parts) -> dict:
-    import domain
-
+    from bench import domain
     from ganctl.metrics.image import psnr
 
     row = {}
@@ -153,7 +153,8 @@ def side_by_side(seed: int, budgets: list[float], size: int, extra: list[str], a
                  work: Path, net) -> dict:
     root = work / f"seed{seed}"
     lay_out(root)
-    common = [sys.executable, __file__, "--child", "--root", str(root), "--seed", str(seed),
+    common = [sys.executable, "-m", __spec__.name, "--child", "--root", str(root),
+              "--seed", str(seed),
               "--size", str(size), "--minutes", *map(str, budgets)]
     size_set = [f"image_size={size}"]
     sides = run_sides(common, root, [*size_set, *extra],
@@ -216,7 +217,7 @@ def main() -> None:
         return
     if not DATA.is_dir():
         sys.exit(f"no real data at {DATA} (see its README)")
-    import domain
+    from bench import domain
 
     parts = split()
     net = domain.train(read(parts["train"]["A"]), read(parts["train"]["B"]),

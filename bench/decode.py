@@ -7,7 +7,7 @@ worker does:
 - ganctl: `images.read_tensor` (torchvision.io decode) + `images.resize_tensor`;
 - PIL: `images.open_image` + PIL bicubic resize + conversion to a tensor.
 
-    python bench/decode.py --json docs/bench/decode.json
+    python -m bench.decode --json docs/bench/decode.json
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ import time
 from pathlib import Path
 
 import torch
-from common import write_json
 from PIL import Image
 
+from bench.common import write_json
 from ganctl.data import images, layouts, sources
 
 

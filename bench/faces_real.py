@@ -16,9 +16,9 @@ each later budget, `ganctl sample faces -n 200`). Scores, with no downloaded wei
   many samples, on one half, scored on the other, both ways round; its mean held-out
   accuracy (0.5: it cannot tell them apart; 1.0: it always can).
 
-    python bench/faces_real.py --json docs/bench/faces-real.json --grids docs/img
-    python bench/faces_real.py --seeds 0 --minutes 0.2 --feature-steps 50  # smoke
-    python bench/faces_real.py --seeds 0 1 --against ema=0.999 --split val  # tuning
+    python -m bench.faces_real --json docs/bench/faces-real.json --grids docs/img
+    python -m bench.faces_real --seeds 0 --minutes 0.2 --feature-steps 50  # smoke
+    python -m bench.faces_real --seeds 0 1 --against ema=0.999 --split val  # tuning
 """
 
 from __future__ import annotations
@@ -33,9 +33,10 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from common import provenance, spread, write_json
 from PIL import Image
-from quality import (
+
+from bench.common import provenance, spread, write_json
+from bench.quality import (
     ganctl_budgets,
     ganctl_cmd,
     print_medians,
@@ -74,7 +75,7 @@ def read_folder(folder: Path) -> torch.Tensor:
 
 def rotation_net(faces: torch.Tensor, steps: int, seed: int = 0):
     """A domain.DomainNet taught which of 0/90/180/270 degrees each face was turned by."""
-    import domain
+    from bench import domain
 
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
@@ -94,7 +95,7 @@ def rotation_net(faces: torch.Tensor, steps: int, seed: int = 0):
 
 @torch.no_grad()
 def rotation_accuracy(net, faces: torch.Tensor) -> float:
-    import domain
+    from bench import domain
 
     x = domain.prepare(faces)
     hits = [(net(torch.rot90(x, k, (2, 3))).argmax(1) == k).float().mean() for k in range(4)]
@@ -103,7 +104,7 @@ def rotation_accuracy(net, faces: torch.Tensor) -> float:
 
 def two_sample_accuracy(real: torch.Tensor, fake: torch.Tensor, steps: int = 300) -> float:
     """Mean held-out accuracy of a real-vs-sample classifier over two folds."""
-    import domain
+    from bench import domain
 
     n = min(len(real), len(fake))
     half = n // 2
@@ -118,7 +119,7 @@ def scores(net, fake: torch.Tensor, real: torch.Tensor) -> dict[str, float]:
     from ganctl.metrics.frechet import fd_from_features, kid
 
     with torch.no_grad():
-        import domain
+        from bench import domain
 
         f_fake, f_real = (net.features(domain.prepare(x)).double() for x in (fake, real))
     return {"fd": fd_from_features(f_fake, f_real), "kid": kid(f_fake, f_real)[0],
@@ -136,7 +137,7 @@ def run_ganctl(root: Path, out: Path, seed: int, budgets: list[float], extra: li
 
 
 def run_plain(root: Path, out: Path, seed: int, budgets: list[float]):
-    import plain
+    from bench import plain
 
     out.mkdir(parents=True, exist_ok=True)
 
@@ -161,7 +162,8 @@ def side_by_side(seed: int, budgets: list[float], extra: list[str], against, wor
     (root / "train").mkdir(parents=True)
     for f in split()["train"]:
         (root / "train" / f.name).symlink_to(f)
-    common = [sys.executable, __file__, "--child", "--root", str(root), "--seed", str(seed),
+    common = [sys.executable, "-m", __spec__.name, "--child", "--root", str(root),
+              "--seed", str(seed),
               "--minutes", *map(str, budgets)]
     sides = run_sides(common, root, extra, against)
     parts = {sub: read(files) for sub, files in split().items()}

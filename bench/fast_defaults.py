@@ -20,8 +20,8 @@ same time, one torch thread each) for the same minutes on real data, then are sc
 - cyclegan: sneakers <-> sandals, 32 px, unpaired; FD of the translated 1,000 test
   sneakers vs the 1,000 test sandals (28 px gray, classifier features).
 
-    python bench/fast_defaults.py --json docs/bench/fast-defaults.json
-    python bench/fast_defaults.py --only stage1 --minutes 1     # a quick look
+    python -m bench.fast_defaults --json docs/bench/fast-defaults.json
+    python -m bench.fast_defaults --only stage1 --minutes 1     # a quick look
 """
 
 from __future__ import annotations
@@ -36,9 +36,10 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from common import provenance, write_json
 from PIL import Image
-from quality import (
+
+from bench.common import provenance, write_json
+from bench.quality import (
     ganctl_cmd,
     load_weights,
     result,
@@ -47,7 +48,6 @@ from quality import (
     wait_all,
     write_leaks_layout,
 )
-
 from ganctl import checkpoint, registry
 from ganctl.data import catalog, layouts
 from ganctl.metrics.classifier import embed, fashion_classifier
@@ -131,14 +131,13 @@ def score_stage2(path: Path) -> dict:
 
 
 def photo_folder(root: Path) -> Path:
-    import photos
+    from bench import photos
 
     return photos.write_folder(photos.patches(photos.TRAIN_PHOTOS, limit=100), root)
 
 
 def score_photos(path: Path) -> dict:
-    import photos
-
+    from bench import photos
     from ganctl.plugins.sneakers.stage2 import downscale
 
     test = photos.patches(photos.TEST_PHOTOS, limit=20)

@@ -16,10 +16,10 @@ from __future__ import annotations
 import copy
 
 import torch
-from common import timed
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from bench.common import timed
 from ganctl.training import accel
 
 LAYERS = (nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d, nn.Linear)

@@ -11,8 +11,8 @@
 # without it the speed bench trains stage 1 on synthetic sneakers and the quality-at-
 # equal-budget bench is skipped.
 set -u
-cd "$(dirname "$0")"
-OUT="${1:-../bench-gpu-results}"
+cd "$(dirname "$0")/.."
+OUT="${1:-bench-gpu-results}"
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
 PY="${PYTHON:-python}"
@@ -40,12 +40,12 @@ bench() {  # bench SECONDS NAME ARGS...
     fi
 }
 
-bench 180 vs-reference vs_reference.py --device cuda --pairs 3 --flip-channels-last \
+bench 180 vs-reference -m bench.vs_reference --device cuda --pairs 3 --flip-channels-last \
     --json "$OUT/vs-reference.json"
-bench 80 train-speed train_speed.py --device cuda --json "$OUT/train-speed.json"
-bench 140 inference inference.py --device cuda -n 10000 --json "$OUT/inference.json"
+bench 80 train-speed -m bench.train_speed --device cuda --json "$OUT/train-speed.json"
+bench 140 inference -m bench.inference --device cuda -n 10000 --json "$OUT/inference.json"
 if [ -d /usr/share/datasets/fashion-mnist ]; then
-    bench 170 fast-defaults fast_defaults.py --minutes 0.3 --json "$OUT/fast-defaults.json"
+    bench 170 fast-defaults -m bench.fast_defaults --minutes 0.3 --json "$OUT/fast-defaults.json"
 else
     log "skip  fast-defaults: no Fashion-MNIST in /usr/share/datasets/fashion-mnist"
 fi

@@ -2,7 +2,7 @@
 processes (interpreter start-up included), the commands interleaved round by round so
 machine noise hits all alike; median and range of `--repeats` rounds.
 
-    python bench/help_time.py [--repeats 10] [--json docs/bench/help.json]
+    python -m bench.help_time [--repeats 10] [--json docs/bench/help.json]
 
 Run it alone: a training process beside it doubles every number on a 2-core machine.
 """
@@ -33,8 +33,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=10)
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from common import cpu_model
+    from bench.common import cpu_model
 
     cases = {"ganctl --help": ["--help"]}
     cases.update({f"ganctl {v} --help": [*v.split(), "--help"] for v in VERBS})

@@ -14,8 +14,8 @@ Each verb is timed twice: the whole command as a user runs it (a fresh process:
 start-up, loading weights, reading and writing files; peak RSS from the kernel), and the
 steady-state model call inside one process (after a warm-up call).
 
-    python bench/inference.py --json docs/bench/inference.json            # CPU, as here
-    python bench/inference.py --device cuda --json inference-gpu.json     # on a GPU
+    python -m bench.inference --json docs/bench/inference.json            # CPU, as here
+    python -m bench.inference --device cuda --json inference-gpu.json     # on a GPU
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from common import provenance, timed, write_json
 from PIL import Image
 
+from bench.common import provenance, timed, write_json
 from ganctl import registry, weights
 from ganctl.device import resolve
 from ganctl.infer.upscale import upscale_image

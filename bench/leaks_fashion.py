@@ -9,8 +9,8 @@ confusion matrix, recall and precision at the threshold calibrated on proliv/; m
 range over the seeds. `--split val` scores on held-out training images instead (the split
 defaults are chosen on).
 
-    python bench/leaks_fashion.py --json docs/bench/leaks-fashion.json
-    python bench/leaks_fashion.py --split val --set image_size=32     # choosing defaults
+    python -m bench.leaks_fashion --json docs/bench/leaks-fashion.json
+    python -m bench.leaks_fashion --split val --set image_size=32     # choosing defaults
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from common import provenance, spread, write_fashion_leaks, write_json
 from PIL import Image
 
+from bench.common import provenance, spread, write_fashion_leaks, write_json
 from ganctl import checkpoint, config, registry, weights
 from ganctl.metrics import detection
 from ganctl.plugins.leaks import LeaksConfig, calibrate, plugin

@@ -4,7 +4,7 @@ Times `optimizer.step()` alone (gradients filled once) for torch's per-parameter
 (`foreach=False`), its multi-tensor path (`foreach=True`) and its fused kernel
 (`fused=True`), interleaved over `--rounds` rounds; the median per implementation.
 
-    python bench/optim.py --json docs/bench/optim.json
+    python -m bench.optim --json docs/bench/optim.json
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 import torch
-from common import provenance, sync, write_json
 
+from bench.common import provenance, sync, write_json
 from ganctl import config, registry
 from ganctl.device import resolve
 

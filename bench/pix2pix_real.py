@@ -14,12 +14,12 @@ as the reference's clock does), then `ganctl translate` on the split's input ima
 reference translates each 256-px input at 256 px with its own statistics, dropout off.
 Scores against the true photos at 256 px: L1 (0-255 scale, lower is better), PSNR, SSIM.
 
-    python bench/pix2pix_real.py --json docs/bench/pix2pix-real.json --grids docs/img
-    python bench/pix2pix_real.py --sets facades --seeds 0 --minutes 2 5 --split val \\
+    python -m bench.pix2pix_real --json docs/bench/pix2pix-real.json --grids docs/img
+    python -m bench.pix2pix_real --sets facades --seeds 0 --minutes 2 5 --split val \\
         --set lr=4e-4        # try a ganctl setting on the val split
-    python bench/pix2pix_real.py --sets facades --seeds 0 1 --split val \\
+    python -m bench.pix2pix_real --sets facades --seeds 0 1 --split val \\
         --against lambda_l1=200      # ... against another one, side by side
-    python bench/pix2pix_real.py --sets facades --update --json docs/bench/pix2pix-real.json \\
+    python -m bench.pix2pix_real --sets facades --update --json docs/bench/pix2pix-real.json \\
         --grids docs/img             # rerun one set, keep the other's rows
 """
 
@@ -35,9 +35,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from common import provenance, spread, write_json
 from PIL import Image
-from quality import add_against, ganctl_budgets, ganctl_cmd, run_sides
+
+from bench.common import provenance, spread, write_json
+from bench.quality import add_against, ganctl_budgets, ganctl_cmd, run_sides
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent / "shared" / "data"
@@ -101,7 +102,7 @@ def run_ganctl(root: Path, out: Path, seed: int, budgets: list[float], extra: li
 
 def run_plain(root: Path, out: Path, seed: int, budgets: list[float], direction: str) -> None:
     """The reference side: bench/plain.py's loop, translating both splits at each budget."""
-    import plain
+    from bench import plain
 
     pairs = [halves(f, direction) for f in sorted((root / "data" / "train").iterdir())]
     a = torch.from_numpy(np.stack([p[0] for p in pairs])).permute(0, 3, 1, 2)
@@ -142,7 +143,8 @@ def side_by_side(name: str, seed: int, budgets: list[float], extra: list[str], a
     root = work / f"{name}-{seed}"
     lay_out(name, root)
     direction = DIRECTION[name]
-    common = [sys.executable, __file__, "--child", "--root", str(root), "--seed", str(seed),
+    common = [sys.executable, "-m", __spec__.name, "--child", "--root", str(root),
+              "--seed", str(seed),
               "--name", name, "--minutes", *map(str, budgets)]
     sides = run_sides(common, root, extra, against)
     parts = split(name)

@@ -17,8 +17,8 @@ noise hits both alike), on real data.
 - references: what classifier-FD values mean (real vs real, the mean image, sandals,
   noise), a few seconds.
 
-    python bench/quality.py --json docs/bench/quality.json --grids docs/img
-    python bench/quality.py --only stage2 --sr-minutes 1     # a quick look
+    python -m bench.quality --json docs/bench/quality.json --grids docs/img
+    python -m bench.quality --only stage2 --sr-minutes 1     # a quick look
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from common import provenance, write_fashion_leaks, write_json
 
+from bench.common import provenance, write_fashion_leaks, write_json
 from ganctl import registry
 
 HERE = Path(__file__).resolve().parent
@@ -44,7 +44,9 @@ ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 def spawn(args: list[str], log: Path) -> subprocess.Popen:
     """Run `args` with one torch thread: stderr to `log`, stdout to `log`.out."""
-    env = {**os.environ, **ONE_THREAD, "PYTHONUNBUFFERED": "1"}
+    root = str(Path(__file__).resolve().parent.parent)  # children run `-m bench.NAME`
+    path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, **ONE_THREAD, "PYTHONUNBUFFERED": "1", "PYTHONPATH": path}
     return subprocess.Popen(args, stdout=log.with_suffix(".out").open("w"),
                             stderr=log.open("w"), env=env)
 
@@ -133,8 +135,7 @@ def ganctl_budgets(plugin: str, data: Path, out: Path, seed: int, budgets: list[
 
 def plain_net(kind: str, path: Path, **kw) -> torch.nn.Module:
     """A plain reference net (bench/plain.py) with the weights its process saved."""
-    sys.path.insert(0, str(HERE))
-    import plain
+    from bench import plain
 
     net = plain.PlainGenerator(plain.dcgan_nets()[0]) if kind == "dcgan" else plain.PlainSR(**kw)
     net.load_state_dict(torch.load(path, weights_only=True))
@@ -197,9 +198,9 @@ def stage1(args, tmp: Path) -> dict:
     runs = tmp / "runs"
     ref_dir = tmp / "ref1"
     procs = {
-        "reference": (spawn([sys.executable, str(HERE / "quality.py"), "_ref1", str(ref_dir),
+        "reference": (spawn([sys.executable, "-m", "bench.quality", "_ref1", str(ref_dir),
                              *map(str, budgets)], tmp / "ref1.log"), tmp / "ref1.log"),
-        "ganctl": (spawn([sys.executable, str(HERE / "quality.py"), "_ganctl1", str(runs),
+        "ganctl": (spawn([sys.executable, "-m", "bench.quality", "_ganctl1", str(runs),
                           *map(str, budgets)], tmp / "ganctl1.log"), tmp / "ganctl1.log")}
     wait_all(procs)
 
@@ -266,9 +267,7 @@ def ganctl_stage1(runs: Path, budgets: list[float]) -> None:
 
 
 def ref_stage1(out: Path, budgets: list[float]) -> None:
-    sys.path.insert(0, str(HERE))
-    import plain
-
+    from bench import plain
     from ganctl.data import catalog, layouts
 
     out.mkdir(parents=True, exist_ok=True)
@@ -300,8 +299,7 @@ def sr_scores(sr: torch.Tensor, hr: torch.Tensor) -> dict:
 def sr_set(name: str, tmp: Path):
     """(training folder or dataset name, extra --set flags, uint8 test HR tensor)."""
     if name == "photos":
-        sys.path.insert(0, str(HERE))
-        import photos
+        from bench import photos
 
         folder = photos.write_folder(photos.patches(photos.TRAIN_PHOTOS, limit=100),
                                      tmp / "photos-train")
@@ -334,7 +332,7 @@ def stage2(args, tmp: Path) -> dict:
         # ganctl resumes into its adversarial phase, warm-up ended at the step reached.
         # `--minutes` counts training time only, so the seconds between ganctl's two
         # processes, when the reference trains alone, are the reference's gain.
-        reference = spawn([sys.executable, str(HERE / "quality.py"), "_ref2", data,
+        reference = spawn([sys.executable, "-m", "bench.quality", "_ref2", data,
                            str(ref_dir), f"{args.sr_minutes * 60:g},{total * 60:g}", *sets],
                           logs["reference"])
         warm_cmd = base + ["--minutes", f"{args.sr_minutes:g}", "--set", *sets,
@@ -383,9 +381,7 @@ def stage2(args, tmp: Path) -> dict:
 
 
 def ref_stage2(data: str, out: Path, seconds: list[float], sets: list[str]) -> None:
-    sys.path.insert(0, str(HERE))
-    import plain
-
+    from bench import plain
     from ganctl import config
     from ganctl.plugins.sneakers import plugin
     from ganctl.plugins.sneakers.stage2 import Stage2Config, downscale

@@ -1,10 +1,10 @@
 """Print docs/performance.md's speed tables (Markdown) from the benches' JSON files.
 
-    python bench/report.py                 # reads docs/bench/*.json
-    python bench/report.py --dir results/  # e.g. what bench/gpu.sh wrote
+    python -m bench.report                 # reads docs/bench/*.json
+    python -m bench.report --dir results/  # e.g. what bench/gpu.sh wrote
 
 Tables in GENERATED are also kept in the docs between `<!-- report: NAME -->` and
-`<!-- /report -->`; `python bench/report.py --write` rewrites them there, and
+`<!-- /report -->`; `python -m bench.report --write` rewrites them there, and
 tests/test_docs.py fails when a committed one differs from what this prints.
 """
 
@@ -344,7 +344,7 @@ def upscaler(doc: dict) -> str:
     papers = "; ".join(f"{k} +{a:.1f} / +{b:.1f} dB"
                        for k, (a, b) in doc["papers_set5_set14_gain_db"].items())
     return "\n".join([
-        f"PSNR-Y (gain over bicubic), SSIM-Y; {doc['date']}, `python bench/upscaler.py bundle`:",
+        f"PSNR-Y (gain over bicubic), SSIM-Y; {doc['date']}, `python -m bench.upscaler bundle`:",
         "", *upscaler_table(doc), "",
         f"`photo-x4` is {doc['bytes'] / 1e6:.2f} MB (the previous file "
         f"{doc['previous_bytes'] / 1e6:.2f} MB) and takes {sp['seconds_median']:.1f} s for "
@@ -365,7 +365,7 @@ def help_times(doc: dict) -> str:
 def suite(doc: dict) -> str:
     """README: how long the tests take (bench/suite_time.py)."""
     full, fast = doc["full"], doc["fast"]
-    return (f"On {doc['date']} ({doc['cpu']}, `python bench/suite_time.py`) the default suite "
+    return (f"On {doc['date']} ({doc['cpu']}, `python -m bench.suite_time`) the default suite "
             f"ran {full['passed']} tests in {full['wall_s'] / 60:.1f} minutes and the fast tier "
             f"{fast['passed']} in {fast['wall_s']:.0f} s.")
 

@@ -4,7 +4,7 @@ each, on the two sets of bench/quality.py (photographs, Fashion-MNIST sneakers 7
 then scored on their unseen test images. This is the measurement behind `augment=auto`
 (flips for the built-in sneaker sets, all 8 symmetries for folders).
 
-    python bench/sr_augment.py --json docs/bench/sr-augment.json
+    python -m bench.sr_augment --json docs/bench/sr-augment.json
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ import time
 from pathlib import Path
 
 import torch
-from common import provenance, write_json
-from quality import ganctl_cmd, load_weights, result, spawn, sr_scores, sr_set, wait_all
+
+from bench.common import provenance, write_json
+from bench.quality import ganctl_cmd, load_weights, result, spawn, sr_scores, sr_set, wait_all
 
 CHOICES = ("flip", "dihedral")
 

@@ -2,7 +2,7 @@
 the time `--compile` adds to a short training run with a cold and with a warm compile
 cache. Cases run interleaved (eager, cold, warm, eager, ...) so machine noise hits all.
 
-    python bench/startup.py [--repeats 3] [--json docs/bench/startup.json]
+    python -m bench.startup [--repeats 3] [--json docs/bench/startup.json]
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 
 import torch
-from common import provenance, write_json
+
+from bench.common import provenance, write_json
 
 # A small parent that forks the measured process: Linux carries the peak RSS across fork
 # and exec, so it must be a fresh, small process whose own peak is below the child's.

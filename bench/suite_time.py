@@ -1,6 +1,6 @@
 """Wall time of the test suite, full and fast tier, as the README states them.
 
-    python bench/suite_time.py --json docs/bench/suite.json
+    python -m bench.suite_time --json docs/bench/suite.json
 
 Run it alone: the suite's own timing-sensitive tests and its numbers both suffer when
 another job shares the CPUs.
@@ -35,8 +35,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
-    sys.path.insert(0, str(ROOT / "bench"))
-    from common import cpu_model
+    from bench.common import cpu_model
 
     doc = {"date": time.strftime("%Y-%m-%d"), "cpu": cpu_model(),
            "python": sys.version.split()[0]}

@@ -5,7 +5,7 @@ sneakers) for a fixed number of steps; throughput counts the steps after the fir
 interval. Arrangements run in turn, `--repeats` rounds (alone, two with the default
 threads, two with --threads of cores / 2, ...); medians and ranges are reported.
 
-    python bench/threads.py --json docs/bench/threads.json
+    python -m bench.threads --json docs/bench/threads.json
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import write_json
-
+from bench.common import write_json
 from ganctl.device import thread_count, usable_cores
 
 

@@ -4,7 +4,7 @@ Times real training steps with data loading excluded (batches are drawn first) o
 synthetic data, in each plugin's default precision and memory format. `vs_reference.py`
 measures whole training loops, data included; `inference.py` measures translate latency.
 
-    python bench/train_speed.py --json docs/bench/train-speed.json [--device cuda]
+    python -m bench.train_speed --json docs/bench/train-speed.json [--device cuda]
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 import torch
-from common import provenance, sync, write_json
 
+from bench.common import provenance, sync, write_json
 from ganctl import config, registry
 from ganctl.data.batches import BatchStream
 from ganctl.device import resolve

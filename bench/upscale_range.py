@@ -2,8 +2,8 @@
 never trained on, x4 from a quarter of their size, the low-resolution input saved as a
 JPEG (quality 75, where the speckles showed) and as PNG.
 
-    python bench/upscale_range.py --split val     # chooses RANGE_MARGIN
-    python bench/upscale_range.py --split test    # reports it
+    python -m bench.upscale_range --split val     # chooses RANGE_MARGIN
+    python -m bench.upscale_range --split test    # reports it
 
 val: the first 24 horse2zebra trainA photos; test: the horse2zebra testA and testB photos
 (../shared/data: research data, read here, never committed). Per margin: PSNR (RGB, data
@@ -26,7 +26,6 @@ from PIL import Image
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent / "shared" / "data" / "horse2zebra"
-sys.path.insert(0, str(HERE))
 MARGINS = {"off": 2.0, "0": 0.0, "8/255": 8 / 255, "16/255": 16 / 255, "32/255": 32 / 255}
 
 
@@ -93,7 +92,7 @@ def main() -> None:
             rows[key] = {"psnr_median": round(statistics.median(psnrs), 3),
                          "psnr_mean": round(statistics.fmean(psnrs), 3), "speckles": specks}
             print(key, rows[key], flush=True)
-    from common import provenance
+    from bench.common import provenance
 
     doc = {"split": args.split, "images": len(files), "rows": rows,
            **provenance(torch.device("cpu"))}

@@ -1,9 +1,9 @@
 """Train and score the bundled x4 photo upscaler (`ganctl/bundled/photo-x4`).
 
-    python bench/upscaler.py prepare            # cut the training patches (a minute)
-    python bench/upscaler.py train              # about 2 CPU-hours here; resumable
-    python bench/upscaler.py score --weights F  # the standard protocol on held-out photos
-    python bench/upscaler.py bundle --previous OLD.safetensors  # ship it: file, card, JSON
+    python -m bench.upscaler prepare            # cut the training patches (a minute)
+    python -m bench.upscaler train              # about 2 CPU-hours here; resumable
+    python -m bench.upscaler score --weights F  # the standard protocol on held-out photos
+    python -m bench.upscaler bundle --previous OLD.safetensors  # ship it: file, card, JSON
 
 Data: licensed photographs only (photos.py lists them and reads every licence from its
 Debian package): 16 wallpaper photographs plus scikit-image's 10 sample photos for
@@ -37,10 +37,8 @@ from PIL import Image
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SHARED = ROOT.parent / "shared" / "data"
-sys.path.insert(0, str(HERE))
-
-import photos  # noqa: E402
-from report import upscaler_table  # noqa: E402
+from bench import photos  # noqa: E402
+from bench.report import upscaler_table  # noqa: E402
 
 WORK = Path("/tmp/ganctl-upscaler")
 PATCH, STRIDE = 128, 64
@@ -54,7 +52,7 @@ RECIPE = ["train", "sneakers", "--stage", "2", "--data", "{patches}", "--seed", 
 
 
 def prepare(work: Path) -> Path:
-    from bundle import PHOTOS
+    from bench.bundle import PHOTOS
 
     out = work / "patches"
     out.mkdir(parents=True, exist_ok=True)
@@ -152,7 +150,7 @@ PAPERS_X4 = {  # PSNR-Y gain over bicubic at x4, Set5 / Set14, as each paper rep
 
 
 def training_licences() -> dict[str, str]:
-    from bundle import PHOTOS
+    from bench.bundle import PHOTOS
 
     lic = photos.wallpaper_licences()
     return {**{n: lic[n] for n in photos.WALLPAPERS["train"]},
@@ -162,15 +160,15 @@ def training_licences() -> dict[str, str]:
 def bundle(work: Path, previous: Path, dest: Path, out: Path) -> dict:
     """The trained run as the shipped fp16 file, scored as shipped against bicubic and the
     previous file on the val and test sets, timed, with its card."""
-    from bundle import write_bundled
-    from common import provenance, write_json
+    from bench.bundle import write_bundled
+    from bench.common import provenance, write_json
 
     run = sorted((work / "runs" / "sneakers-stage2").glob("*/weights.pt"))[-1]
     write_bundled({"weights": str(run)}, dest)
     stats = [json.loads(line) for line in (run.parent / "stats.jsonl").read_text().splitlines()]
     last = [r for r in stats if "step" in r][-1]
     files = {"photo-x4": dest, "previous": previous}
-    doc = {"recipe": "python bench/upscaler.py prepare && python bench/upscaler.py train",
+    doc = {"recipe": "python -m bench.upscaler prepare && python -m bench.upscaler train",
            "command": "ganctl " + " ".join(RECIPE).replace("{patches}", "PATCHES/"),
            "step": last["step"], "bytes": dest.stat().st_size,
            "previous_bytes": previous.stat().st_size,
@@ -201,7 +199,7 @@ def card(doc: dict, dest: Path) -> str:
         "- Licence of the weights: MIT, like ganctl; the training photographs' terms are "
         "listed above (the wallpapers' from their Debian packages' copyright files).",
         f"- Trained: `{doc['command']}`, {doc['step']} steps, made by "
-        "`python bench/upscaler.py prepare`, `... train`, `... bundle` (seed 0, resumable).",
+        "`python -m bench.upscaler prepare`, `... train`, `... bundle` (seed 0, resumable).",
         f"- File: {dest.name}, {doc['bytes'] / 1e6:.2f} MB, fp16 tensors.",
         f"- Speed: {sp['seconds_median']:.1f} s for 512x512 -> 2048x2048 "
         f"({sp['images_per_s']:.2f} images/s) on {sp['threads']} threads of {doc['cpu']}.", "",

@@ -11,7 +11,7 @@
 - `--picture`: a pan across docs/img/coffee-small.png (a photo `photo-x4` never trained
   on) as a 64x48 clip, upscaled by the command; its middle frame, bicubic beside ganctl.
 
-    python bench/video.py --json docs/bench/video.json --picture docs/img/video-frame.png
+    python -m bench.video --json docs/bench/video.json --picture docs/img/video-frame.png
 """
 
 from __future__ import annotations
@@ -19,18 +19,17 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from common import provenance, spread, write_json
-from inference import cli
+
+from bench.common import provenance, spread, write_json
+from bench.inference import cli
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
 from tests.test_video import make_clip  # noqa: E402 - the tests' clip maker
 
 

@@ -26,8 +26,8 @@ Beside the speed: one step's FLOPs (torch.utils.flop_counter) and what share of 
 measured peak each side reaches, the peak being the rate of the nets' own conv/linear
 layers timed alone in that side's precision and memory format (bench/flops.py).
 
-    python bench/vs_reference.py --flip-channels-last --json docs/bench/vs-reference.json
-    python bench/vs_reference.py --device cuda --json vs-reference-gpu.json   # a GPU
+    python -m bench.vs_reference --flip-channels-last --json docs/bench/vs-reference.json
+    python -m bench.vs_reference --device cuda --json vs-reference-gpu.json   # a GPU
 """
 
 from __future__ import annotations
@@ -44,12 +44,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from common import provenance, sync, write_json
-from flops import layer_ceiling, matmul_peak, record_layers, step_flops
 from PIL import Image, ImageOps
 from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms.functional import pil_to_tensor
 
+from bench.common import provenance, sync, write_json
+from bench.flops import layer_ceiling, matmul_peak, record_layers, step_flops
 from ganctl import config, registry
 from ganctl.data import catalog, layouts, sources
 from ganctl.data.batches import BatchStream

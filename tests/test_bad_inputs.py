@@ -92,12 +92,6 @@ def test_training_on_the_corpus_folder_keeps_going(cli, corpus):
     assert f"skipped {n_bad} unreadable image(s)" in res.err
 
 
-@pytest.fixture
-def upscaler(cli):
-    assert cli("train", "sneakers", "--stage", "2", "--steps", "1", "--set", "batch_size=2",
-               "n_blocks=1", "width=8", "content=pixel").code == 0
-
-
 def three_images(folder):
     folder.mkdir()
     for name in ("a", "b", "c"):
@@ -105,8 +99,7 @@ def three_images(folder):
     return folder
 
 
-def test_an_unreadable_file_is_reported_and_the_rest_processed(cli, upscaler, tmp_path,
-                                                               monkeypatch):
+def test_an_unreadable_file_is_reported_and_the_rest_processed(cli, tmp_path, monkeypatch):
     import os
     from pathlib import Path
 
@@ -121,7 +114,7 @@ def test_an_unreadable_file_is_reported_and_the_rest_processed(cli, upscaler, tm
     assert json.loads(res.out)["processed"] == 2
 
 
-def test_a_file_that_disappears_mid_run_is_reported(cli, upscaler, tmp_path, monkeypatch):
+def test_a_file_that_disappears_mid_run_is_reported(cli, tmp_path, monkeypatch):
     from ganctl.infer import io as infer_io
 
     folder = three_images(tmp_path / "in")
@@ -138,7 +131,7 @@ def test_a_file_that_disappears_mid_run_is_reported(cli, upscaler, tmp_path, mon
     assert json.loads(res.out)["processed"] == 2
 
 
-def test_undecodable_name_bytes_are_printed_as_escapes(cli, upscaler, tmp_path):
+def test_undecodable_name_bytes_are_printed_as_escapes(cli, tmp_path):
     import os
 
     folder = three_images(tmp_path / "in")

@@ -3,14 +3,10 @@ share-of-peak column."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import torch
 from torch import nn
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-import flops  # noqa: E402
+from bench import flops
 
 
 class TwoLayers:

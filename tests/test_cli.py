@@ -95,13 +95,7 @@ def test_set_takes_several_pairs():
         "train", "x", "--set", "a=1", "--set", "b=2", "--steps", "3", "pos=1"]
 
 
-@pytest.fixture
-def upscaler(cli):
-    assert cli("train", "sneakers", "--stage", "2", "--steps", "1", "--set", "batch_size=2",
-               "n_blocks=1", "width=8", "content=pixel").code == 0
-
-
-def test_outputs_of_same_named_inputs_do_not_collide(cli, upscaler, tmp_path):
+def test_outputs_of_same_named_inputs_do_not_collide(cli, tmp_path):  # bundled photo-x4
     from PIL import Image
 
     for sub, colour in (("a", (200, 0, 0)), ("b", (0, 0, 200))):
@@ -115,7 +109,7 @@ def test_outputs_of_same_named_inputs_do_not_collide(cli, upscaler, tmp_path):
 
 @pytest.mark.parametrize("name, fmt", [("o.gif", "GIF"), ("o.tif", "TIFF"), ("o.webp", "WEBP"),
                                        ("o.jpg", "JPEG"), ("o", "PNG")])
-def test_output_suffix_decides_the_format(cli, upscaler, tmp_path, name, fmt):
+def test_output_suffix_decides_the_format(cli, tmp_path, name, fmt):
     from PIL import Image
 
     Image.new("RGB", (8, 8), (1, 2, 3)).save(tmp_path / "i.png")

@@ -47,11 +47,8 @@ def test_every_test_the_code_names_exists():
 
 def test_generated_tables_are_what_the_bench_json_prints():
     """Tables between `<!-- report: NAME -->` markers are bench/report.py's output for the
-    committed JSON; after a bench reruns, `python bench/report.py --write` updates them."""
-    import sys
-
-    sys.path.insert(0, str(ROOT / "bench"))
-    import report
+    committed JSON; after a bench reruns, `python -m bench.report --write` updates them."""
+    from bench import report
 
     seen = set()
     for doc in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
@@ -70,7 +67,7 @@ def test_bundled_weights_are_small_and_carded():
     for name in bundled.names():
         assert bundled.path(name).stat().st_size < 2_000_000, name
         card = bundled.card(name)
-        assert all(s in card for s in ("Data:", "Licence", "Trained:", "made by `python bench/")), \
+        assert all(s in card for s in ("Data:", "Licence", "Trained:", "made by `python -m bench.")), \
             name
 
 
@@ -84,10 +81,7 @@ def test_every_measured_table_is_generated_from_bench_json():
     """A table of measurements outside a `<!-- report -->` block is a number with no
     JSON behind it. Tables whose header names a test or an asserted value are evidence of
     what a test checks, not measurements."""
-    import sys
-
-    sys.path.insert(0, str(ROOT / "bench"))
-    import report
+    from bench import report
 
     loose = []
     for doc in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:

@@ -36,6 +36,7 @@ def test_the_example_notebook_runs(tmp_path):
     (tmp_path / "docs").symlink_to(ROOT / "docs", target_is_directory=True)
     nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
                             resources={"metadata": {"path": str(tmp_path)}}).execute()
-    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
-                   for o in c.outputs)
+    text = "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "")
+                   for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "photo-x4" in text and "(112, 112)" in text
+    assert "training sneakers stage 1 on synthetic" in text  # progress shows in a notebook

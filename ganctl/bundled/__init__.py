@@ -1,6 +1,7 @@
 """Weights that ship inside the package, so the headline commands work offline right
 after `pip install`: fp16 safetensors files, each with a model card (`NAME.md`: data,
-licence, steps, scores), all made by `python bench/bundle.py`.
+licence, steps, scores), made by `python -m bench.bundle` (photo-x4: `python -m
+bench.upscaler`).
 
 A name uses these until a run passes its check against them, or the user chooses other
 weights with `ganctl models use` (`ganctl.weights.choice`); `--weights bundled:NAME`

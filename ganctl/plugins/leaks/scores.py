@@ -14,7 +14,7 @@ RULES = re.compile(r"^(auto|best-f1|mean-proliv|quantile:(0(\.\d+)?|1(\.0+)?))$"
 
 
 # `threshold=auto` never puts the threshold above this quantile of the held-out normal
-# scores. Chosen on held-out training images (`python bench/leaks_fashion.py --split
+# scores. Chosen on held-out training images (`python -m bench.leaks_fashion --split
 # val`): when every known leak scores far above every normal image, proliv/ says nothing
 # about where leaks unlike them fall, and best-f1 alone then sits on the single highest
 # normal score.
