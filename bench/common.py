@@ -51,13 +51,6 @@ def provenance(device: torch.device) -> dict:
             "cpu": cpu_model(), "torch": torch.__version__}
 
 
-def spread(values: list[float]) -> dict[str, float]:
-    """Median and range of repeated measurements (seeds, rounds)."""
-    import statistics
-
-    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
-
-
 def write_json(doc: dict, path: Path | None) -> None:
     if path:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from bench.common import provenance, spread, write_json
+from bench.common import provenance, write_json
 from bench.quality import (
     ganctl_budgets,
     ganctl_cmd,
@@ -38,6 +38,7 @@ from bench.quality import (
     run_sides,
     side_by_side_args,
 )
+from bench.stats import spread
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent.parent / "shared" / "data" / "horse2zebra"

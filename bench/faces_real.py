@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from bench.common import provenance, spread, write_json
+from bench.common import provenance, write_json
 from bench.quality import (
     ganctl_budgets,
     ganctl_cmd,
@@ -43,6 +43,7 @@ from bench.quality import (
     run_sides,
     side_by_side_args,
 )
+from bench.stats import spread
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent.parent / "shared" / "data" / "celeba"

@@ -25,7 +25,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from bench.common import provenance, spread, write_fashion_leaks, write_json
+from bench.common import provenance, write_fashion_leaks, write_json
+from bench.stats import spread
 from ganctl import checkpoint, config, registry, weights
 from ganctl.metrics import detection
 from ganctl.plugins.leaks import LeaksConfig, calibrate, plugin

@@ -37,8 +37,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from bench.common import provenance, spread, write_json
+from bench.common import provenance, write_json
 from bench.quality import add_against, ganctl_budgets, ganctl_cmd, run_sides
+from bench.stats import spread
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent / "shared" / "data"

@@ -16,6 +16,8 @@ import re
 import statistics
 from pathlib import Path
 
+from bench.stats import spread
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -256,10 +258,6 @@ def leaks_rules(doc: dict) -> str:
                  for k in ("recall", "precision", "fpr")]
         rows.append(f"| {rule} | {' | '.join(cells)} |")
     return "\n".join(rows)
-
-
-def spread(values: list[float]) -> dict:
-    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
 def decode(doc: dict) -> str:

@@ -26,8 +26,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bench.common import provenance, spread, write_json
+from bench.common import provenance, write_json
 from bench.inference import cli
+from bench.stats import spread
 
 HERE = Path(__file__).resolve().parent
 from tests.test_video import make_clip  # noqa: E402 - the tests' clip maker

@@ -50,6 +50,7 @@ from torchvision.transforms.functional import pil_to_tensor
 
 from bench.common import provenance, sync, write_json
 from bench.flops import layer_ceiling, matmul_peak, record_layers, step_flops
+from bench.stats import spread
 from ganctl import config, registry
 from ganctl.data import catalog, layouts, sources
 from ganctl.data.batches import BatchStream
@@ -290,11 +291,6 @@ def compute(case: Case, device, defaults: dict) -> dict:
             "slowest_layers_ganctl": ours["slowest"]}
 
 
-def spread(values: list[float]) -> dict:
-    return {"median": round(statistics.median(values), 2), "min": round(min(values), 2),
-            "max": round(max(values), 2), "runs": [round(v, 2) for v in values]}
-
-
 def measure(case: Case, device, pairs: int, runs: Path, flip: bool) -> dict:
     defaults = ganctl_defaults(case, device)
     row = {"case": case.label, "timed_steps": case.timed, "warm_steps": case.warm,
@@ -317,14 +313,14 @@ def measure(case: Case, device, pairs: int, runs: Path, flip: bool) -> dict:
                  if flip else ""), flush=True)
     if flip:
         row["ganctl_channels_last_flipped"] = {
-            "channels_last": not defaults["channels_last"], "img_per_s": spread(flipped),
-            "vs_default": spread([f / o for f, o in zip(flipped, ours)])}
+            "channels_last": not defaults["channels_last"], "img_per_s": spread(flipped, 2),
+            "vs_default": spread([f / o for f, o in zip(flipped, ours)], 2)}
     batch = configured(case, device).batch_size
     achieved = {side: statistics.median(v) / batch * row["gflop_per_step"]
                 for side, v in (("plain", plain), ("ganctl", ours))}
     row.update({
-        "plain_img_per_s": spread(plain), "ganctl_img_per_s": spread(ours),
-        "ratio": spread([o / p for o, p in zip(ours, plain)]),
+        "plain_img_per_s": spread(plain, 2), "ganctl_img_per_s": spread(ours, 2),
+        "ratio": spread([o / p for o, p in zip(ours, plain)], 2),
         "ganctl_data_wait": round(statistics.median(waits), 4),
         "shortest_window_s": round(min(seconds), 1),
         "plain_gflop_per_s": round(achieved["plain"], 1),
