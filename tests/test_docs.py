@@ -67,8 +67,8 @@ def test_bundled_weights_are_small_and_carded():
     for name in bundled.names():
         assert bundled.path(name).stat().st_size < 2_000_000, name
         card = bundled.card(name)
-        assert all(s in card for s in ("Data:", "Licence", "Trained:", "made by `python -m bench.")), \
-            name
+        needed = ("Data:", "Licence", "Trained:", "made by `python -m bench.")
+        assert all(s in card for s in needed), name
 
 
 # a time, size, gain, rate or share; a bolded number; a score with three or more
