@@ -390,9 +390,10 @@ def pix2pix_real(doc: dict) -> str:
     if shoes:
         def say(found):
             return ", ".join("never" if m is None else f"{m:g}" for m in found)
-        rows += ["", f"Minutes to a recognisable shoe (first budget with test L1 <= "
-                 f"{doc['recognisable_l1']:g}), per seed: ganctl {say(shoes['ganctl'])}; "
-                 f"the paper's loop {say(shoes['reference'])}."]
+        rows += ["", f"Minutes to the paper loop's final L1 (the first budget with test L1 "
+                 f"<= {doc['recognisable_l1']:g}, the paper loop's median after its longest "
+                 f"budget: a rule, not a number read off pictures), per seed: ganctl "
+                 f"{say(shoes['ganctl'])}; the paper's loop {say(shoes['reference'])}."]
     return "\n".join(rows)
 
 
