@@ -71,9 +71,10 @@ def write_classifier(dest: Path) -> dict:
     `train_classifier`'s recipe (3 epochs, seed 0) on the 60,000 training images, fp32
     (its features define the FD scale, so they are not rounded), scored on the 10,000
     test images."""
-    from ganctl import checkpoint, formats
+    from ganctl import checkpoint
     from ganctl.data import catalog, layouts
     from ganctl.metrics.classifier import FEATURES, train_classifier
+    from ganctl.weights import formats
 
     root = catalog.DEBIAN_FASHION_MNIST
     tx, ty = layouts.fashion_mnist(root, "train")
@@ -107,7 +108,8 @@ def classifier_card(path: Path, scores: dict) -> str:
 def write_bundled(run: dict, dest: Path) -> Path:
     """The run's inference weights as fp16 safetensors (halves the file; scores below are
     of this very file)."""
-    from ganctl import formats, weights
+    from ganctl import weights
+    from ganctl.weights import formats
 
     payload = weights.inference_payload(weights.read(Path(run["weights"])))
     payload["nets"] = {net: {k: v.half() if v.is_floating_point() else v for k, v in sd.items()}

@@ -10,9 +10,9 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from ganctl import checkpoint, formats
+from ganctl import checkpoint
 from ganctl.errors import GanctlError, UsageError, needs_extra
-from ganctl.weights import Weights
+from ganctl.weights import Weights, formats
 
 FORMATS = ("safetensors", "onnx", "pt", "hub")
 SUFFIX = {"safetensors": ".safetensors", "onnx": ".onnx", "pt": ".pt"}

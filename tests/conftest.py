@@ -162,11 +162,11 @@ def trained_copy(root: Path, shared_data: Path, *trainings: list[str]):
 @pytest.fixture
 def published_host(monkeypatch):
     """A local HTTP server standing in for the host of the published pix2pix/CycleGAN
-    weights: every `ganctl.published` record points at it. Serve a record's file with
+    weights: every `ganctl.weights.published` record points at it. Serve a record's file with
     `server.add("/" + record.filename, body)`."""
     import dataclasses
 
-    from ganctl import published
+    from ganctl.weights import published
     from tests.httpserver import Server
 
     monkeypatch.delenv("GANCTL_OFFLINE", raising=False)

@@ -8,9 +8,10 @@ import pytest
 import torch
 from PIL import Image
 
-from ganctl import nets, reference
+from ganctl import nets
 from ganctl.config import build
 from ganctl.plugins.cyclegan import CycleGANConfig, CycleGANRecipe, ImagePool
+from ganctl.weights import reference
 from tests.test_pix2pix import our_keys, ref_keys
 
 TINY = ["--set", "image_size=32", "n_blocks=1", "ngf=4", "ndf=4", "workers=0", "log_every=2",

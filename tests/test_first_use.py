@@ -11,7 +11,8 @@ import pytest
 import torch
 from PIL import Image
 
-from ganctl import bundled, nets, published
+from ganctl import bundled, nets
+from ganctl.weights import published
 from tests.conftest import TINY
 
 BUNDLED = ("sneakers-stage1", "sneakers-stage2", "photo-x4")

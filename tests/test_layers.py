@@ -14,11 +14,11 @@ LAYERS = [
     {"plugins"},
     {"registry", "plots"},
     {"training"},
-    {"infer", "metrics", "reference", "weights", "hub", "export", "card"},
+    {"infer", "metrics", "weights", "export", "card"},
     {"data"},
-    {"config", "checkpoint", "formats"},
+    {"config", "checkpoint"},
     {"kit"},
-    {"nets", "tensors", "console", "progress", "errors", "paths", "device", "bundled", "published"},
+    {"nets", "tensors", "console", "progress", "errors", "paths", "device", "bundled"},
 ]
 RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}
 

@@ -11,9 +11,10 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from ganctl import nets, reference
+from ganctl import nets
 from ganctl.data import synthetic
 from ganctl.errors import GanctlError
+from ganctl.weights import reference
 
 # Key lists of the reference implementation's nets (from shared/reference/refkeys/).
 REFKEYS = Path(__file__).resolve().parent / "data" / "refkeys"
@@ -106,7 +107,7 @@ def test_facades_on_a_cpu_weighs_l1_more_unless_told(cli):
 
 
 def test_facades_translates_labels_to_photos_by_default(cli):
-    from ganctl.published import PUBLISHED
+    from ganctl.weights.published import PUBLISHED
 
     assert dry_config(cli, "facades")["direction"] == "BtoA"
     assert dry_config(cli, "edges2shoes")["direction"] == "AtoB"

@@ -12,8 +12,9 @@ import pytest
 import torch
 from PIL import Image
 
-from ganctl import nets, published
+from ganctl import nets
 from ganctl.plugins import cyclegan
+from ganctl.weights import published
 
 
 def reference_file(kind: str, seed: int) -> bytes:

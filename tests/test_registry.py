@@ -177,8 +177,8 @@ def test_the_entry_points_are_the_declared_names():
     """pyproject.toml's entry points (as installed) list each built-in name once; the
     CycleGAN ones are derived from its datasets (both directions), and every published
     record names a registered one."""
-    from ganctl import published
     from ganctl.plugins import cyclegan, pix2pix
+    from ganctl.weights import published
 
     points = {n: e.value for n, e in registry.entries().items()}
     cycle = {n for n, v in points.items() if v.startswith("ganctl.plugins.cyclegan:")}

@@ -96,7 +96,8 @@ def inspect(
 
       ganctl models inspect sneakers
     """
-    from ganctl import hub, registry
+    from ganctl import registry
+    from ganctl.weights import hub
 
     path = hub.fetch(target).path if hub.is_hub(target) else Path(target).expanduser()
     if not path.exists() and target in registry.entries():

@@ -57,9 +57,10 @@ def import_cmd(
 
       ganctl models import model.safetensors
     """
-    from ganctl import checkpoint, hub, reference, registry, weights
+    from ganctl import checkpoint, registry, weights
     from ganctl.console import info
     from ganctl.errors import GanctlError, UsageError
+    from ganctl.weights import hub, reference
 
     check_direction(direction)
     found = registry.get(name) if name else None
@@ -171,9 +172,10 @@ def push_cmd(
     """
     import tempfile
 
-    from ganctl import card, hub
+    from ganctl import card
     from ganctl.console import info
     from ganctl.errors import UsageError
+    from ganctl.weights import hub
 
     if repo.count("/") != 1 or not all(repo.split("/")):
         raise UsageError(f"{repo}: the repository is OWNER/REPO")

@@ -102,7 +102,8 @@ def bundled_classifier(device="cpu") -> tuple[SmallCNN, dict] | None:
     """The classifier that ships with ganctl (trained by `train_classifier`, seed 0, on the
     60,000 Fashion-MNIST training images), or None when this install lacks the file. The
     same file everywhere, so FD/KID in its features compare across machines."""
-    from ganctl import bundled, formats
+    from ganctl import bundled
+    from ganctl.weights import formats
 
     path = bundled.path(BUNDLED)
     if path is None:

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from ganctl import nets, reference
+from ganctl import nets
 from ganctl.config import PaperScheduleConfig, opt, precision_opt, recipe_defaults, recipe_opt
 from ganctl.console import info, warn
 from ganctl.data import layouts, sources
@@ -32,6 +32,7 @@ from ganctl.metrics.image import psnr, ssim
 from ganctl.registry import Plugin
 from ganctl.tensors import to_unit
 from ganctl.training.recipe import Recipe
+from ganctl.weights import reference
 
 # The recipe `recipe=cpu` (the default on a CPU) sets for the keys the user leaves alone:
 # a U-Net 128 of half width on 128-px crops makes ~10x the paper net's steps a CPU-minute

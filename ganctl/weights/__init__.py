@@ -12,10 +12,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ganctl import bundled, checkpoint, formats, hub, paths
+from ganctl import bundled, checkpoint, paths
 from ganctl.console import warn
 from ganctl.errors import GanctlError
-from ganctl.weights import choice
+from ganctl.weights import choice, formats, hub
 from ganctl.weights.choice import cache_path
 from ganctl.weights.record import META_KEYS, Preprocess, Weights, inference_payload
 from ganctl.weights.torch_hub import hub_file, torchvision_file
@@ -102,7 +102,7 @@ def for_plugin(plugin, stage: int = 1, explicit: str | None = None,
                           "--weights PATH")
     path = found.path
     if found.kind == "published":
-        from ganctl import published, reference
+        from ganctl.weights import published, reference
 
         path = reference.pretrained(published.get(plugin.name),
                                     plugin.weights_name or plugin.name)
@@ -176,7 +176,7 @@ def for_translation(plugin, explicit: str | None) -> Weights:
     - nothing: the name's default (`choice.default`): weights imported or chosen for this
       name, else those of the run that trained both directions (horse2zebra's run serves
       zebra2horse), else the published generator, downloaded on first use."""
-    from ganctl import published, reference
+    from ganctl.weights import published, reference
 
     if explicit is None:
         return for_plugin(plugin, 1)

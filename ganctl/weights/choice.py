@@ -49,7 +49,7 @@ def cache_path(plugin: str, stage: int) -> Path:
 def shipped(plugin, stage: int) -> Default | None:
     """What ships for this name and stage: bundled weights, else the authors' published
     generator (stage 1 of a translation name), else None."""
-    from ganctl import published, reference
+    from ganctl.weights import published, reference
 
     name = plugin.bundled.get(stage)
     if name and bundled.path(name):

@@ -18,8 +18,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from ganctl import checkpoint, formats, nets
+from ganctl import checkpoint, nets
 from ganctl.errors import GanctlError
+from ganctl.weights import formats
 from ganctl.weights.upscalers import unwrap
 
 DEFAULT_CONTEXT = 32  # tile padding for nets whose reach is too wide to pad exactly

@@ -128,7 +128,7 @@ def to_payload(raw: Path, record: Upscaler) -> dict:
 
 def fetch(record: Upscaler) -> Path:
     """The converted file of `record`, downloaded and converted on first use."""
-    from ganctl.reference import fetch_pinned, remember_pin
+    from ganctl.weights.reference import fetch_pinned, remember_pin
 
     dest = path(record)
     if dest.is_file():

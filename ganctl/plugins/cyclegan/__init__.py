@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import torch
 
-from ganctl import reference
 from ganctl.data import layouts, sources
 from ganctl.errors import UsageError
 from ganctl.infer import deploy
@@ -26,6 +25,7 @@ from ganctl.plugins.cyclegan.recipe import (
     UnpairedImages,
 )
 from ganctl.registry import Plugin
+from ganctl.weights import reference
 
 __all__ = ["CPU_RECIPE", "PRESETS", "CycleGAN", "CycleGANConfig", "CycleGANRecipe",
            "ImagePool", "Preset", "UnpairedImages"]
@@ -34,7 +34,7 @@ __all__ = ["CPU_RECIPE", "PRESETS", "CycleGAN", "CycleGANConfig", "CycleGANRecip
 @dataclass(frozen=True)
 class Preset:
     """A named CycleGAN preset: its dataset (trainA -> trainB is A -> B) and the way it
-    maps (the weights the authors published for it: `ganctl.published`)."""
+    maps (the weights the authors published for it: `ganctl.weights.published`)."""
 
     name: str
     dataset: str
