@@ -129,6 +129,7 @@ class Upscaling:
 
         self.upscaler = Upscaler.load(plugin.name, weights_spec, device)
         self.used, self.warning = [self.upscaler.used.line], self.upscaler.used.warning
+        self.scale = self.upscaler.scale
 
     def __call__(self, img: Image.Image, tile: int = 256) -> Image.Image:
         self.upscaler.tile = int(tile)
@@ -146,7 +147,8 @@ class Detection:
         from ganctl.tasks import Detector
 
         self.detector = Detector.load(plugin.name, weights_spec, device)
-        self.plugin, self.threshold = plugin, self.detector.threshold
+        self.plugin, self.threshold, self.meta = plugin, self.detector.threshold, \
+            self.detector.meta
         self.used = [self.detector.used.line]
 
     def __call__(self, paths: list[str], annotations: str | None, folder: Path):
