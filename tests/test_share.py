@@ -224,11 +224,11 @@ def test_hub_folder_holds_exactly_the_promised_files(cli, runs, tmp_path):
         assert img.size[0] > 0
 
 
-def test_the_readme_onnxruntime_snippet_runs_and_matches_translate(cli, runs, tmp_path,
-                                                                   monkeypatch):
+def test_the_docs_onnxruntime_snippet_runs_and_matches_translate(cli, runs, tmp_path,
+                                                                 monkeypatch):
     import re
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    readme = (Path(__file__).resolve().parent.parent / "docs" / "usage.md").read_text()
     (snippet,) = [b for b in re.findall(r"```python\n(.*?)```", readme, re.S)
                   if "onnxruntime" in b]
     assert len(snippet.strip().splitlines()) <= 10
