@@ -72,6 +72,7 @@ def test_compile_falls_back_with_a_warning(cli, monkeypatch):
     assert "training without it" in res.err
 
 
+@pytest.mark.slow  # 0.9 s on a 2-core EPYC: the full suite only
 def test_loss_scaler_skips_an_overflowing_update_and_backs_off():
     plugin = registry.get("sneakers")
     cfg = plugin.config_class(1)(batch_size=8)
@@ -113,6 +114,7 @@ def test_distributed_device_choices_are_checked_before_joining(monkeypatch):
     assert dist.start("cpu")[0].world == 1  # a plain run never joins a group
 
 
+@pytest.mark.slow  # 1.7 s on a 2-core EPYC: the full suite only
 def test_sync_bn_alone_is_ignored_with_a_warning(cli):
     res = cli("train", "sneakers", "--steps", "1", "--set", "batch_size=8", "sync_bn=true",
               "--no-publish")

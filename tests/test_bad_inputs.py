@@ -42,6 +42,7 @@ def check_batch(res, expected, out_dir=None):
 
 
 @pytest.mark.parametrize("verb", ["upscale", "translate"])
+@pytest.mark.slow  # 1.8 s on a 2-core EPYC: the full suite only
 def test_image_verbs_over_the_corpus(cli, corpus, tmp_path, verb):
     folder, expected = corpus
     if verb == "upscale":
@@ -83,6 +84,7 @@ def test_sample_to_a_path_that_cannot_be_written(cli, tmp_path):
     assert "Traceback" not in res.err
 
 
+@pytest.mark.slow  # 1.6 s on a 2-core EPYC: the full suite only
 def test_training_on_the_corpus_folder_keeps_going(cli, corpus):
     folder, expected = corpus
     res = cli("train", "sneakers", "--data", str(folder), "--steps", "1", "--set",
@@ -192,6 +194,7 @@ def test_config_files_with_wrong_types(cli, tmp_path, text, message):
     assert res.code == 2 and message in res.err and "internal error" not in res.err
 
 
+@pytest.mark.slow  # 2.2 s on a 2-core EPYC: the full suite only
 def test_a_checkpoint_truncated_anywhere_is_one_line(cli, tmp_path):
     from ganctl import checkpoint
     from ganctl.errors import GanctlError

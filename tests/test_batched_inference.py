@@ -33,6 +33,7 @@ def folder(root, sizes):
 
 
 @pytest.mark.parametrize("key", list(CASES))
+@pytest.mark.slow  # 2.5 s on a 2-core EPYC: the full suite only
 def test_a_folder_runs_in_groups_with_the_outputs_of_single_images(cli, runs, key,
                                                                   tmp_path, monkeypatch):
     sizes = [(24, 20)] * 5 + [(17, 23)] + [(24, 20)] * 2  # groups of 5, 1 and 2

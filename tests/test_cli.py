@@ -40,6 +40,7 @@ def test_help_imports_nothing_heavy_and_is_fast():
 
 
 @pytest.mark.parametrize("verb", VERBS)
+@pytest.mark.slow  # 2.5 s on a 2-core EPYC: the full suite only
 def test_every_verb_help_lists_examples_without_heavy_imports(verb):
     heavy, _, out = help_imports(*verb.split(), "--help")
     assert heavy == [], heavy

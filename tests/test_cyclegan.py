@@ -101,6 +101,7 @@ def test_cycle_and_identity_losses_use_the_right_pairs():
     assert out["loss_cycle_b"].item() == pytest.approx(0.2 * lam, abs=1e-5)
 
 
+@pytest.mark.slow  # 1.4 s on a 2-core EPYC: the full suite only
 def test_training_schedule_pool_state_and_both_directions(cli, tmp_path):
     res = cli("train", "horse2zebra", "--data", "synthetic", "--json", "--epochs", "3",
               "--publish", "always", "--set", "n_epochs=1", "n_epochs_decay=2", "lr=1e-3",

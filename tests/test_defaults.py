@@ -48,6 +48,7 @@ def test_recalibrate_gives_the_averaged_net_its_own_statistics():
     recalibrate(nn.Linear(2, 2), lambda i: None)  # nothing to do is fine
 
 
+@pytest.mark.slow  # 2.1 s on a 2-core EPYC: the full suite only
 def test_ema_generator_is_published_with_recomputed_statistics(tmp_path):
     from ganctl.training import engine
 

@@ -36,6 +36,7 @@ def sketch_layer(size=256) -> Image.Image:
     return img
 
 
+@pytest.mark.slow  # 4.6 s on a 2-core EPYC: the full suite only
 def test_a_drawing_translates_like_its_png_through_the_cli(cli, runs, tmp_path):
     h = handlers.Translation(registry.get("edges2shoes"), str(runs["edges2shoes"]))
     img = handlers.drawing({"background": None, "layers": [], "composite": sketch_layer()})

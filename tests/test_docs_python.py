@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"```python\n(.*?)```", re.S)
 
 
+@pytest.mark.slow  # 3.3 s on a 2-core EPYC: the full suite only
 def test_every_python_block_of_the_docs_runs(tmp_path, capsys):
     (tmp_path / "docs").symlink_to(ROOT / "docs", target_is_directory=True)
     blocks = BLOCK.findall((ROOT / "docs" / "python.md").read_text())

@@ -175,6 +175,7 @@ def serve_dataset(monkeypatch, server, name: str, body: bytes, **changes) -> str
     return f"/{fname}"
 
 
+@pytest.mark.slow  # 1.2 s on a 2-core EPYC: the full suite only
 def test_install_pix2pix_tar_and_rerun_and_force_and_verify(cli, server, monkeypatch, home,
                                                             tmp_path):
     synthetic.write_edges2shoes(tmp_path / "src", n_train=5, n_val=2, size=32)
@@ -243,6 +244,7 @@ def test_wrong_counts_leave_no_dataset_behind(cli, server, monkeypatch, home, tm
     assert "horse2zebra.zip" not in install.read_lock(home / "data")
 
 
+@pytest.mark.slow  # 1.5 s on a 2-core EPYC: the full suite only
 def test_sneakers_zip_layout(cli, server, monkeypatch, home, tmp_path):
     synthetic.write_sneakers(tmp_path / "src", n=4, size=64)
     serve_dataset(monkeypatch, server, "sneakers", zip_of(tmp_path / "src"))

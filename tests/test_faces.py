@@ -94,6 +94,7 @@ def test_mode_collapse_alarm(capsys):
     assert ratio > 0.5 and "mode collapse" not in err
 
 
+@pytest.mark.slow  # 2.6 s on a 2-core EPYC: the full suite only
 def test_truncation_and_interpolation(cli, tmp_path):
     z = seed_noise(5, 100, 0.5)
     assert z.abs().max() <= 0.5 and torch.equal(z, seed_noise(5, 100, 0.5))

@@ -68,6 +68,7 @@ def test_local_weights_win_over_published(cli, photo, tmp_path, published_host):
 
 
 @pytest.mark.parametrize("how", ["env", "flag"])
+@pytest.mark.slow  # 1.0 s on a 2-core EPYC: the full suite only
 def test_offline_names_the_file_and_how_to_import_it(cli, home, photo, published_host,
                                                      monkeypatch, how):
     published_host.add("/horse2zebra.pth", cyclegan_file())
@@ -87,6 +88,7 @@ def test_offline_names_the_file_and_how_to_import_it(cli, home, photo, published
 
 
 @pytest.mark.parametrize("mode", ["404", "html", "short"])
+@pytest.mark.slow  # 1.7 s on a 2-core EPYC: the full suite only
 def test_a_failed_download_is_one_line_and_leaves_no_weights(cli, home, photo,
                                                              published_host, mode,
                                                              monkeypatch):
@@ -246,6 +248,7 @@ def test_worker_cap_is_silent_unless_asked(cli, monkeypatch):
     assert "1 data loader worker(s) instead of 3" in res.err
 
 
+@pytest.mark.slow  # 1.7 s on a 2-core EPYC: the full suite only
 def test_published_weights_are_one_file_on_disk_and_sizes_are_said(cli, home):
     res = cli("train", "sneakers", "--data", "synthetic", "--steps", "3", "--keep-checkpoints",
               "1", "--publish", "always", "--set", "batch_size=8", "width=8",
@@ -259,6 +262,7 @@ def test_published_weights_are_one_file_on_disk_and_sizes_are_said(cli, home):
     assert len(list((run / "checkpoints").glob("*.pt"))) == 1  # --keep-checkpoints 1
 
 
+@pytest.mark.slow  # 1.1 s on a 2-core EPYC: the full suite only
 def test_one_input_into_a_folder_keeps_its_name_unless_that_overwrites_it(cli, tmp_path):
     res = cli("train", "sneakers", "--stage", "2", "--data", "synthetic", *TINY["sneakers2"][2:])
     assert res.code == 0, res.err

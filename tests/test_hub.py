@@ -52,6 +52,7 @@ def grid(cli, tmp: Path, weights: str, name: str) -> bytes:
     return (tmp / name).read_bytes()
 
 
+@pytest.mark.slow  # 1.2 s on a 2-core EPYC: the full suite only
 def test_hf_weights_sample_like_the_file_and_import_records_sha(cli, hub, runs, tmp_path,
                                                                  home):
     import hashlib
@@ -90,6 +91,7 @@ def test_revision_and_changed_file(cli, hub, runs, tmp_path):
     ("hf://someone/sneakers@v9", "has no revision v9"),
     ("hf://someone", "a Hub address is hf://OWNER/REPO"),
 ])
+@pytest.mark.slow  # 2.2 s on a 2-core EPYC: the full suite only
 def test_missing_things_are_one_line(cli, hub, runs, tmp_path, spec, message):
     hub.add("someone/sneakers", {"model.safetensors": safetensors_of(cli, runs["a"], tmp_path)})
     res = cli("sample", "sneakers", "--weights", spec, "-n", "1", "-o", tmp_path / "x.png")

@@ -114,6 +114,7 @@ def trained(trained_once, home, tmp_path):
     return doc, err
 
 
+@pytest.mark.slow  # 2.5 s on a 2-core EPYC: the full suite only
 def test_training_separates_synthetic_leaks(trained, tmp_path):
     doc, err = trained
     assert "threshold" in err and "test split" in err
@@ -131,6 +132,7 @@ def test_training_separates_synthetic_leaks(trained, tmp_path):
     assert sum(map(sum, meta["test"]["confusion"])) == 64
 
 
+@pytest.mark.slow  # 1.2 s on a 2-core EPYC: the full suite only
 def test_detect_leaks_outputs(cli, trained, home, tmp_path):
     data = home / "data" / "synthetic"
     root = next(data.glob("leaks-*"))

@@ -26,6 +26,7 @@ def two_runs(two_runs_once, home, tmp_path):
     return [str(tmp_path / d["run"]) for d in docs]
 
 
+@pytest.mark.slow  # 6.8 s on a 2-core EPYC: the full suite only
 def test_stats_schema_is_shared(two_runs):
     rows = plots.load(two_runs[0]).rows
     for row in rows:
@@ -36,6 +37,7 @@ def test_stats_schema_is_shared(two_runs):
     assert [r["step"] for r in rows] == sorted(r["step"] for r in rows)
 
 
+@pytest.mark.slow  # 1.1 s on a 2-core EPYC: the full suite only
 def test_plot_one_and_many_runs_with_globs(cli, two_runs, tmp_path):
     res = cli("plot-losses", two_runs[0], "-o", "one.png")
     assert res.code == 0, res.err
@@ -79,6 +81,7 @@ def test_terminal_plot_fits_the_terminal(two_runs):
     assert "*" in text and "loss_g" in text
 
 
+@pytest.mark.slow  # 2.1 s on a 2-core EPYC: the full suite only
 def test_png_to_stdout(two_runs, cli, monkeypatch):
     res = run_ganctl("plot-losses", two_runs[0], "-o", "-")
     assert res.returncode == 0 and res.stdout[:8] == b"\x89PNG\r\n\x1a\n"

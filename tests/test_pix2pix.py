@@ -43,6 +43,7 @@ def our_keys(net) -> dict[str, tuple[int, ...]]:
     ("D_basic_batch_in3", nets.arch("patchgan", in_channels=3, norm="batch")),
     ("D_basic_instance_in6", nets.arch("patchgan", in_channels=6, norm="instance")),
 ])
+@pytest.mark.slow  # 1.2 s on a 2-core EPYC: the full suite only
 def test_key_sets_equal_the_reference(name, arch):
     assert our_keys(nets.from_arch(arch)) == ref_keys(name)
 
@@ -58,6 +59,7 @@ def test_shapes_for_unet_128_and_256_and_patchgan():
         assert y.shape == (1, 3, 256, 256) and y.abs().max() <= 1
 
 
+@pytest.mark.slow  # 1.4 s on a 2-core EPYC: the full suite only
 def test_training_on_synthetic_pairs_logs_validation_and_l1_goes_down(cli, tmp_path):
     res = cli("train", "pix2pix", "--json", "--steps", "24", "--set", "batch_size=4", "seed=0",
               "lr=1e-3", *TINY[1:])
@@ -114,6 +116,7 @@ def test_facades_translates_labels_to_photos_by_default(cli):
     assert PUBLISHED["facades"].direction == "BtoA"  # facades_label2photo
 
 
+@pytest.mark.slow  # 1.4 s on a 2-core EPYC: the full suite only
 def test_a_cpu_recipe_run_resumes_with_its_own_recipe(cli, tmp_path):
     args = ["train", "pix2pix", "--device", "cpu", "--json", "--set", "crop_size=32",
             "net_g=unet_32", "load_size=40", "val_images=0", "sample_every=4"]
@@ -136,6 +139,7 @@ def test_lr_schedule_is_constant_then_linear():
     assert [f(e) for e in (200, 201, 1000)] == [0.0, 0.0, 0.0]
 
 
+@pytest.mark.slow  # 1.4 s on a 2-core EPYC: the full suite only
 def test_a_run_past_its_schedule_trains_on_at_rate_zero_and_says_so(cli, tmp_path):
     res = cli("train", "pix2pix", "--json", "--steps", "16", *TINY, "batch_size=16",
               "n_epochs=1", "n_epochs_decay=1", "log_every=1")
@@ -178,6 +182,7 @@ def sketch(size) -> Image.Image:
 
 
 @pytest.mark.parametrize("size,mode", [((50, 30), "RGB"), ((33, 77), "L"), ((64, 64), "RGBA")])
+@pytest.mark.slow  # 1.0 s on a 2-core EPYC: the full suite only
 def test_translate_keeps_size_and_aspect(cli, trained, tmp_path, size, mode):
     sketch(size).convert(mode).save(tmp_path / "in.png")
     res = cli("translate", "edges2shoes", "in.png", "-o", "out.png")

@@ -69,6 +69,7 @@ def test_every_preset_with_pretrained_and_with_an_imported_file(cli, served, tmp
     assert len(set(outputs.values())) == len(outputs)
 
 
+@pytest.mark.slow  # 0.9 s on a 2-core EPYC: the full suite only
 def test_direction_is_honoured_or_refused(cli, served, tmp_path):
     Image.new("RGB", (40, 30), (90, 140, 60)).save(tmp_path / "in.png")
     for name, wrong in (("horse2zebra", "BtoA"), ("zebra2horse", "AtoB"),

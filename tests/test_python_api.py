@@ -132,6 +132,7 @@ def test_bad_inputs_are_one_line_errors():
         ganctl.Translator.load("sneakers")
 
 
+@pytest.mark.slow  # 1.0 s on a 2-core EPYC: the full suite only
 def test_train_from_python_is_the_cli_train(tmp_path, capsys):
     done = ganctl.train("sneakers", "synthetic", steps=3, runs_dir=tmp_path, publish="never",
                         progress=False, batch_size=8, width=8, seed=1)

@@ -35,6 +35,7 @@ def test_missing_weights_name_the_train_command(cli):
     assert len(res.err.strip().splitlines()) == 1
 
 
+@pytest.mark.slow  # 4.0 s on a 2-core EPYC: the full suite only
 def test_each_image_depends_only_on_its_seed(trained):
     payload = weights.load("sneakers", 1)
     dev = torch.device("cpu")

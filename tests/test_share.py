@@ -50,6 +50,7 @@ def outputs(cli, key: str, weights: Path, tmp: Path, tag: str):
 
 
 @pytest.mark.parametrize("key", list(RUNS))
+@pytest.mark.slow  # 1.9 s on a 2-core EPYC: the full suite only
 def test_safetensors_and_pt_exports_give_identical_outputs(cli, runs, key, tmp_path):
     pt = runs[key]
     stage = ["--stage", "2"] if key.endswith("2") else []
@@ -135,6 +136,7 @@ def reference_output(key: str, weights, inputs: dict[str, torch.Tensor]) -> list
         {"image": torch.from_numpy(np.array(img)).permute(2, 0, 1)[None].float() / 255}
 
 
+@pytest.mark.slow  # 1.6 s on a 2-core EPYC: the full suite only
 def test_an_onnx_export_that_disagrees_is_refused_and_nothing_is_written(cli, runs,
                                                                          tmp_path,
                                                                          monkeypatch):
@@ -152,6 +154,7 @@ def test_an_onnx_export_that_disagrees_is_refused_and_nothing_is_written(cli, ru
 
 
 @pytest.mark.parametrize("key", list(RUNS))
+@pytest.mark.slow  # 1.6 s on a 2-core EPYC: the full suite only
 def test_onnx_export_matches_the_library(cli, runs, key, tmp_path):
     import onnx
 

@@ -27,6 +27,7 @@ def sr_trained(cli):
     return json.loads(res.out)
 
 
+@pytest.mark.slow  # 1.6 s on a 2-core EPYC: the full suite only
 def test_stage2_logs_warmup_then_adversarial_and_validation(sr_trained, tmp_path):
     run = tmp_path / sr_trained["run"]
     assert run.parent.name == "sneakers-stage2"
@@ -48,6 +49,7 @@ def test_stage2_logs_warmup_then_adversarial_and_validation(sr_trained, tmp_path
     assert grid.width > 3 * 112  # bicubic | SRGAN | real columns at 112 px
 
 
+@pytest.mark.slow  # 1.9 s on a 2-core EPYC: the full suite only
 def test_stage2_mse_goes_down_during_warmup(cli, tmp_path):
     res = cli("train", "sneakers", "--json", "--stage", "2", "--steps", "40", "--set",
               "batch_size=8", "n_blocks=1", "width=16", "warmup_steps=100", "log_every=10",
@@ -164,6 +166,7 @@ def test_upscale_handles_every_mode(mode, size, out_mode):
     assert gray_net.mode == "RGB" and gray_net.size == (36, 28)
 
 
+@pytest.mark.slow  # 1.5 s on a 2-core EPYC: the full suite only
 def test_upscale_cli_batch_with_bad_files(cli, sr_trained, tmp_path):
     src = tmp_path / "in"
     (src / "sub").mkdir(parents=True)
@@ -262,6 +265,7 @@ def test_compact_tiles_equal_the_whole_image():
     assert torch.allclose(tiled, whole, atol=1e-5)
 
 
+@pytest.mark.slow  # 1.6 s on a 2-core EPYC: the full suite only
 def test_weights_record_validation_against_bicubic_and_upscale_warns(cli, sr_trained,
                                                                       tmp_path):
     from ganctl.plugins.sneakers import plugin
@@ -321,6 +325,7 @@ def test_stage2_crop_must_be_a_multiple_of_the_scale(cli):
     assert "Traceback" not in res.err
 
 
+@pytest.mark.slow  # 1.3 s on a 2-core EPYC: the full suite only
 def test_stage2_run_from_before_crops_resumes_with_its_own_recipe(cli, sr_trained, tmp_path):
     # checkpoints written before `augment`/`crop` existed had `flip` and whole images
     ckpt_path = sr_trained["checkpoint"]
@@ -336,6 +341,7 @@ def test_stage2_run_from_before_crops_resumes_with_its_own_recipe(cli, sr_traine
     assert cfg["augment"] == "none" and cfg["crop"] == 0 and "flip" not in cfg
 
 
+@pytest.mark.slow  # 1.2 s on a 2-core EPYC: the full suite only
 def test_stage2_ema_restarts_with_the_adversarial_phase(cli):
     """The published (EMA) generator of a run past its warm-up averages only adversarial
     weights: one step into that phase, it is (almost) a copy of the raw generator, where the

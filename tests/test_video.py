@@ -58,6 +58,7 @@ def decoded_frames(path: Path) -> list[Image.Image]:
         return [f.to_image() for f in c.decode(video=0)]
 
 
+@pytest.mark.slow  # 2.3 s on a 2-core EPYC: the full suite only
 def test_upscale_keeps_rate_count_audio_and_each_frame_is_the_image_result(cli, tmp_path):
     clip = make_clip(tmp_path / "clip.mp4")
     res = cli("upscale", clip, "-o", "big.mkv", "--json")
