@@ -1,4 +1,4 @@
-"""Train, score and write the weights that ship inside the package (`ganctl/bundled/`).
+"""Train, score and write the weights that ship inside the package (`ganctl/weights/bundled/`).
 
     python -m bench.bundle                      # all three, about 25 CPU-minutes here
     python -m bench.bundle --only sneakers-stage2 --device cuda
@@ -228,7 +228,7 @@ def main() -> None:
     ap.add_argument("--only", nargs="*", choices=(*RECIPES, CLASSIFIER),
                     default=[*RECIPES, CLASSIFIER])
     ap.add_argument("--device", default="cpu")
-    ap.add_argument("--out", type=Path, default=ROOT / "ganctl" / "bundled")
+    ap.add_argument("--out", type=Path, default=ROOT / "ganctl" / "weights" / "bundled")
     ap.add_argument("--json", type=Path, default=ROOT / "docs" / "bench" / "bundle.json")
     ap.add_argument("--score-only", action="store_true",
                     help="score the files already in --out (no training)")

@@ -65,9 +65,10 @@ def main() -> None:
     ap.add_argument("--split", choices=("val", "test"), default="val")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
-    from ganctl import bundled, weights
+    from ganctl import weights
     from ganctl.infer import upscale
     from ganctl.plugins.sneakers import plugin
+    from ganctl.weights import bundled
 
     torch.set_num_threads(max(1, torch.get_num_threads()))
     w = weights.open_file(str(bundled.path("photo-x4")))

@@ -1,4 +1,4 @@
-"""Train and score the bundled x4 photo upscaler (`ganctl/bundled/photo-x4`).
+"""Train and score the bundled x4 photo upscaler (`ganctl/weights/bundled/photo-x4`).
 
     python -m bench.upscaler prepare            # cut the training patches (a minute)
     python -m bench.upscaler train              # about 2 CPU-hours here; resumable
@@ -36,6 +36,7 @@ from PIL import Image
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+BUNDLED = ROOT / "ganctl" / "weights" / "bundled"
 SHARED = ROOT.parent / "shared" / "data"
 from bench import photos  # noqa: E402
 from bench.report import upscaler_table  # noqa: E402
@@ -273,11 +274,12 @@ def main() -> None:
         print(json.dumps(train(args.work, args.device), indent=2))
     elif args.what == "bundle":
         if not args.previous:
-            ap.error("bundle needs --previous (git show REV:ganctl/bundled/photo-x4.safetensors)")
-        doc = bundle(args.work, args.previous, ROOT / "ganctl" / "bundled" / "photo-x4.safetensors",
+            ap.error("bundle needs --previous (git show "
+                     "REV:ganctl/weights/bundled/photo-x4.safetensors)")
+        doc = bundle(args.work, args.previous, BUNDLED / "photo-x4.safetensors",
                      ROOT / "docs" / "bench" / "upscaler.json")
         print("\n".join(upscaler_table(doc)))
-        picture({"previous": args.previous, "photo-x4": ROOT / "ganctl" / "bundled" /
+        picture({"previous": args.previous, "photo-x4": BUNDLED /
                  "photo-x4.safetensors"}, ROOT / "docs" / "img" / "upscale-photo-x4.png")
     else:
         doc = {"scores": score(hr_sets(args.split), {p.stem: p for p in args.weights}),

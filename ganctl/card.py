@@ -39,8 +39,8 @@ def run_folder(weights: Weights) -> Path | None:
     for folder in (here.parent, here.parent.parent):
         if (folder / "stats.jsonl").is_file():
             return folder
-    recorded = Path(weights.get("run") or "")
-    return recorded if weights.get("run") and (recorded / "stats.jsonl").is_file() else None
+    recorded = Path(weights.run or "")
+    return recorded if weights.run and (recorded / "stats.jsonl").is_file() else None
 
 
 def measured(weights: Weights) -> dict[str, float]:
@@ -71,6 +71,10 @@ def measured(weights: Weights) -> dict[str, float]:
     return out
 
 
+def _known(value) -> str:
+    return "?" if value is None else str(value)
+
+
 def hardware(weights: Weights) -> str:
     run = run_folder(weights)
     try:
@@ -78,14 +82,14 @@ def hardware(weights: Weights) -> str:
     except (OSError, ValueError):
         cfg = None
     if not isinstance(cfg, dict):
-        return f"not recorded (precision {weights.get('precision', '?')})"
+        return f"not recorded (precision {weights.extra.get('precision', '?')})"
     procs = cfg.get("world_size", 1)
     return (f"{cfg.get('device', '?')}, {procs} process{'es' if procs != 1 else ''}, "
             f"precision {cfg.get('precision', '?')}")
 
 
 def model_card(plugin, weights: Weights, repo: str, files: list[str]) -> str:
-    data = weights.get("dataset") or {}
+    data = weights.dataset or {}
     task = task_of(plugin, weights)
     front = ["---", "library_name: ganctl", "tags:", "- ganctl", "- gan", f"- {plugin.name}",
              f"- {task}", f"pipeline_tag: {PIPELINE_TAG[task]}"]
@@ -98,7 +102,7 @@ def model_card(plugin, weights: Weights, repo: str, files: list[str]) -> str:
              "## Use", "", "```", "pip install 'ganctl[hub]'", usage(plugin, weights, repo),
              "```", ""]
     scores = measured(weights)
-    versions = ", ".join(f"{k} {v}" for k, v in (weights.get("versions") or {}).items())
+    versions = ", ".join(f"{k} {v}" for k, v in weights.versions.items())
     lines += ["## Measured by the training run", ""]
     if scores:
         lines += ["| metric | value |", "|---|---|"]
@@ -106,13 +110,13 @@ def model_card(plugin, weights: Weights, repo: str, files: list[str]) -> str:
     else:
         lines += ["The run recorded no validation scores; measure with `ganctl evaluate`."]
     lines += ["", "## Training", "",
-              f"- steps: {weights.get('step', '?')}, epochs: {weights.get('epoch', '?')}",
+              f"- steps: {_known(weights.step)}, epochs: {_known(weights.epoch)}",
               f"- data: {data.get('name', '?')} ({data.get('count', '?')} images, "
               f"fingerprint {data.get('fingerprint', '?')})"
               f"{', synthetic' if data.get('synthetic') else ''}",
               f"- hardware: {hardware(weights)}",
               f"- versions: {versions}",
-              f"- created: {weights.get('created', '?')}", "", "## Files", ""]
+              f"- created: {weights.created or '?'}", "", "## Files", ""]
     what = {"model.safetensors": "the nets' tensors; ganctl's record in the header",
             "config.json": "the same record: architecture, preprocessing, config, dataset",
             "samples.png": "images these weights made"}

@@ -36,13 +36,14 @@ def target(out: Path, fmt: str) -> Path:
 
 
 def config_json(weights: Weights) -> bytes:
-    return (json.dumps(formats.record(weights), indent=2, sort_keys=True) + "\n").encode()
+    doc = formats.record(weights.saved())
+    return (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode()
 
 
 def write_safetensors(weights: Weights, path: Path) -> list[Path]:
     """model.safetensors plus its record as JSON beside it (config.json in a folder,
     NAME.json next to NAME.safetensors)."""
-    formats.write(weights, path)
+    formats.write(weights.saved(), path)
     side = path.with_name("config.json") if path.name == FOLDER_NAME["safetensors"] \
         else path.with_suffix(".json")
     checkpoint.atomic_write(side, lambda f: f.write(config_json(weights)))
@@ -50,8 +51,8 @@ def write_safetensors(weights: Weights, path: Path) -> list[Path]:
 
 
 def write_pt(weights: Weights, path: Path) -> list[Path]:
-    payload = {k: v for k, v in weights.items() if k not in ("path", "format",
-                                                             "format_version")}
+    payload = {k: v for k, v in weights.saved().items() if k not in ("format",
+                                                                      "format_version")}
     return [checkpoint.save(payload, path)]
 
 
@@ -75,7 +76,7 @@ def write_onnx(plugin, weights: Weights, path: Path, direction: str | None = Non
                               input_names=list(dep.inputs), output_names=dep.outputs,
                               dynamic_axes=dep.dynamic, opset_version=ONNX_OPSET, **kwargs)
         model = onnx.load(str(tmp))
-        meta = {"ganctl": json.dumps({**formats.record(weights), "io": dep.describe,
+        meta = {"ganctl": json.dumps({**formats.record(weights.saved()), "io": dep.describe,
                                       **dep.extra}),
                 "plugin": weights.plugin, "stage": str(weights.stage)}
         for key, value in meta.items():

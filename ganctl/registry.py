@@ -69,7 +69,7 @@ class Plugin:
     #: what `--data` may be for this plugin (shown by `ganctl train NAME --help`)
     data_layout: ClassVar[str] = "a dataset name (`ganctl download-data --list`), a folder, " \
         "or 'synthetic'"
-    #: {stage: name} of weights shipped in ganctl/bundled/, used when none are cached
+    #: {stage: name} of weights shipped in ganctl/weights/bundled/, used when none are cached
     bundled: ClassVar[dict[int, str]] = {}
     stages: ClassVar[tuple[int, ...]] = (1,)
     default_data: ClassVar[dict[int, str]] = {1: "synthetic"}

@@ -178,7 +178,7 @@ def test_the_ema_generator_is_ahead_at_20_steps_and_no_worse_on_average(tmp_path
             runs_dir=tmp_path / str(steps),
             overrides={"steps": steps, "batch_size": 32, "sample_every": 10**6}))
         ema = weights.load("sneakers", 1, str(res.run / "weights.pt"))
-        raw = weights.Weights({**ema, "nets": {"g": checkpoint.load(res.checkpoint)["nets"]["g"]}})
+        raw = ema.with_(nets={"g": checkpoint.load(res.checkpoint)["nets"]["g"]})
         seeds = list(range(256))
         fd = {name: fd_from_features(feats(plugin.generate(w, seeds, torch.device("cpu"))),
                                      feats(real))

@@ -60,7 +60,7 @@ def test_generated_tables_are_what_the_bench_json_prints():
 
 
 def test_bundled_weights_are_small_and_carded():
-    from ganctl import bundled
+    from ganctl.weights import bundled
 
     assert bundled.names() == ["fashion-classifier", "photo-x4", "sneakers-stage1",
                                "sneakers-stage2"]

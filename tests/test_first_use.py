@@ -11,8 +11,8 @@ import pytest
 import torch
 from PIL import Image
 
-from ganctl import bundled, nets
-from ganctl.weights import published
+from ganctl import nets
+from ganctl.weights import bundled, published
 from tests.conftest import TINY
 
 BUNDLED = ("sneakers-stage1", "sneakers-stage2", "photo-x4")

@@ -18,7 +18,7 @@ LAYERS = [
     {"data"},
     {"config", "checkpoint"},
     {"kit"},
-    {"nets", "tensors", "console", "progress", "errors", "paths", "device", "bundled"},
+    {"nets", "tensors", "console", "progress", "errors", "paths", "device"},
 ]
 RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}
 

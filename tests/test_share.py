@@ -87,11 +87,11 @@ def test_safetensors_holds_the_record_and_loads_without_pickle(cli, runs, tmp_pa
 
     monkeypatch.setattr(torch, "load", no_pickle)
     loaded = weights.load("sneakers", 1, str(st))
-    assert set(loaded["nets"]) == set(original["nets"]) == {"g"}
+    assert set(loaded.nets) == set(original["nets"]) == {"g"}
     for net, sd in original["nets"].items():
-        assert sd.keys() == loaded["nets"][net].keys()
+        assert sd.keys() == loaded.nets[net].keys()
         for k, t in sd.items():
-            assert torch.equal(loaded["nets"][net][k], t), (net, k)
+            assert torch.equal(loaded.nets[net][k], t), (net, k)
 
 
 def test_a_foreign_safetensors_file_is_one_clear_error(cli, tmp_path):

@@ -185,7 +185,7 @@ def test_upscale_cli_batch_with_bad_files(cli, sr_trained, tmp_path):
 
 
 def test_upscale_without_weights_names_the_command(cli, tmp_path, monkeypatch):
-    from ganctl import bundled
+    from ganctl.weights import bundled
 
     monkeypatch.setattr(bundled, "HERE", tmp_path / "no-bundled-weights")  # e.g. removed
     Image.new("RGB", (8, 8)).save(tmp_path / "x.png")
@@ -215,7 +215,7 @@ def test_sample_skips_a_stage2_worse_than_bicubic_unless_asked(cli, sr_trained, 
 @pytest.mark.slow  # over 0.9 s: the full suite only (fast tier under 90 s)
 def test_sample_stage2_without_its_weights_uses_the_bundled_one_or_fails_clearly(
         cli, tmp_path, monkeypatch):
-    from ganctl import bundled
+    from ganctl.weights import bundled
 
     assert cli("train", "sneakers", "--publish", "always", *FAST).code == 0
     res = cli("sample", "sneakers", "-n", "2", "--json")
@@ -271,12 +271,12 @@ def test_weights_record_validation_against_bicubic_and_upscale_warns(cli, sr_tra
     from ganctl.plugins.sneakers import plugin
     from ganctl.weights import Weights
 
-    w = Weights(torch.load(tmp_path / sr_trained["run"] / "weights.pt", weights_only=True))
-    val = w["recipe_meta"]["validation"]
+    w = Weights.of(torch.load(tmp_path / sr_trained["run"] / "weights.pt", weights_only=True))
+    val = w.meta["validation"]
     assert {"val_psnr", "val_psnr_bicubic", "val_ssim", "val_ssim_bicubic"} <= set(val)
     assert plugin.weights_warning(w) is not None  # 6 steps: below bicubic
-    good = Weights({**w, "recipe_meta": {**w["recipe_meta"], "validation": {
-        **val, "val_psnr": val["val_psnr_bicubic"] + 1}}})
+    good = w.with_(meta={**w.meta, "validation": {
+        **val, "val_psnr": val["val_psnr_bicubic"] + 1}})
     assert plugin.weights_warning(good) is None
     Image.new("RGB", (12, 10), (90, 40, 200)).save(tmp_path / "x.png")
     res = cli("upscale", "x.png", "-o", "x4.png")  # not the default: photo-x4, no warning

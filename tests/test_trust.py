@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from ganctl import bundled, checkpoint, registry, weights
-from ganctl.weights import choice
+from ganctl import checkpoint, registry, weights
+from ganctl.weights import bundled, choice
 from tests.conftest import TINY
 
 TINY1 = ["--data", "synthetic", *TINY["sneakers"], "--set", "sample_every=1000", "--json"]
@@ -61,9 +61,9 @@ def test_models_use_then_reset_switches_every_verb_and_never_deletes(cli, home):
 
 def test_stage2_below_bicubic_is_kept_and_above_becomes_the_default():
     plugin = registry.get("sneakers")
-    worse = weights.Weights({"stage": 2, "recipe_meta": {"validation": {
+    worse = weights.Weights.of({"stage": 2, "recipe_meta": {"validation": {
         "val_psnr": 20.0, "val_psnr_bicubic": 20.5, "images": 8}}})
-    better = weights.Weights({"stage": 2, "recipe_meta": {"validation": {
+    better = weights.Weights.of({"stage": 2, "recipe_meta": {"validation": {
         "val_psnr": 22.0, "val_psnr_bicubic": 20.5, "images": 8}}})
     ok, why = choice.publish_decision(plugin, 2, worse, "if-better")
     assert not ok and "-0.50 dB over bicubic" in why
@@ -71,7 +71,7 @@ def test_stage2_below_bicubic_is_kept_and_above_becomes_the_default():
     assert ok and "+1.50 dB" in why
     assert choice.publish_decision(plugin, 2, worse, "always")[0]
     assert not choice.publish_decision(plugin, 2, better, "never")[0]
-    stage1 = weights.Weights({"stage": 1})
+    stage1 = weights.Weights.of({"stage": 1})
     assert not choice.publish_decision(plugin, 1, stage1, "if-better")[0]  # ships, no check
     # nothing ships for faces or leaks: a finished run is their default
     assert choice.publish_decision(registry.get("faces"), 1, stage1, "if-better")[0]

@@ -52,8 +52,7 @@ def use(
     info(f"{name} stage {found.stage} now uses {source}{shared}; cached at {dest}")
     if aside:
         info(f"the weights it used before are kept at {aside}")
-    found.origin = "yours"
-    info(line(found, plugin))
+    info(line(found.with_(origin="yours"), plugin))
 
 
 @models_app.command("reset", no_args_is_help=True)

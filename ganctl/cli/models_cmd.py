@@ -147,9 +147,9 @@ def describe_plugin(p) -> dict:
 
 
 def describe_checkpoint(path: Path, target: str = "") -> dict:
-    from ganctl import bundled, checkpoint
+    from ganctl import checkpoint
     from ganctl.errors import GanctlError
-    from ganctl.weights import read, resolve
+    from ganctl.weights import bundled, read, resolve
 
     if target.startswith(bundled.PREFIX) or path.is_dir():
         path = resolve("", 1, target or str(path))

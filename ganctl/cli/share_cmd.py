@@ -72,7 +72,7 @@ def import_cmd(
                              "is for with --as NAME (e.g. --as edges2shoes)")
         if not found.does("translate"):
             raise UsageError(f"{name} is not a translation plugin")
-        imported = weights.Weights(reference.to_payload(
+        imported = weights.Weights.of(reference.to_payload(
             local, found.name, direction=direction or found.direction, source=source))
     else:
         if direction:
@@ -82,15 +82,15 @@ def import_cmd(
         local = Path(imported.path)  # the file a folder stood for
         if found is not None and imported.plugin != found.name:
             raise GanctlError(f"{source} holds {imported.plugin} weights, not {found.name}")
-    imported.source = fetched.source() if fetched else {
-        "path": str(local.resolve()), "sha256": checkpoint.sha256_of(local)}
+    imported = imported.with_(source=fetched.source() if fetched else {
+        "path": str(local.resolve()), "sha256": checkpoint.sha256_of(local)})
     dest = weights.publish(imported.saved(), imported.plugin, imported.stage)
     if as_json:
         print_json({"plugin": imported.plugin, "stage": imported.stage, "file": str(dest),
                     "source": imported.source})
         return
     arch = imported.arch.get("g") or next(iter(imported.arch.values()))
-    info(f"imported {source} for {imported.plugin}: {arch['name']} {arch['kwargs']} -> {dest}")
+    info(f"imported {source} for {imported.plugin}: {arch.name} {dict(arch.kwargs)} -> {dest}")
 
 
 @models_app.command("export", no_args_is_help=True)

@@ -187,9 +187,8 @@ def load_upscaler(plugin, model: str | None, explicit: str | None, device) -> Lo
     """The upscaler `upscale --model MODEL --weights EXPLICIT` runs: a named one (the
     bundled photo-x4, a published file fetched once), a community file, or `plugin`'s
     upscaling stage (its default, or ganctl weights that `explicit` names)."""
-    from ganctl import bundled
     from ganctl import weights as wmod
-    from ganctl.weights import community, provenance, upscalers
+    from ganctl.weights import bundled, community, provenance, upscalers
 
     if model in upscalers.names():
         if explicit is not None:
@@ -198,8 +197,8 @@ def load_upscaler(plugin, model: str | None, explicit: str | None, device) -> Lo
             w = wmod.for_upscaling(plugin, bundled.PREFIX + model)
         else:
             path = upscalers.fetch(upscalers.UPSCALERS[model])
-            w = wmod.load(plugin.name, plugin.refine_stage, str(path), device)
-            w.origin = "published"
+            w = wmod.load(plugin.name, plugin.refine_stage, str(path), device).with_(
+                origin="published")
     elif community.is_community_file(explicit):
         c = community.load(Path(explicit), device)
         return Loaded(c.net, c.scale, c.channels, c.context, c.record, c.line)

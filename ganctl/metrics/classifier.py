@@ -95,15 +95,14 @@ def embed(net: SmallCNN, images: torch.Tensor, device="cpu") -> torch.Tensor:
     return torch.cat(out)
 
 
-BUNDLED = "fashion-classifier"  # ganctl/bundled/, made by `python -m bench.bundle`
+BUNDLED = "fashion-classifier"  # ganctl/weights/bundled/, made by `python -m bench.bundle`
 
 
 def bundled_classifier(device="cpu") -> tuple[SmallCNN, dict] | None:
     """The classifier that ships with ganctl (trained by `train_classifier`, seed 0, on the
     60,000 Fashion-MNIST training images), or None when this install lacks the file. The
     same file everywhere, so FD/KID in its features compare across machines."""
-    from ganctl import bundled
-    from ganctl.weights import formats
+    from ganctl.weights import bundled, formats
 
     path = bundled.path(BUNDLED)
     if path is None:

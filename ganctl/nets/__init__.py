@@ -52,8 +52,12 @@ def arch(name: str, **kwargs) -> dict:
     return {"name": name, "kwargs": kwargs}
 
 
-def from_arch(record: dict) -> nn.Module:
-    return build(record["name"], **record["kwargs"])
+def from_arch(record) -> nn.Module:
+    """The net an arch record names: {"name": ..., "kwargs": {...}}, or an object with
+    those two attributes (`ganctl.weights.Arch`)."""
+    if isinstance(record, dict):
+        return build(record["name"], **record["kwargs"])
+    return build(record.name, **record.kwargs)
 
 
 def init_normal(module: nn.Module, std: float = 0.02) -> None:

@@ -229,19 +229,19 @@ class Faces(Plugin):
     @torch.inference_mode()
     def generate(self, weights, seeds, device, truncation=None):
         g = weights.build("g", device)
-        nz = weights.arch["g"]["kwargs"]["nz"]
+        nz = weights.arch["g"].kwargs["nz"]
         z = torch.stack([seed_noise(s, nz, truncation) for s in seeds])
         return torch.cat([g(z[i:i + 256].to(device)).cpu() for i in range(0, len(z), 256)])
 
     def deployable(self, weights, direction=None):
         return deploy.latent_deployable(weights.build("g", "cpu"),
-                                        weights.arch["g"]["kwargs"]["nz"])
+                                        weights.arch["g"].kwargs["nz"])
 
     @torch.inference_mode()
     def interpolate(self, weights, seed_a, seed_b, steps, device, truncation=None):
         """Images along the great circle between two seeds' latents (slerp)."""
         g = weights.build("g", device)
-        nz = weights.arch["g"]["kwargs"]["nz"]
+        nz = weights.arch["g"].kwargs["nz"]
         a, b = (seed_noise(s, nz, truncation) for s in (seed_a, seed_b))
         ts = [i / max(steps - 1, 1) for i in range(steps)]
         return g(torch.stack([slerp(a, b, t) for t in ts]).to(device)).cpu()

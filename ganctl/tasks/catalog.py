@@ -57,8 +57,7 @@ def available_rows(pattern: str | None = None) -> list[dict]:
     """Bundled and published weights: what each is, where it comes from, if it is here."""
     import fnmatch
 
-    from ganctl import bundled
-    from ganctl.weights import published, reference, upscalers
+    from ganctl.weights import bundled, published, reference, upscalers
 
     rows = [{"name": name, "kind": "bundled", "file": str(bundled.path(name)),
              "size_mb": round(bundled.path(name).stat().st_size / 1e6, 2), "here": True,

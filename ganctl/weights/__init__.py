@@ -12,15 +12,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ganctl import bundled, checkpoint, paths
+from ganctl import checkpoint, paths
 from ganctl.console import warn
 from ganctl.errors import GanctlError
-from ganctl.weights import choice, formats, hub
+from ganctl.weights import bundled, choice, formats, hub
 from ganctl.weights.choice import cache_path
-from ganctl.weights.record import META_KEYS, Preprocess, Weights, inference_payload
+from ganctl.weights.record import META_KEYS, Arch, Preprocess, Weights, inference_payload
 from ganctl.weights.torch_hub import hub_file, torchvision_file
 
-__all__ = ["META_KEYS", "Preprocess", "Weights", "cache_path", "cached", "choice", "fetch",
+__all__ = ["META_KEYS", "Arch", "Preprocess", "Weights", "cache_path", "cached", "choice", "fetch",
            "for_plugin", "for_refining", "for_translation", "for_upscaling",
            "hub_file", "inference_payload", "load", "open_file", "publish", "read",
            "refines_by_default", "resolve", "torchvision_file"]
@@ -106,9 +106,8 @@ def for_plugin(plugin, stage: int = 1, explicit: str | None = None,
 
         path = reference.pretrained(published.get(plugin.name),
                                     plugin.weights_name or plugin.name)
-    out = load(plugin.name, stage, str(path), device, also=found.owner)
-    out.origin = found.kind
-    return out
+    return load(plugin.name, stage, str(path), device, also=found.owner).with_(
+        origin=found.kind)
 
 
 def load(plugin: str, stage: int, explicit: str | None = None, device="cpu",
@@ -138,15 +137,12 @@ def open_file(explicit: str | None, plugin: str = "", stage: int = 1,
     belong to."""
     local, fetched = fetch(explicit)
     path = Path(local) if fetched else resolve(plugin, stage, explicit)
-    out = inference_payload(read(path, device))
-    out.path = str(path)
-    out.origin = "yours" if explicit is None else "file"
+    out = inference_payload(read(path, device)).with_(
+        path=str(path), origin="yours" if explicit is None else "file")
     if path.parent == bundled.HERE:
-        out.source = bundled.PREFIX + path.stem
-        out.origin = "bundled"
+        out = out.with_(source=bundled.PREFIX + path.stem, origin="bundled")
     if fetched:  # the address, not the local cache file
-        out.source = fetched.source()
-        out.origin = "hub"
+        out = out.with_(source=fetched.source(), origin="hub")
     return out
 
 
@@ -195,12 +191,11 @@ def for_translation(plugin, explicit: str | None) -> Weights:
         path = Path(local).expanduser()
         if not (path.is_file() and reference.is_reference_file(path)):
             raise
-        out = Weights({**reference.to_payload(path, plugin.name, direction=plugin.direction,
-                                              source=explicit), "path": local})
-    out.origin = origin
+        out = Weights.of({**reference.to_payload(path, plugin.name, direction=plugin.direction,
+                                                 source=explicit), "path": local})
+    out = out.with_(origin=origin)
     if fetched:  # the address, not the local cache file
-        out.source = fetched.source()
-        out.origin = "hub"
+        out = out.with_(source=fetched.source(), origin="hub")
     return out
 
 

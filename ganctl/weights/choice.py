@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ganctl import bundled, paths
+from ganctl import paths
+from ganctl.weights import bundled
 
 POLICIES = ("if-better", "always", "never")
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ganctl import bundled, checkpoint
+from ganctl import checkpoint
+from ganctl.weights import bundled
 from ganctl.weights.record import Weights
 
 
@@ -14,9 +15,8 @@ def record(w: Weights, plugin=None) -> dict[str, Any]:
     """The `weights` object of `--json`: source kind, name or path, step, sha256."""
     path = Path(w.path) if w.path else None
     out: dict[str, Any] = {"kind": w.origin, "path": str(path) if path else None,
-                           "name": _name(w), "plugin": w.get("plugin"),
-                           "stage": w.get("stage", 1), "step": w.get("step"),
-                           "run": w.get("run"),
+                           "name": _name(w), "plugin": w.plugin or None,
+                           "stage": w.stage, "step": w.step, "run": w.run,
                            "sha256": checkpoint.sha256_of(path) if path and path.is_file()
                            else None}
     check = plugin.baseline_check(w) if plugin is not None else None
@@ -32,7 +32,7 @@ def record(w: Weights, plugin=None) -> dict[str, Any]:
 
 def line(w: Weights, plugin=None) -> str:
     """One line for stderr: which weights, how they got here, and the way to the others."""
-    name, stage = (plugin.name if plugin else w.get("plugin", "?")), w.get("stage", 1)
+    name, stage = (plugin.name if plugin else w.plugin or "?"), w.stage
     ships = None
     if plugin is not None:
         from ganctl.weights.choice import shipped
@@ -42,7 +42,7 @@ def line(w: Weights, plugin=None) -> str:
     if ships is not None and w.origin not in ("bundled", "published"):
         alt = f"bundled:{ships.name}" if ships.kind == "bundled" else "pretrained"
         other = f"; --weights {alt} for the shipped one"
-    step = f"step {w['step']}" if w.get("step") is not None else ""
+    step = f"step {w.step}" if w.step is not None else ""
     check = plugin.baseline_check(w) if plugin is not None else None
     facts = ", ".join(x for x in (step, check[1] if check else "") if x)
     facts = f" ({facts})" if facts else ""
@@ -52,7 +52,7 @@ def line(w: Weights, plugin=None) -> str:
     if w.origin == "published":
         return f"weights: the published {_name(w)} generator, cached at {w.path}"
     if w.origin == "yours":
-        run = w.get("run")
+        run = w.run
         what = f"your run {run}" if run else f"your {w.path}"
         reset = f"; `ganctl models reset {name}` goes back" if ships is not None else ""
         return f"weights: {what}{facts}, the default for {name}{other}{reset}"

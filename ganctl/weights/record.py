@@ -1,13 +1,15 @@
-"""What loaded inference weights are: a `Weights` record over the file's plain dict, and
-the `Preprocess` record of how its nets' inputs and outputs are scaled."""
+"""What loaded inference weights are: the frozen `Weights` record (each net's `Arch`, the
+`Preprocess` of how its inputs and outputs are scaled, provenance, scores), converted
+from and to the file's plain dict only at the file boundary."""
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from ganctl import bundled
+from ganctl.weights import bundled
 
 META_KEYS = ("plugin", "stage", "arch", "preprocess", "dataset", "step", "epoch", "created",
              "versions", "run", "ema_nets", "recipe_meta", "source")
@@ -35,74 +37,107 @@ class Preprocess:
                       if k in known})
 
 
-class Weights(dict):
-    """Inference weights as loaded. The file's own plain dict underneath (so what is
-    saved stays tensors and values); read and set it through these properties only."""
+@dataclass(frozen=True)
+class Arch:
+    """How to rebuild one net: its registered name and constructor arguments."""
 
-    @property
-    def path(self) -> str:
-        """The file they were read from ("" for weights made in memory)."""
-        return self.get("path", "")
+    name: str
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
 
-    @path.setter
-    def path(self, value: str) -> None:
-        self["path"] = value
+    @classmethod
+    def of(cls, record: Mapping[str, Any] | Arch) -> Arch:
+        if isinstance(record, Arch):
+            return record
+        return cls(record["name"], dict(record.get("kwargs") or {}))
 
-    @property
-    def source(self) -> Any:
-        """Where they came from when not trained here (bundled:NAME, a Hub address, a
-        download record), else None."""
-        return self.get("source")
+    def record(self) -> dict[str, Any]:
+        """The plain dict a file stores: {"name": ..., "kwargs": {...}}."""
+        return {"name": self.name, "kwargs": dict(self.kwargs)}
 
-    @source.setter
-    def source(self, value: Any) -> None:
-        self["source"] = value
 
-    @property
-    def origin(self) -> str:
-        """How the verb came by them: "yours" (the name's default from the cache),
-        "bundled", "published", "file" (`--weights`), "hub" or "memory"."""
-        return self.get("origin", "memory")
+# Fields of `Weights` that a file stores under another key.
+FILE_KEYS = {"meta": "recipe_meta"}
+# Fields that describe how the weights were loaded: never written to a file.
+LOADED = ("path", "origin")
 
-    @origin.setter
-    def origin(self, value: str) -> None:
-        self["origin"] = value
 
-    @property
-    def plugin(self) -> str:
-        return self["plugin"]
+@dataclass(frozen=True)
+class Weights:
+    """Inference weights as loaded: a frozen record, converted from the file's plain dict
+    by `Weights.of` and back by `saved()` (the file boundary); change one with
+    `dataclasses.replace` or `with_`."""
 
-    @property
-    def nets(self) -> dict[str, dict[str, Any]]:
-        """{net name: state_dict}"""
-        return self["nets"]
+    plugin: str = ""
+    stage: int = 1
+    #: {net name: state_dict}
+    nets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: {net name: Arch}
+    arch: Mapping[str, Arch] = field(default_factory=dict)
+    preprocess_record: Mapping[str, Any] = field(default_factory=dict)
+    #: What the recipe recorded (thresholds, validation scores, ...).
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    #: Where they came from when not trained here (bundled:NAME, a Hub address, a
+    #: download record), else None.
+    source: Any = None
+    #: The file they were read from ("" for weights made in memory).
+    path: str = ""
+    #: How the verb came by them: "yours" (the name's default from the cache),
+    #: "bundled", "published", "file" (`--weights`), "hub" or "memory".
+    origin: str = "memory"
+    run: str | None = None
+    step: int | None = None
+    epoch: float | None = None
+    created: str | None = None
+    versions: Mapping[str, str] = field(default_factory=dict)
+    dataset: Any = None
+    ema_nets: tuple[str, ...] = ()
+    #: The rest of the file's record (its config, format tags, ...), kept for `saved()`.
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
-    @property
-    def stage(self) -> int:
-        return self.get("stage", 1)
+    @classmethod
+    def of(cls, payload: Mapping[str, Any]) -> Weights:
+        """The record of a file's plain dict (the one place dicts become `Weights`)."""
+        names = {f.name for f in dataclasses.fields(cls)} - {"arch", "preprocess_record",
+                                                              "extra", "meta"}
+        known = {k: payload[k] for k in names if payload.get(k) is not None}
+        if "ema_nets" in known:
+            known["ema_nets"] = tuple(known["ema_nets"])
+        used = set(known) | {"arch", "preprocess", "recipe_meta"}
+        return cls(**known, arch={k: Arch.of(a) for k, a in (payload.get("arch") or {}).items()},
+                   preprocess_record=dict(payload.get("preprocess") or {}),
+                   meta=dict(payload.get("recipe_meta") or {}),
+                   extra={k: v for k, v in payload.items() if k not in used})
 
-    @property
-    def arch(self) -> dict[str, dict[str, Any]]:
-        """{net name: {"name": registered net name, "kwargs": {...}}}"""
-        return self["arch"]
+    def with_(self, **changes: Any) -> Weights:
+        return dataclasses.replace(self, **changes)
 
     @property
     def preprocess(self) -> Preprocess:
-        return Preprocess.of(self["preprocess"])
+        return Preprocess.of(self.preprocess_record)
 
     @property
     def is_bundled(self) -> bool:
-        """Shipped with the package (ganctl/bundled/), not trained or imported."""
-        return str(self.get("source", "")).startswith(bundled.PREFIX)
-
-    @property
-    def meta(self) -> dict[str, Any]:
-        """What the recipe recorded (thresholds, validation scores, ...)."""
-        return self.get("recipe_meta") or {}
+        """Shipped with the package (ganctl/weights/bundled/), not trained or imported."""
+        return str(self.source or "").startswith(bundled.PREFIX)
 
     def saved(self) -> dict[str, Any]:
         """The plain dict to write to a weights file (without where it was read from)."""
-        return {k: v for k, v in self.items() if k not in ("path", "origin")}
+        out: dict[str, Any] = {**self.extra}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name in LOADED or f.name == "extra" or value is None:
+                continue
+            if f.name == "arch":
+                value = {k: a.record() for k, a in value.items()}
+            elif f.name == "preprocess_record":
+                out["preprocess"] = dict(value)
+                continue
+            elif f.name == "ema_nets":
+                value = list(value)
+            elif isinstance(value, Mapping):
+                value = dict(value)
+            out[FILE_KEYS.get(f.name, f.name)] = value
+        return out
 
     def build(self, name: str, device):
         """Net `name`, rebuilt from its arch record, its weights loaded, in eval mode."""
@@ -116,8 +151,8 @@ class Weights(dict):
 def inference_payload(payload: dict[str, Any]) -> Weights:
     """Weights from a file of either kind: EMA nets replace raw ones where present."""
     if payload.get("kind") == "weights":
-        return Weights(payload)
+        return Weights.of(payload)
     nets = dict(payload.get("nets", {}))
     nets.update(payload.get("ema") or {})
     out = {k: v for k, v in payload.items() if k in META_KEYS or k == "config"}
-    return Weights({**out, "kind": "weights", "nets": nets})
+    return Weights.of({**out, "kind": "weights", "nets": nets})

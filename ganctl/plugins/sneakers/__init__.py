@@ -35,7 +35,7 @@ class Sneakers(Plugin):
                    "of images (searched recursively, letter-boxed on white to a square). "
                    "Stage 2 trains on the same at hr_size; Fashion-MNIST's 28 px needs "
                    "--set hr_size=28 channels=1")
-    # shipped in ganctl/bundled/ (bench/bundle.py): a generator of Fashion-MNIST sneakers
+    # shipped in ganctl/weights/bundled/ (bench/bundle.py): a generator of Fashion-MNIST sneakers
     # and an x4 upscaler of photographs, which is what `upscale in.png` is mostly given and
     # which upscales the generated 28-px sneakers more cleanly than the 7 -> 28 px
     # Fashion-MNIST net (sneakers-stage2, whose grain shows at 28 -> 112)
@@ -80,21 +80,21 @@ class Sneakers(Plugin):
     @torch.inference_mode()
     def generate(self, weights, seeds, device, batch: int = 256, refine=None):
         g = weights.build("g", device)
-        z_dim = weights.arch["g"]["kwargs"]["z_dim"]
+        z_dim = weights.arch["g"].kwargs["z_dim"]
         sr = refine.build("g", device) if refine else None
         out = []
         for i in range(0, len(seeds), batch):
             z = torch.stack([seed_noise(s, z_dim) for s in seeds[i:i + batch]]).to(device)
             x = g(z)
             if sr is not None:  # in the refiner's channels, out in the generator's
-                x = match_channels(sr(match_channels(x, refine.arch["g"]["kwargs"]["channels"])),
+                x = match_channels(sr(match_channels(x, refine.arch["g"].kwargs["channels"])),
                                    x.shape[1])
             out.append(x.clamp(-1, 1).float().cpu())
         return torch.cat(out)
 
     def baseline_check(self, weights):
         val = weights.meta.get("validation")
-        if weights.get("stage") != 2 or not val:
+        if weights.stage != 2 or not val:
             return None
         gain = val["val_psnr"] - val["val_psnr_bicubic"]
         return gain > 0, (f"PSNR {gain:+.2f} dB over bicubic on {val.get('images', '?')} "
@@ -112,13 +112,13 @@ class Sneakers(Plugin):
     def upscaler(self, weights, device):
         """(net, scale, channels, tile context) of the stage-2 generator: the context is
         its receptive radius (tiles then equal one pass), at most MAX_CONTEXT."""
-        kw = weights.arch["g"]["kwargs"]
+        kw = weights.arch["g"].kwargs
         net = weights.build("g", device)
         return net, net.scale, kw.get("channels", kw.get("num_in_ch")), \
             min(net.receptive_radius, MAX_CONTEXT)
 
     def deployable(self, weights, direction=None):
-        kw = weights.arch["g"]["kwargs"]
+        kw = weights.arch["g"].kwargs
         if weights.stage == 1:
             return deploy.latent_deployable(weights.build("g", "cpu"), kw["z_dim"])
         net = weights.build("g", "cpu")
