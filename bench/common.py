@@ -58,9 +58,11 @@ def write_json(doc: dict, path: Path | None) -> None:
 
 
 def write_fashion_leaks(root: Path, test_classes: dict[int, int | None],
-                        split: str = "test") -> dict[str, int]:
+                        split: str = "test",
+                        proliv_classes: tuple[int, ...] | None = None) -> dict[str, int]:
     """A leaks dataset from Debian's Fashion-MNIST: train/ the training sneakers (normal),
-    proliv/ 150 training images of other classes (known leaks), test/ the test images of
+    proliv/ 150 training images of other classes (known leaks; of `proliv_classes` only,
+    when given), test/ the test images of
     `test_classes` (class -> how many, drawn at random; None: all) with annotations
     (sneakers 0, the rest 1). Returns each test file's class.
 
@@ -78,7 +80,8 @@ def write_fashion_leaks(root: Path, test_classes: dict[int, int | None],
     for sub in ("train", "proliv", "test/imgs"):
         (root / sub).mkdir(parents=True)
     sneakers = np.nonzero(ty == 7)[0]
-    proliv = rng.choice(np.nonzero(ty != 7)[0], 150, replace=False)
+    pool = np.nonzero(ty != 7 if proliv_classes is None else np.isin(ty, proliv_classes))[0]
+    proliv = rng.choice(pool, 150, replace=False)
     if split == "val":
         sneakers = sneakers[:-1000]  # the last 1,000 become the normals of test/
         keep = np.setdiff1d(np.arange(len(ty)), np.r_[proliv, sneakers])

@@ -104,25 +104,31 @@ def main() -> None:
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     chosen = dict(config.parse_sets(args.set))
+    variants = {score: {**chosen, "score": score} for score in args.scores}
+    if args.against:
+        against = dict(config.parse_sets(args.against))
+        variants[f"{args.scores[0]}, {' '.join(args.against)}"] = {
+            **chosen, "score": args.scores[0], **against}
     out = {**provenance(torch.device("cpu")), "minutes": args.minutes, "seeds": args.seeds,
-           "split": args.split, "set": chosen, "scores": {}}
+           "split": args.split, "layout": args.layout, "set": chosen, "scores": {}}
+    runs: dict[str, list] = {name: [] for name in variants}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "fashion-leaks"
-        kinds = write_layout(root, args.split)
-        for score in args.scores:
-            runs = []
-            for seed in args.seeds:
-                sets = {**chosen, "score": score, "seed": seed, "minutes": args.minutes,
-                        "epochs": 0, "log_every": 100, "checkpoint_every": 10**9}
-                runs.append(run(root, kinds, sets, Path(tmp) / "runs"))
-                print(json.dumps({score: runs[-1]}), flush=True)
-            summary = {k: spread([r[k] for r in runs]) for k in
-                       ("roc_auc_all", "pr_auc_all", "accuracy", "leak_precision",
-                        "leak_recall", "steps")}
-            summary["roc_auc_per_class"] = {c: spread([r["roc_auc_per_class"][c] for r in runs])
-                                            for c in runs[0]["roc_auc_per_class"]}
-            out["scores"][score] = {"summary": summary, "runs": runs}
-            print(json.dumps({score: summary}), flush=True)
+        kinds = write_layout(root, args.split, args.layout)
+        for seed in args.seeds:  # seed by seed, each setting in turn: noise hits all alike
+            for name, sets in variants.items():
+                sets = {**sets, "seed": seed, "minutes": args.minutes, "epochs": 0,
+                        "log_every": 100, "checkpoint_every": 10**9}
+                runs[name].append(run(root, kinds, sets, Path(tmp) / "runs"))
+                print(json.dumps({name: runs[name][-1]}), flush=True)
+    for name, rs in runs.items():
+        summary = {k: spread([r[k] for r in rs]) for k in
+                   ("roc_auc_all", "pr_auc_all", "accuracy", "leak_precision",
+                    "leak_recall", "steps")}
+        summary["roc_auc_per_class"] = {c: spread([r["roc_auc_per_class"][c] for r in rs])
+                                        for c in rs[0]["roc_auc_per_class"]}
+        out["scores"][name] = {"summary": summary, "runs": rs}
+        print(json.dumps({name: summary}), flush=True)
     write_json(out, args.json)
 
 

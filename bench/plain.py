@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-ADAM = "fused"  # each bench's JSON records it; bench/report.py discloses it per table
+ADAM = "fused"  # each bench's JSON records it; tools/report.py discloses it per table
 
 
 def adam(params, lr: float, betas=(0.9, 0.999)) -> torch.optim.Adam:

@@ -39,7 +39,7 @@ ROOT = HERE.parent
 BUNDLED = ROOT / "ganctl" / "weights" / "bundled"
 SHARED = ROOT.parent / "shared" / "data"
 from bench import photos  # noqa: E402
-from bench.report import upscaler_table  # noqa: E402
+from tools.report import upscaler_table  # noqa: E402
 
 WORK = Path("/tmp/ganctl-upscaler")
 PATCH, STRIDE = 128, 64
@@ -53,7 +53,7 @@ RECIPE = ["train", "sneakers", "--stage", "2", "--data", "{patches}", "--seed", 
 
 
 def prepare(work: Path) -> Path:
-    from bench.bundle import PHOTOS
+    from tools.bundle import PHOTOS
 
     out = work / "patches"
     out.mkdir(parents=True, exist_ok=True)
@@ -151,7 +151,7 @@ PAPERS_X4 = {  # PSNR-Y gain over bicubic at x4, Set5 / Set14, as each paper rep
 
 
 def training_licences() -> dict[str, str]:
-    from bench.bundle import PHOTOS
+    from tools.bundle import PHOTOS
 
     lic = photos.wallpaper_licences()
     return {**{n: lic[n] for n in photos.WALLPAPERS["train"]},
@@ -161,8 +161,8 @@ def training_licences() -> dict[str, str]:
 def bundle(work: Path, previous: Path, dest: Path, out: Path) -> dict:
     """The trained run as the shipped fp16 file, scored as shipped against bicubic and the
     previous file on the val and test sets, timed, with its card."""
-    from bench.bundle import write_bundled
     from bench.common import provenance, write_json
+    from tools.bundle import write_bundled
 
     run = sorted((work / "runs" / "sneakers-stage2").glob("*/weights.pt"))[-1]
     write_bundled({"weights": str(run)}, dest)

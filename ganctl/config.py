@@ -29,6 +29,17 @@ def opt(default: Any, help: str, choices: tuple | None = None, minimum: float | 
     return field(default=default, metadata=meta)
 
 
+def flag_help(name: str, cls: type | None = None) -> str:
+    """The help of a `train` flag that sets config field `name`: the field's own help (its
+    one home), and where its default comes from."""
+    fields = {f.name: f for f in dataclasses.fields(cls or TrainConfig)}
+    text = fields[name].metadata["help"]
+    first = text.split()[0]
+    if first.isalpha() and first.islower():
+        text = text[0].upper() + text[1:]
+    return f"{text}; default: the plugin's (--dry-run shows it)."
+
+
 def precision_opt(default: str):
     """The `precision` field. Plugins whose quality at equal training time was lower in
     bf16 (bench/fast_defaults.py) default to fp32."""
@@ -82,12 +93,15 @@ class TrainConfig:
     seed: int = opt(0, "seed of every random number generator in the run")
     epochs: float = epochs_opt(0.0)
     steps: int = opt(0, "stop after this many optimisation steps (0 = no limit)", minimum=0)
-    minutes: float = opt(0.0, "stop after this many minutes of training (0 = no limit)",
+    minutes: float = opt(0.0, "stop after this many minutes of training, counting resumed "
+                         "time (0 = no limit)",
                          minimum=0.0)
     log_every: int = opt(50, "steps between lines in stats.jsonl", minimum=1)
     sample_every: int = opt(500, "steps between sample grids in samples/", minimum=1)
     checkpoint_every: int = opt(1000, "steps between training checkpoints", minimum=1)
-    keep_checkpoints: int = opt(2, "training checkpoints kept on disk (newest first)", minimum=1)
+    keep_checkpoints: int = opt(2, "training checkpoints kept on disk, newest first (each "
+                                "holds every net and its optimiser state, the largest files "
+                                "of a run)", minimum=1)
     ema: float = opt(0.0, "decay of the generator's exponential moving average (0 = off)",
                      minimum=0.0, maximum=0.99999)
     workers: int = opt(2, "data loader worker processes for datasets read from disk",

@@ -35,7 +35,8 @@ def test_every_test_the_code_names_exists():
     """Comments and docstrings cite tests in backticks (`test_name`); each must exist (a
     name the file itself defines, such as a parameter, is not a citation)."""
     files, funcs = defined_tests()
-    code = [*sorted((ROOT / "ganctl").rglob("*.py")), *sorted((ROOT / "bench").glob("*.py"))]
+    code = [*sorted((ROOT / "ganctl").rglob("*.py")), *sorted((ROOT / "bench").glob("*.py")),
+            *sorted((ROOT / "tools").glob("*.py"))]
     missing = []
     for p in code:
         text = p.read_text()
@@ -46,15 +47,15 @@ def test_every_test_the_code_names_exists():
 
 
 def test_generated_tables_are_what_the_bench_json_prints():
-    """Tables between `<!-- report: NAME -->` markers are bench/report.py's output for the
-    committed JSON; after a bench reruns, `python -m bench.report --write` updates them."""
-    from bench import report
+    """Tables between `<!-- report: NAME -->` markers are tools/report.py's output for the
+    committed JSON; after a bench reruns, `python -m tools.report --write` updates them."""
+    from tools import report
 
     seen = set()
     for doc in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
         for name, committed in report.blocks(doc.read_text()):
             assert committed == report.generated(name), \
-                f"{doc.relative_to(ROOT)}: the {name} table differs from bench/report.py's"
+                f"{doc.relative_to(ROOT)}: the {name} table differs from tools/report.py's"
             seen.add(name)
     assert seen == set(report.GENERATED)  # every generated table is in some document
 
@@ -81,7 +82,7 @@ def test_every_measured_table_is_generated_from_bench_json():
     """A table of measurements outside a `<!-- report -->` block is a number with no
     JSON behind it. Tables whose header names a test or an asserted value are evidence of
     what a test checks, not measurements."""
-    from bench import report
+    from tools import report
 
     loose = []
     for doc in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:

@@ -17,7 +17,7 @@ from tests.conftest import TINY
 
 BUNDLED = ("sneakers-stage1", "sneakers-stage2", "photo-x4")
 needs_bundled = pytest.mark.skipif(any(bundled.path(n) is None for n in BUNDLED),
-                                   reason="bundled weights not built (python -m bench.bundle)")
+                                   reason="bundled weights not built (python -m tools.bundle)")
 
 
 def cyclegan_file(seed: int = 0) -> bytes:

@@ -83,3 +83,19 @@ def test_the_engine_folder_names_no_gan():
     for path in (PACKAGE / "training").rglob("*.py"):
         text = path.read_text().lower()
         assert not [w for w in words if w in text], (path, [w for w in words if w in text])
+
+
+def test_cli_functions_stay_short():
+    """The front-ends parse, call the library and write: no function of cli/ has a body
+    (after its docstring) over 60 lines; what grows goes into the library floors."""
+    long = []
+    for path in sorted((PACKAGE / "cli").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef):
+                body = node.body
+                if isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                    body = body[1:] or body
+                lines = node.end_lineno - body[0].lineno + 1
+                if lines > 60:
+                    long.append(f"{path.name}:{node.name} ({lines} lines)")
+    assert not long, "cli functions over 60 lines: " + ", ".join(long)

@@ -94,6 +94,44 @@ def test_feature_score_is_the_mahalanobis_distance_to_the_normal_images():
                            vae.eval().mahalanobis(images[:5].float() / 255))
 
 
+def test_with_a_leak_head_the_score_adds_both_standardised_scores():
+    from ganctl.plugins.leaks import fit_feature_stats
+
+    torch.manual_seed(0)
+    vae = nets.build("vae", channels=1, size=16, latent=4, width=4, feature_stats=True,
+                     leak_head=True)
+    images = torch.randint(0, 256, (300, 1, 16, 16), dtype=torch.uint8)
+    fit_feature_stats(vae, images, torch.zeros(300, 2), False, "cpu")
+    with torch.no_grad():
+        x = images.float() / 255
+        m, logit = vae.mahalanobis(x), vae.leak_logit(x)
+        expect = (m - m.mean()) / m.std() + (logit - logit.mean()) / logit.std()
+        got = vae.anomaly(x)
+    assert torch.allclose(got, expect, atol=1e-3)
+    assert abs(float(got.mean())) < 1e-3  # on the normal images it was fitted to: centred
+    plain = nets.build("vae", channels=1, size=16, latent=4, width=4, feature_stats=True)
+    plain.load_state_dict(vae.state_dict(), strict=False)
+    fit_feature_stats(plain, images, torch.zeros(300, 2), False, "cpu")
+    with torch.no_grad():  # without a head the score is the distance alone
+        assert torch.equal(plain.anomaly(x), plain.mahalanobis(x))
+
+
+def test_the_leak_head_trains_on_two_thirds_of_proliv_and_calibration_sees_the_rest():
+    from ganctl import config, registry
+    from ganctl.data import sources
+    from ganctl.plugins.leaks import LeaksConfig
+
+    plugin = registry.get("leaks")
+    root = sources.synthetic_root("leaks", n_train=256, n_proliv=16, n_test=64)
+    data = plugin.load_data(config.build(LeaksConfig, {"image_size": 32}), str(root), 1)
+    fit, cal = data.extra["proliv_fit"][0], data.extra["proliv"][0]
+    assert (len(fit), len(cal)) == (11, 5)
+    assert not any(torch.equal(a, b) for a in fit for b in cal)  # disjoint
+    off = plugin.load_data(config.build(LeaksConfig, {"image_size": 32, "leak_weight": 0}),
+                           str(root), 1)
+    assert "proliv_fit" not in off.extra and len(off.extra["proliv"][0]) == 16
+
+
 def test_large_feature_maps_are_pooled_to_bound_the_precision_matrix():
     vae = nets.build("vae", channels=3, size=64, width=32, feature_stats=True)
     assert vae.feat_precision.shape == (1024, 1024)  # 256 x 2 x 2, not 256 x 4 x 4
@@ -128,6 +166,11 @@ def test_training_separates_synthetic_leaks(trained, tmp_path):
     w = torch.load(doc["weights"], weights_only=True)
     meta = w["recipe_meta"]
     assert re.fullmatch(AUTO_RULE, meta["rule"]) and meta["threshold"] > 0
+    # the leak head trained (its loss fell) and the threshold saw only held-out proliv/
+    assert meta["leak_head"] and w["arch"]["vae"]["kwargs"]["leak_head"]
+    head = [r["loss_leak"] for r in rows if "loss_leak" in r]
+    assert head[-1] < head[0]
+    assert meta["calibration"]["leak_images"] == 16 // 3 and "held-out proliv" in err
     assert meta["test"]["roc_auc"] > 0.75
     assert sum(map(sum, meta["test"]["confusion"])) == 64
 

@@ -16,10 +16,6 @@ LEAKS_FOUND = 3
 def run_detection(items, weights, threshold, csv_out, heatmaps, annotations, plots,
                   fail_on_leak, device, as_json) -> None:
     from ganctl import registry
-    from ganctl.data.layouts import read_annotations
-    from ganctl.infer.io import expand_inputs, save_image
-    from ganctl.metrics import detection
-    from ganctl.metrics.detection_plots import write_plots
     from ganctl.tasks import Detector
 
     detectors = registry.for_task("detect")
@@ -36,58 +32,10 @@ def run_detection(items, weights, threshold, csv_out, heatmaps, annotations, plo
     d = Detector.load(plugin.name, weights, device, threshold)
     say_weights(plugin, d.weights)
     t, rule, meta = d.threshold, d.rule, d.meta
-
-    inputs, problems = expand_inputs(expanded)
-    rows = [{"input": p.split(":")[0], "error": p} for p in problems]
-    opened = []
-    for inp in inputs:
-        try:
-            opened.append((inp, inp.open(channels=d.pre.channels)))
-        except GanctlError as e:
-            rows.append({"input": inp.name, "error": str(e)})
-    scored = []
-    for start in range(0, len(opened), 256):
-        chunk = opened[start:start + 256]
-        scores, maps = d.scores([img for _, img in chunk])
-        for (inp, img), s, m in zip(chunk, scores, maps):
-            row = {"input": inp.name, "score": float(s), "leak": bool(s > t)}
-            if heatmaps:
-                out = Path(heatmaps) / Path(inp.rel).with_suffix(".png")
-                row["heatmap"] = save_image(d.heatmap(img, m), out)
-            rows.append(row)
-            scored.append(row)
-
-    labels_by_name = {}
-    if annotations:
-        labels_by_name, bad = read_annotations(Path(annotations))
-        for line in bad[:3]:
-            warn(f"skipped annotation line {line}")
-    metrics = None
-    if labels_by_name:
-        named = [(Path(r["input"]).name, r) for r in scored]
-        y, s, unlabelled, absent = detection.labelled([(n, r["score"]) for n, r in named],
-                                                      labels_by_name)
-        for n, r in named:
-            if n in labels_by_name:
-                r["label"] = labels_by_name[n]
-        if unlabelled or absent:
-            warn(f"annotations: {unlabelled} scored image(s) without a label, {absent} "
-                 "labelled file(s) not among the inputs; metrics use the images with both")
-        if len(y):
-            if y.min() == y.max():
-                warn("the annotated images are all one class: ROC and PR AUC are undefined")
-            metrics = detection.report(y, s, t)
-            metrics["images"] = len(y)
-            if plots:
-                metrics["plots"] = write_plots(y, s, t, Path(plots), rule)
-
+    rows, scored = score_inputs(d, expanded, heatmaps)
+    metrics = annotate(scored, annotations, t, rule, plots) if annotations else None
     if csv_out:
-        Path(csv_out).parent.mkdir(parents=True, exist_ok=True)
-        with open(csv_out, "w", newline="", encoding="utf-8") as f:
-            w = csv.DictWriter(f, ["input", "score", "leak", "label", "heatmap", "error"],
-                               extrasaction="ignore")
-            w.writeheader()
-            w.writerows(rows)
+        write_csv(rows, Path(csv_out))
     failed = [r for r in rows if "error" in r]
     leaks = [r for r in scored if r["leak"]]
     if as_json:
@@ -103,6 +51,74 @@ def run_detection(items, weights, threshold, csv_out, heatmaps, annotations, plo
         raise GanctlError(f"{len(failed)} of {len(rows)} input(s) could not be read")
     if fail_on_leak and leaks:
         sys.exit(LEAKS_FOUND)
+
+
+def score_inputs(d, expanded: list[str], heatmaps) -> tuple[list[dict], list[dict]]:
+    """(a row per input, scored or with its error; the scored rows), 256 images at a time;
+    heat maps written under `heatmaps` when asked."""
+    from ganctl.infer.io import expand_inputs, save_image
+
+    inputs, problems = expand_inputs(expanded)
+    rows = [{"input": p.split(":")[0], "error": p} for p in problems]
+    opened = []
+    for inp in inputs:
+        try:
+            opened.append((inp, inp.open(channels=d.pre.channels)))
+        except GanctlError as e:
+            rows.append({"input": inp.name, "error": str(e)})
+    scored = []
+    for start in range(0, len(opened), 256):
+        chunk = opened[start:start + 256]
+        scores, maps = d.scores([img for _, img in chunk])
+        for (inp, img), s, m in zip(chunk, scores, maps):
+            row = {"input": inp.name, "score": float(s), "leak": bool(s > d.threshold)}
+            if heatmaps:
+                out = Path(heatmaps) / Path(inp.rel).with_suffix(".png")
+                row["heatmap"] = save_image(d.heatmap(img, m), out)
+            rows.append(row)
+            scored.append(row)
+    return rows, scored
+
+
+def annotate(scored: list[dict], annotations, t: float, rule: str, plots) -> dict | None:
+    """Labels from the annotation file onto the scored rows; the metrics at threshold `t`
+    (and the ROC/PR plots when asked), or None when no scored image has a label."""
+    from ganctl.data.layouts import read_annotations
+    from ganctl.metrics import detection
+    from ganctl.metrics.detection_plots import write_plots
+
+    labels_by_name, bad = read_annotations(Path(annotations))
+    for line in bad[:3]:
+        warn(f"skipped annotation line {line}")
+    if not labels_by_name:
+        return None
+    named = [(Path(r["input"]).name, r) for r in scored]
+    y, s, unlabelled, absent = detection.labelled([(n, r["score"]) for n, r in named],
+                                                  labels_by_name)
+    for n, r in named:
+        if n in labels_by_name:
+            r["label"] = labels_by_name[n]
+    if unlabelled or absent:
+        warn(f"annotations: {unlabelled} scored image(s) without a label, {absent} "
+             "labelled file(s) not among the inputs; metrics use the images with both")
+    if not len(y):
+        return None
+    if y.min() == y.max():
+        warn("the annotated images are all one class: ROC and PR AUC are undefined")
+    metrics = detection.report(y, s, t)
+    metrics["images"] = len(y)
+    if plots:
+        metrics["plots"] = write_plots(y, s, t, Path(plots), rule)
+    return metrics
+
+
+def write_csv(rows: list[dict], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, ["input", "score", "leak", "label", "heatmap", "error"],
+                           extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
 
 
 OUT_OF_DOMAIN = 3.0  # times the highest calibration score

@@ -63,17 +63,21 @@ def evaluate_upscaler(hr_dir: Path, model: str | None, weights: str | None,
     if as_json:
         print_json(result)
     else:
-        for r in rows:
-            u, b = r["upscaler"], r["bicubic"]
-            print(f"{r['image']}  {key} {u[key]:.2f} dB (bicubic {b[key]:.2f})  "
-                  f"ssim {u[key.replace('psnr', 'ssim')]:.4f} "
-                  f"(bicubic {b[key.replace('psnr', 'ssim')]:.4f})")
-        u, b = mean["upscaler"], mean["bicubic"]
-        print(f"mean of {len(rows)}: {key} {u[key]:.2f} dB, {gain:+.2f} dB over bicubic "
-              f"({b[key]:.2f}); ssim {u[key.replace('psnr', 'ssim')]:.4f} (bicubic "
-              f"{b[key.replace('psnr', 'ssim')]:.4f})")
+        print_scores(rows, mean, key, gain)
     if failed:
         raise SystemExit(1)
+
+
+def print_scores(rows: list[dict], mean: dict, key: str, gain: float) -> None:
+    """A line per image, then the means, for people."""
+    ssim = key.replace("psnr", "ssim")
+    for r in rows:
+        u, b = r["upscaler"], r["bicubic"]
+        print(f"{r['image']}  {key} {u[key]:.2f} dB (bicubic {b[key]:.2f})  "
+              f"ssim {u[ssim]:.4f} (bicubic {b[ssim]:.4f})")
+    u, b = mean["upscaler"], mean["bicubic"]
+    print(f"mean of {len(rows)}: {key} {u[key]:.2f} dB, {gain:+.2f} dB over bicubic "
+          f"({b[key]:.2f}); ssim {u[ssim]:.4f} (bicubic {b[ssim]:.4f})")
 
 
 def write_csv(path: Path, rows: list[dict]) -> None:

@@ -14,6 +14,7 @@ from ganctl.cli.common import (
     print_table,
     threads_option,
 )
+from ganctl.config import flag_help
 
 
 def _help(ctx: typer.Context, value: bool) -> None:
@@ -68,16 +69,13 @@ def train(
                                 "domain A (with --data-b)."),
     data_b: Path = typer.Option(None, "--data-b", help="Unpaired training: folder of "
                                 "domain B (with --data-a)."),
-    epochs: float = typer.Option(None, "--epochs", help="Stop after this many epochs."),
-    steps: int = typer.Option(None, "--steps", help="Stop after this many steps."),
-    minutes: float = typer.Option(None, "--minutes", help="Stop after this many minutes of "
-                                  "training (total, counting resumed time)."),
-    batch_size: int = typer.Option(None, "--batch-size", help="Images per step."),
-    lr: float = typer.Option(None, "--lr", help="Learning rate."),
-    seed: int = typer.Option(None, "--seed", help="Seed of every RNG in the run."),
-    precision: str = typer.Option(None, "--precision", help="auto (bf16 where the hardware "
-                                  "has it natively, else fp32), fp32, bf16, or fp16 (CUDA, "
-                                  "with loss scaling); default: the plugin's (--dry-run)."),
+    epochs: float = typer.Option(None, "--epochs", help=flag_help("epochs")),
+    steps: int = typer.Option(None, "--steps", help=flag_help("steps")),
+    minutes: float = typer.Option(None, "--minutes", help=flag_help("minutes")),
+    batch_size: int = typer.Option(None, "--batch-size", help=flag_help("batch_size")),
+    lr: float = typer.Option(None, "--lr", help=flag_help("lr")),
+    seed: int = typer.Option(None, "--seed", help=flag_help("seed")),
+    precision: str = typer.Option(None, "--precision", help=flag_help("precision")),
     channels_last: bool = typer.Option(None, "--channels-last/--no-channels-last",
                                        help="Channels-last memory format (default: the "
                                             "plugin's; on except for cyclegan).",
@@ -85,9 +83,7 @@ def train(
     compile_nets: bool = typer.Option(False, "--compile", help="torch.compile the nets "
                                       "(warns and runs eager where unavailable)."),
     keep_checkpoints: int = typer.Option(None, "--keep-checkpoints", min=1,
-                                         help="Training checkpoints kept on disk, newest "
-                                         "first (default 2); each holds every net and its "
-                                         "optimiser state, the largest files of a run."),
+                                         help=flag_help("keep_checkpoints")),
     sets: list[str] = typer.Option([], "--set", help="Any config field: key=value "
                                    "(repeatable; see --dry-run for the keys)."),
     config_file: Path = typer.Option(None, "--config", help="TOML or JSON file of config keys."),
@@ -167,16 +163,9 @@ def train(
                               device=device, runs_dir=runs_dir, resume=resume, desc=desc,
                               publish="never" if no_publish else publish,
                               wandb=WandbOptions(wandb_mode, wandb_project, wandb_entity)
-                              if wandb else None)
+                              if wandb else None, threads=threads)
     if dry_run:
         return _dry_run(req, stage, as_json)
-    from ganctl.device import busy_cpus_warning, resolve
-
-    busy = busy_cpus_warning(threads) if device in ("auto", "cpu") else None
-    if busy and resolve(device).type == "cpu":
-        from ganctl.console import warn
-
-        warn(busy)
     result = engine.train(req)
     if not result.main:
         return  # a rank other than 0 of a distributed run: rank 0 reports

@@ -8,7 +8,7 @@ import torch
 
 # Devices with torch's fused Adam kernel: one pass over all of an optimiser's tensors.
 # On this project's CPU it steps 3.5-7x faster than the per-parameter loop torch uses
-# by default off CUDA (bench/optim.py; docs/performance.md).
+# by default off CUDA (docs/decisions.md, "Speed").
 FUSED = ("cpu", "cuda")
 
 

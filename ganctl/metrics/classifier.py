@@ -95,7 +95,7 @@ def embed(net: SmallCNN, images: torch.Tensor, device="cpu") -> torch.Tensor:
     return torch.cat(out)
 
 
-BUNDLED = "fashion-classifier"  # ganctl/weights/bundled/, made by `python -m bench.bundle`
+BUNDLED = "fashion-classifier"  # ganctl/weights/bundled/, made by `python -m tools.bundle`
 
 
 def bundled_classifier(device="cpu") -> tuple[SmallCNN, dict] | None:

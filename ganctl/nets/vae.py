@@ -19,10 +19,13 @@ class ConvVAE(nn.Module):
 
     With `feature_stats`, the net also carries the mean and precision matrix of its
     encoder features on normal images (`feat_mean`, `feat_precision`, filled after
-    training), for the Mahalanobis feature score."""
+    training), for the Mahalanobis feature score. With `leak_head`, a linear head on the
+    same features gives a logit for "like the known leaks" (trained on them beside the
+    VAE), and `score_norm` holds the mean and spread of both scores on normal images, so
+    `anomaly` can add them on one scale."""
 
     def __init__(self, channels: int = 3, size: int = 64, latent: int = 64, width: int = 32,
-                 cond_dim: int = 0, feature_stats: bool = False):
+                 cond_dim: int = 0, feature_stats: bool = False, leak_head: bool = False):
         super().__init__()
         levels = int(math.log2(size)) - 2
         if 2 ** (levels + 2) != size or levels < 2:
@@ -48,6 +51,11 @@ class ConvVAE(nn.Module):
             dim = flat // 4 if self.pool_features else flat
             self.register_buffer("feat_mean", torch.zeros(dim))
             self.register_buffer("feat_precision", torch.zeros(dim, dim))
+        self.leak_head = None
+        if leak_head:
+            dim = flat // 4 if self.pool_features else flat
+            self.leak_head = nn.Linear(dim, 1)
+            self.register_buffer("score_norm", torch.tensor([0.0, 1.0, 0.0, 1.0]))
 
     def _hidden(self, x: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
         if self.cond_dim:
@@ -67,8 +75,26 @@ class ConvVAE(nn.Module):
 
     def mahalanobis(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         """Squared Mahalanobis distance of each image's features to the normal images'."""
-        d = self.features(x, cond).float() - self.feat_mean
+        return self.distance(self.features(x, cond).float())
+
+    def distance(self, h: torch.Tensor) -> torch.Tensor:
+        """Squared Mahalanobis distance of features `h` to the normal images'."""
+        d = h - self.feat_mean
         return ((d @ self.feat_precision) * d).sum(1)
+
+    def leak_logit(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        """The leak head's logit per image (higher: more like the known leaks)."""
+        return self.leak_head(self.features(x, cond)).squeeze(1)
+
+    def anomaly(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        """The feature score: the Mahalanobis distance, plus the leak head's logit when the
+        net has one, each standardised by its mean and spread on normal images."""
+        h = self.features(x, cond).float()
+        m = self.distance(h)
+        if self.leak_head is None:
+            return m
+        n = self.score_norm
+        return (m - n[0]) / n[1] + (self.leak_head(h).squeeze(1) - n[2]) / n[3]
 
     def decode(self, z: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         if self.cond_dim:

@@ -21,7 +21,7 @@ import torch
 from ganctl import checkpoint, console, weights
 from ganctl.console import info, warn
 from ganctl.data.batches import BatchStream
-from ganctl.device import describe
+from ganctl.device import busy_cpus_warning, describe
 from ganctl.errors import GanctlError, Stopped, UsageError
 from ganctl.training import accel, dist, resume, rng, rundir, snapshot
 from ganctl.training.ema import EMA
@@ -53,6 +53,7 @@ class TrainRequest:
     # are "always"/"never"
     publish: str | bool = "if-better"
     wandb: WandbOptions | None = None
+    threads: int | None = None  # --threads as given: None lets a busy CPU be pointed out
 
 
 @dataclass
@@ -68,10 +69,13 @@ class TrainResult:
 
 
 def train(req: TrainRequest) -> TrainResult:
-    ddp, device = dist.start(req.device)
+    ddp, device = dist.start(req.device)  # the one place a run resolves its device
     try:
         with console.quiet_unless(ddp.main):
-            found = resume.resolve_config(req)
+            busy = busy_cpus_warning(req.threads) if device.type == "cpu" else None
+            if busy:
+                warn(busy)
+            found = resume.resolve_config(req, device.type)
             resumed = ddp.broadcast(found.checkpoint)
             if resumed != found.checkpoint:
                 raise GanctlError(f"rank {ddp.rank} cannot see {resumed}, which rank 0 resumes "

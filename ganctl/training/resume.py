@@ -22,9 +22,11 @@ RESUMABLE_CHANGES = {"epochs", "steps", "minutes", "log_every", "sample_every",
                      "channels_last", "warmup_steps"}
 
 
-def resolve_config(req) -> Resolved:
+def resolve_config(req, device_type: str | None = None) -> Resolved:
     """The plugin, config and data spec of a TrainRequest, and the checkpoint (read once)
-    it resumes from, without touching torch state; `--dry-run` prints exactly this."""
+    it resumes from, without touching torch state; `--dry-run` prints exactly this.
+    `device_type`: "cpu", "cuda" or "mps" as the run resolved `--device` (None: resolve
+    it here, for `--dry-run`)."""
     plugin = req.plugin
     stage = plugin.check_stage(req.stage)
     cfg_cls = plugin.config_class(stage)
@@ -32,7 +34,8 @@ def resolve_config(req) -> Resolved:
                                  (req.overrides or {}).items()})
     found = find_resume(req, plugin) if req.resume else None
     if found is None:
-        by_device = cfg_cls.device_defaults(device_type(req), overrides)
+        by_device = cfg_cls.device_defaults(device_type or resolved_type(req.device),
+                                            overrides)
         cfg = config.build(cfg_cls, overrides, by_device)
         return Resolved(plugin, cfg, req.data or plugin.default_data.get(stage, "synthetic"))
     ckpt_path, meta = found
@@ -55,11 +58,11 @@ def resolve_config(req) -> Resolved:
     return Resolved(plugin, cfg, data, ckpt_path, meta)
 
 
-def device_type(req) -> str:
-    """"cpu", "cuda" or "mps": what the run's --device resolves to."""
+def resolved_type(spec: str) -> str:
+    """"cpu", "cuda" or "mps": what `--device spec` resolves to."""
     from ganctl.device import resolve
 
-    return resolve(req.device).type
+    return resolve(spec).type
 
 
 def find_resume(req, plugin) -> tuple[Path, dict] | None:

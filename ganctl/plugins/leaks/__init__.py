@@ -61,7 +61,12 @@ class Leaks(Plugin):
         val_i, train_i = sources.held_out(len(images), n_val)
         extra = {}
         proliv = load_images(lk.proliv, cfg)
-        if len(proliv[0]):
+        if len(proliv[0]) >= 3 and cfg.score == "feature" and cfg.leak_weight > 0:
+            # the leak head learns from two thirds; the threshold sees only the rest
+            cal_i, fit_i = sources.held_out(len(proliv[0]), len(proliv[0]) // 3)
+            extra["proliv"] = (proliv[0][cal_i], proliv[1][cal_i])
+            extra["proliv_fit"] = (proliv[0][fit_i], proliv[1][fit_i])
+        elif len(proliv[0]):
             extra["proliv"] = proliv[:2]
         if lk.test:
             timgs, tcond, tbad = load_images(lk.test, cfg)

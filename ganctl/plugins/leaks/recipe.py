@@ -42,6 +42,11 @@ class LeaksConfig(TrainConfig):
                      "encoder's features to those of the normal training images), mse "
                      "(per-image reconstruction MSE, the seed's) or elbo (reconstruction + "
                      "KL, the negative evidence bound)", choices=("feature", "mse", "elbo"))
+    leak_weight: float = opt(100.0, "with images in proliv/ and the feature score: weight "
+                             "of a linear head on the encoder's features that learns the "
+                             "known leaks apart from the normal images (a third of proliv/ "
+                             "is held out to set the threshold); 0 turns it off",
+                             minimum=0.0)
     threshold: str = opt("auto", "auto (best-f1 capped at quantile:0.97 when proliv/ has "
                          "images, else quantile:0.99), best-f1, mean-proliv (the seed's rule), "
                          "or quantile:Q of normal scores")
@@ -60,6 +65,12 @@ class LeaksConfig(TrainConfig):
         if not RULES.match(self.threshold):
             raise UsageError(f"bad threshold rule {self.threshold!r}; use auto, best-f1, "
                              "mean-proliv or quantile:Q")
+
+
+def uses_leak_head(cfg: LeaksConfig, data) -> bool:
+    """Whether this run trains the leak head: the feature score, a weight above 0, and
+    known leaks to learn from."""
+    return cfg.score == "feature" and cfg.leak_weight > 0 and "proliv_fit" in data.extra
 
 
 def condition_vector(size: tuple[int, int], model_size: int) -> list[float]:
@@ -105,14 +116,17 @@ class VAERecipe(Recipe):
         self._arch = {"vae": nets.arch("vae", channels=cfg.channels, size=cfg.image_size,
                                        latent=cfg.latent, width=cfg.width,
                                        cond_dim=2 if cfg.condition == "aspect" else 0,
-                                       feature_stats=cfg.score == "feature")}
+                                       feature_stats=cfg.score == "feature",
+                                       leak_head=uses_leak_head(cfg, data))}
         self.nets = {"vae": nets.from_arch(self._arch["vae"]).to(device)}
         self.export_nets = ("vae",)
         self.optimizers = {"vae": adam(self.nets["vae"].parameters(), lr=cfg.lr)}
         self.val = data.val.tensors if data.val is not None else data.train.tensors
         self.proliv = data.extra.get("proliv")
+        self.leak_fit = data.extra.get("proliv_fit") if uses_leak_head(cfg, data) else None
         self.test = data.extra.get("test")
-        self._meta = {"score": cfg.score, "condition": cfg.condition}
+        self._meta = {"score": cfg.score, "condition": cfg.condition,
+                      "leak_head": self.leak_fit is not None}
 
     def arch(self):
         return self._arch
@@ -128,13 +142,32 @@ class VAERecipe(Recipe):
         return cond.to(self.device) if self.cfg.condition == "aspect" else None
 
     def step(self, batch):
-        x = batch[0].float().div(255)
-        recon, mu, logvar = self.nets["vae"](x, self._cond(batch[1]))
+        x, cond = batch[0].float().div(255), self._cond(batch[1])
+        vae = self.nets["vae"]
+        recon, mu, logvar = vae(x, cond)
         rec = (recon - x).pow(2).flatten(1).sum(1).mean()
         kl = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)).mean()
         loss = rec + self.cfg.beta * kl
+        out = {"loss_rec": rec.detach(), "loss_kl": kl.detach()}
+        if self.leak_fit is not None:
+            head = self.leak_loss(vae, x, cond)
+            loss = loss + self.cfg.leak_weight * head
+            out["loss_leak"] = head.detach()
         self.update(loss, "vae")
-        return {"loss": loss.detach(), "loss_rec": rec.detach(), "loss_kl": kl.detach()}
+        return {"loss": loss.detach(), **out}
+
+    def leak_loss(self, vae, x, cond) -> torch.Tensor:
+        """The leak head's cross-entropy on this batch of normal images and a quarter as
+        many known leaks drawn from proliv/'s training part, each side weighted equally."""
+        images, conds = self.leak_fit
+        pick = torch.randint(len(images), (max(1, len(x) // 4),))
+        p = images[pick].to(self.device).float().div(255)
+        pc = self._cond(conds[pick]) if cond is not None else None
+        logits = vae.leak_logit(torch.cat([x, p]), torch.cat([cond, pc]) if pc is not None
+                                else None)
+        bce = torch.nn.functional.binary_cross_entropy_with_logits
+        return 0.5 * (bce(logits[:len(x)], torch.zeros_like(logits[:len(x)]))
+                      + bce(logits[len(x):], torch.ones_like(logits[len(x):])))
 
     def fit_features(self, vae) -> None:
         """Feature statistics of up to FIT_IMAGES training images (the score's normal)."""
@@ -183,8 +216,9 @@ class VAERecipe(Recipe):
             "normal_mean": float(normal.mean()),
             "leak_mean": float(leak.mean()) if len(leak) else None,
             "highest": float(np.r_[normal, leak].max())})
+        held = "held-out " if self.leak_fit is not None else ""
         info(f"threshold {t:.6g}: {rule}, on the {self.cfg.score} scores of {len(normal)} "
-             f"held-out normal and {len(leak)} proliv images")
+             f"held-out normal and {len(leak)} {held}proliv images")
         if self.test:
             scores = self.scores(vae, self.test[0], self.test[1])
             rep = detection.report(self.test[2], scores, t)

@@ -65,6 +65,11 @@ def fit_feature_stats(vae, images: torch.Tensor, cond: torch.Tensor, use_cond: b
         len(mean), dtype=mean.dtype, device=mean.device)
     vae.feat_mean.copy_(mean.float())
     vae.feat_precision.copy_(torch.linalg.inv(cov).float())
+    if vae.leak_head is not None:  # both scores' mean and spread on these normal images
+        m = vae.distance(feats.float())
+        logit = vae.leak_head(feats.float()).squeeze(1)
+        vae.score_norm.copy_(torch.stack([m.mean(), m.std().clamp_min(1e-6),
+                                          logit.mean(), logit.std().clamp_min(1e-6)]))
 
 
 class Scorer(torch.nn.Module):
@@ -79,7 +84,7 @@ class Scorer(torch.nn.Module):
         recon, mu, logvar = self.vae(x, cond)
         err = (recon - x).pow(2)
         if self.score == "feature":
-            s = self.vae.mahalanobis(x, cond)
+            s = self.vae.anomaly(x, cond)
         elif self.score == "mse":
             s = err.flatten(1).mean(1)
         else:

@@ -35,7 +35,7 @@ class Sneakers(Plugin):
                    "of images (searched recursively, letter-boxed on white to a square). "
                    "Stage 2 trains on the same at hr_size; Fashion-MNIST's 28 px needs "
                    "--set hr_size=28 channels=1")
-    # shipped in ganctl/weights/bundled/ (bench/bundle.py): a generator of Fashion-MNIST sneakers
+    # shipped in ganctl/weights/bundled/ (tools/bundle.py): a generator of Fashion-MNIST sneakers
     # and an x4 upscaler of photographs, which is what `upscale in.png` is mostly given and
     # which upscales the generated 28-px sneakers more cleanly than the 7 -> 28 px
     # Fashion-MNIST net (sneakers-stage2, whose grain shows at 28 -> 112)

@@ -1,6 +1,6 @@
 """Weights that ship inside the package, so the headline commands work offline right
 after `pip install`: fp16 safetensors files, each with a model card (`NAME.md`: data,
-licence, steps, scores), made by `python -m bench.bundle` (photo-x4: `python -m
+licence, steps, scores), made by `python -m tools.bundle` (photo-x4: `python -m
 bench.upscaler`).
 
 A name uses these until a run passes its check against them, or the user chooses other

@@ -1,10 +1,10 @@
 """Print docs/performance.md's speed tables (Markdown) from the benches' JSON files.
 
-    python -m bench.report                 # reads docs/bench/*.json
-    python -m bench.report --dir results/  # e.g. what bench/gpu.sh wrote
+    python -m tools.report                 # reads docs/bench/*.json
+    python -m tools.report --dir results/  # e.g. what bench/gpu.sh wrote
 
 Tables in GENERATED are also kept in the docs between `<!-- report: NAME -->` and
-`<!-- /report -->`; `python -m bench.report --write` rewrites them there, and
+`<!-- /report -->`; `python -m tools.report --write` rewrites them there, and
 tests/test_docs.py fails when a committed one differs from what this prints.
 """
 
@@ -105,7 +105,7 @@ def fast_defaults(doc: dict) -> str:
 
 
 def threads(doc: dict) -> str:
-    """performance.md: two runs on one machine (bench/threads.py)."""
+    """decisions.md: two runs on one machine (the retired bench/threads.py)."""
     rows = [f"{doc['usable_cores']} usable cores, {doc['steps']} steps per run, "
             f"{doc['repeats']} rounds:", "",
             "| arrangement | torch threads each | total img/s (range) | vs one alone |",
@@ -116,7 +116,7 @@ def threads(doc: dict) -> str:
 
 
 def optim(doc: dict) -> str:
-    """performance.md: one Adam step three ways (bench/optim.py)."""
+    """decisions.md: one Adam step three ways (the retired bench/optim.py)."""
     rows = ["| nets | parameters | tensors | for-loop (torch's CPU default) | foreach | fused |",
             "|---|---|---|---|---|---|"]
     rows += [f"| {r['case']} | {r['params'] / 1e6:.2f} M | {r['tensors']} "
@@ -261,7 +261,7 @@ def leaks_rules(doc: dict) -> str:
 
 
 def decode(doc: dict) -> str:
-    """performance.md: torchvision.io against PIL per item (bench/decode.py)."""
+    """decisions.md: torchvision.io against PIL per item (the retired bench/decode.py)."""
     rows = ["| item | torchvision.io | PIL | speed-up |", "|---|---|---|---|"]
     rows += [f"| {r['case']} | {r['torchvision_ms']:.2f} ms | {r['pil_ms']:.2f} ms "
              f"| {r['speedup']:.1f}x |" for r in doc["results"]]

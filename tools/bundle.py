@@ -1,7 +1,7 @@
 """Train, score and write the weights that ship inside the package (`ganctl/weights/bundled/`).
 
-    python -m bench.bundle                      # all three, about 25 CPU-minutes here
-    python -m bench.bundle --only sneakers-stage2 --device cuda
+    python -m tools.bundle                      # all three, about 25 CPU-minutes here
+    python -m tools.bundle --only sneakers-stage2 --device cuda
 
 Each model is trained by `ganctl train` with a fixed seed and a fixed number of steps,
 stored as fp16 safetensors (what ships; each file under 2 MB) next to a model card, then
@@ -98,7 +98,7 @@ def classifier_card(path: Path, scores: dict) -> str:
         "classes.",
         "- Licence of the weights: MIT, like ganctl.",
         "- Trained: `ganctl.metrics.classifier.train_classifier` (3 epochs, seed 0), made by "
-        "`python -m bench.bundle --only fashion-classifier`.",
+        "`python -m tools.bundle --only fashion-classifier`.",
         f"- File: {path.name}, {path.stat().st_size / 1e6:.2f} MB, fp32 tensors.", "",
         "## Score of this file", "",
         f"Accuracy {scores['test_accuracy']:.4f} on the {scores['test_images']:,} "
@@ -202,7 +202,7 @@ def card(name: str, run: dict, path: Path, scores: dict) -> str:
              "listed above.",
              f"- Trained: `{run['command']} --seed 0`, "
              f"{run['step']} steps "
-             f"({run['epoch']:.1f} epochs), made by `python -m bench.bundle`.",
+             f"({run['epoch']:.1f} epochs), made by `python -m tools.bundle`.",
              f"- File: {path.name}, {path.stat().st_size / 1e6:.2f} MB, fp16 tensors.", "",
              "## Scores of this file on images it never trained on", ""]
     if "fd" in scores:
