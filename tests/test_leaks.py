@@ -132,6 +132,30 @@ def test_the_leak_head_trains_on_two_thirds_of_proliv_and_calibration_sees_the_r
     assert "proliv_fit" not in off.extra and len(off.extra["proliv"][0]) == 16
 
 
+def test_auto_shape_follows_the_training_images(tmp_path):
+    from ganctl import config
+    from ganctl.plugins.leaks import LeaksConfig
+    from ganctl.plugins.leaks.recipe import resolve_shape
+
+    def files(folder, size, mode, n=5):
+        folder.mkdir()
+        for i in range(n):
+            Image.new(mode, size).save(folder / f"{i}.png")
+        return sorted(folder.glob("*.png"))
+
+    small_gray = files(tmp_path / "fm", (28, 28), "L")
+    photos = files(tmp_path / "ph", (300, 200), "RGB")
+    auto = config.build(LeaksConfig, {})
+    cfg, note = resolve_shape(auto, small_gray)
+    assert (cfg.image_size, cfg.channels) == (32, 1) and "median side 28" in note
+    cfg, _ = resolve_shape(auto, photos)
+    assert (cfg.image_size, cfg.channels) == (64, 3)
+    cfg, _ = resolve_shape(auto, small_gray + photos * 2)  # mixed: the median, colour
+    assert (cfg.image_size, cfg.channels) == (64, 3)
+    chosen = config.build(LeaksConfig, {"image_size": 16, "channels": 3})
+    assert resolve_shape(chosen, small_gray) == (chosen, "")
+
+
 def test_large_feature_maps_are_pooled_to_bound_the_precision_matrix():
     vae = nets.build("vae", channels=3, size=64, width=32, feature_stats=True)
     assert vae.feat_precision.shape == (1024, 1024)  # 256 x 2 x 2, not 256 x 4 x 4

@@ -76,7 +76,12 @@ def test_upscale_keeps_rate_count_audio_and_each_frame_is_the_image_result(cli, 
     # and a second run gives byte-identical frames.
     assert cli("upscale", clip, "-o", "frames/").code == 0
     assert cli("upscale", clip, "-o", "again/").code == 0
+    import ganctl
+
+    up = ganctl.load("photo-x4", device="cpu")  # the Python API: the same pixels
     for i, frame in enumerate(decoded_frames(clip), 1):
+        assert np.array_equal(np.asarray(up(frame)),
+                              np.asarray(Image.open(tmp_path / "frames" / f"{i:06d}.png")))
         frame.save(tmp_path / f"f{i}.png")
         assert cli("upscale", f"f{i}.png", "-o", f"one{i}.png").code == 0
         ours = (tmp_path / "frames" / f"{i:06d}.png").read_bytes()

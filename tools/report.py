@@ -246,6 +246,24 @@ def leaks_fashion(doc: dict) -> str:
     return "\n".join(rows)
 
 
+def leaks_lookalike(doc: dict) -> str:
+    """leaks.md and performance.md: leaks that look like the normal images
+    (bench/leaks_fashion.py --layout lookalike), each setting trained seed by seed."""
+    rows = [f"Measured {doc['date']} on {doc['cpu']} ({doc['machine']}), {doc['split']} split, "
+            f"{doc['minutes']:g} minutes of training, seeds {', '.join(map(str, doc['seeds']))}"
+            "; median (range). Goal: ROC AUC >= 0.98, leak recall >= 0.9 at precision >= 0.9.",
+            "", "| setting | steps | ROC AUC | sandal | ankle boot | leak recall "
+            "| leak precision | accuracy |", "|---|---|---|---|---|---|---|---|"]
+    for i, (name, r) in enumerate(doc["scores"].items()):
+        m, per = r["summary"], r["summary"]["roc_auc_per_class"]
+        label = f"{name} (default)" if i == 0 else name
+        rows.append(f"| {label} | {m['steps']['median']:,.0f} | {rng(m['roc_auc_all'], 3)} "
+                    f"| {rng(per['sandal'], 3)} | {rng(per['ankle boot'], 3)} "
+                    f"| {rng(m['leak_recall'], 3)} | {rng(m['leak_precision'], 3)} "
+                    f"| {rng(m['accuracy'], 3)} |")
+    return "\n".join(rows)
+
+
 def leaks_rules(doc: dict) -> str:
     """leaks.md: where each threshold rule lands (bench/leaks_fashion.py --split val)."""
     runs = doc["scores"]["feature"]["runs"]
@@ -538,6 +556,8 @@ GENERATED = {"bundle": ("bundle.json", bundle), "upscaler": ("upscaler.json", up
              "verbs": ("inference.json", verbs),
              "leaks-fashion": ("leaks-fashion.json", leaks_fashion),
              "leaks-rules-val": ("leaks-fashion-val.json", leaks_rules),
+             "leaks-lookalike": ("leaks-lookalike.json", leaks_lookalike),
+             "leaks-lookalike-val": ("leaks-lookalike-val.json", leaks_lookalike),
              "cyclegan-real": ("cyclegan-real.json", cyclegan_real),
              "cyclegan-real-256": ("cyclegan-real-256.json", cyclegan_real),
              "faces-real": ("faces-real.json", faces_real), "video": ("video.json", video),

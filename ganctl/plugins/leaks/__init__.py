@@ -3,13 +3,14 @@ badly it reconstructs them, with a threshold calibrated at the end of training."
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
-from ganctl.console import warn
+from ganctl.console import info, warn
 from ganctl.data import layouts, sources
 from ganctl.data.images import fit, to_array
 from ganctl.errors import GanctlError
@@ -20,6 +21,7 @@ from ganctl.plugins.leaks.recipe import (
     condition_vector,
     decode_images,
     load_images,
+    resolve_shape,
 )
 from ganctl.plugins.leaks.scores import RIDGE, Scorer, calibrate, fit_feature_stats, score_batch
 from ganctl.registry import Plugin
@@ -53,6 +55,9 @@ class Leaks(Plugin):
         lk = layouts.leaks_folder(root)
         for line in lk.bad_lines[:3]:
             warn(f"annotation problem: {line}")
+        cfg, note = resolve_shape(cfg, lk.train)
+        if note:
+            info(note)
         images, cond, bad = load_images(lk.train, cfg)
         if len(images) < 2:
             raise GanctlError(f"{len(images)} readable image(s) in {root}/train: leaks needs "
@@ -78,11 +83,14 @@ class Leaks(Plugin):
                                  (cfg.image_size, cfg.image_size), len(train_i),
                                  sources.fingerprint_files(lk.train, root), synthetic,
                                  bad + proliv[2])
+        extra["shape"] = (cfg.image_size, cfg.channels)
         return sources.TrainData(sources.ImageTensors(images[train_i], cond[train_i]), info_,
                                  sources.ImageTensors(images[val_i], cond[val_i]), extra)
 
     def setup(self, cfg, data, stage, device):
-        return VAERecipe(cfg, data, device)
+        size, channels = data.extra["shape"]  # what auto resolved to in load_data
+        return VAERecipe(dataclasses.replace(cfg, image_size=size, channels=channels), data,
+                         device)
 
     def detector(self, weights, device):
         """fn(list of PIL images) -> (scores, error maps at model size), plus settings."""

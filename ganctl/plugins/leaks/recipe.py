@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -26,13 +27,21 @@ from ganctl.plugins.leaks.scores import (
 )
 from ganctl.training.recipe import Recipe
 
+# The sides `image_size=0` (auto) chooses between: no smaller (the VAE needs 16 and its
+# features a few levels), no larger than the photo default that fits a CPU.
+AUTO_SIDES = (32, 64)
+GRAY_MODES = ("1", "L", "I", "I;16", "F")
+
 
 @dataclass
 class LeaksConfig(TrainConfig):
     precision: str = precision_opt("fp32")  # bf16 scored lower: bench/fast_defaults.py
-    image_size: int = opt(64, "model side in pixels (a power of two)", minimum=16)
+    image_size: int = opt(0, "model side in pixels, a power of two; 0 = auto: the smallest "
+                          f"one at least the training images' median longer side, from "
+                          f"{AUTO_SIDES[0]} to {AUTO_SIDES[1]}", minimum=0)
     fit: str = opt("pad", "pad (letter-box, keeps aspect) or resize", choices=("pad", "resize"))
-    channels: int = opt(3, "1 gray or 3 RGB", choices=(1, 3))
+    channels: int = opt(0, "1 gray, 3 RGB, 0 = auto: gray when the training images are",
+                        choices=(0, 1, 3))
     latent: int = opt(64, "latent size", minimum=1)
     width: int = opt(32, "base channel width", minimum=4)
     beta: float = opt(1.0, "weight of the KL term (beta-VAE)", minimum=0.0)
@@ -59,12 +68,37 @@ class LeaksConfig(TrainConfig):
                             minimum=1)
 
     def __post_init__(self):  # checked when the config is built: --dry-run reports it too
-        if self.image_size & (self.image_size - 1):
+        if self.image_size and (self.image_size < 16 or self.image_size & (self.image_size - 1)):
             raise UsageError(f"image_size must be a power of two (16, 32, 64, ...), got "
                              f"{self.image_size}")
         if not RULES.match(self.threshold):
             raise UsageError(f"bad threshold rule {self.threshold!r}; use auto, best-f1, "
                              "mean-proliv or quantile:Q")
+
+
+def resolve_shape(cfg: LeaksConfig, files: list) -> tuple[LeaksConfig, str]:
+    """`cfg` with `image_size` and `channels` set where they are 0 (auto), read from the
+    headers of up to 256 training images (nothing is decoded), and a line saying so."""
+    if cfg.image_size and cfg.channels:
+        return cfg, ""
+    from PIL import Image
+
+    sides, gray = [], True
+    for p in files[:: max(1, len(files) // 256)]:
+        try:
+            with Image.open(p) as img:
+                sides.append(max(img.size))
+                gray = gray and img.mode in GRAY_MODES
+        except (OSError, ValueError):
+            continue  # reported when the images are decoded
+    median = int(np.median(sides)) if sides else AUTO_SIDES[1]
+    size = cfg.image_size or min(max(AUTO_SIDES[0], 1 << (median - 1).bit_length()),
+                                 AUTO_SIDES[1])
+    channels = cfg.channels or (1 if gray and sides else 3)
+    notes = ([f"image_size {size} (auto: median side {median} px)"] if not cfg.image_size
+             else []) + ([f"channels {channels} (auto: {'gray' if channels == 1 else 'colour'}"
+                          " images)"] if not cfg.channels else [])
+    return dataclasses.replace(cfg, image_size=size, channels=channels), ", ".join(notes)
 
 
 def uses_leak_head(cfg: LeaksConfig, data) -> bool:
