@@ -72,8 +72,8 @@ def run(root: Path, kinds: dict[str, int], sets: dict, runs: Path) -> dict:
             "leak_recall": round(rep["classes"]["leak"]["recall"], 4)}
 
 
-RULES = ("best-f1", "quantile:0.9", "quantile:0.93", "quantile:0.95", "quantile:0.97", "quantile:0.98", "quantile:0.99",
-         "quantile:0.995", "mean-proliv")
+RULES = ("best-f1", "quantile:0.9", "quantile:0.93", "quantile:0.95", "quantile:0.97",
+         "quantile:0.98", "quantile:0.99", "quantile:0.995", "mean-proliv")
 
 
 def rules(root: Path, sets: dict, w, labels, scores) -> dict:
