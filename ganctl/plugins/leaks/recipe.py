@@ -56,7 +56,7 @@ class LeaksConfig(TrainConfig):
                              "known leaks apart from the normal images (a third of proliv/ "
                              "is held out to set the threshold); 0 turns it off",
                              minimum=0.0)
-    threshold: str = opt("auto", "auto (best-f1 capped at quantile:0.97 when proliv/ has "
+    threshold: str = opt("auto", "auto (best-f1 capped at quantile:0.93 when proliv/ has "
                          "images, else quantile:0.99), best-f1, mean-proliv (the seed's rule), "
                          "or quantile:Q of normal scores")
     val_fraction: float = opt(0.1, "share of normal images held out for validation",

@@ -15,10 +15,11 @@ RULES = re.compile(r"^(auto|best-f1|mean-proliv|quantile:(0(\.\d+)?|1(\.0+)?))$"
 
 # `threshold=auto` never puts the threshold above this quantile of the held-out normal
 # scores. Chosen on held-out training images (`python -m bench.leaks_fashion --split
-# val`): when every known leak scores far above every normal image, proliv/ says nothing
-# about where leaks unlike them fall, and best-f1 alone then sits on the single highest
-# normal score.
-AUTO_CAP = 0.97
+# val`, both layouts): when every known leak scores far above every normal image,
+# proliv/ says nothing about where leaks unlike them fall, and best-f1 alone then sits on
+# the single highest normal score. 0.93 is the highest cap whose leak recall stayed above
+# 0.9 on every val seed of the look-alike layout (0.97 did on the all-classes layout).
+AUTO_CAP = 0.93
 
 
 def calibrate(rule: str, normal: np.ndarray, leak: np.ndarray) -> tuple[float, str]:
