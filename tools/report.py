@@ -195,7 +195,7 @@ def stage2(doc: dict) -> str:
 
 
 def sr_augment(doc: dict) -> str:
-    """performance.md: flips against all eight symmetries (bench/sr_augment.py)."""
+    """decisions.md: flips against all eight symmetries (the retired bench/sr_augment.py)."""
     rows = ["| set | bicubic | augment=flip | augment=dihedral |", "|---|---|---|---|"]
     for name, label in (("photos", "photographs"), ("fashion", "Fashion-MNIST sneakers")):
         r = doc["sets"][name]["rows"]
@@ -558,6 +558,7 @@ GENERATED = {"bundle": ("bundle.json", bundle), "upscaler": ("upscaler.json", up
              "leaks-rules-val": ("leaks-fashion-val.json", leaks_rules),
              "leaks-lookalike": ("leaks-lookalike.json", leaks_lookalike),
              "leaks-lookalike-val": ("leaks-lookalike-val.json", leaks_lookalike),
+             "leaks-rules-lookalike-val": ("leaks-lookalike-val.json", leaks_rules),
              "cyclegan-real": ("cyclegan-real.json", cyclegan_real),
              "cyclegan-real-256": ("cyclegan-real-256.json", cyclegan_real),
              "faces-real": ("faces-real.json", faces_real), "video": ("video.json", video),

@@ -35,7 +35,7 @@ from ganctl.training.recipe import Recipe
 
 SCALE = 4
 # Product shots that all face one way: turned copies are off-distribution there
-# (bench/sr_augment.py: dihedral 0.34 dB below flips on Fashion-MNIST sneakers, 0.30 dB
+# (docs/decisions.md, "Stage 2: which symmetries": dihedral 0.34 dB below flips on Fashion-MNIST sneakers, 0.30 dB
 # above them on photographs).
 ALIGNED_SETS = ("sneakers", "fashion-sneakers", "synthetic:sneakers")
 ARCHS = {"compact": ("sr_compact_g", 6, 48), "lr": ("sr_lr_g", 8, 48),
