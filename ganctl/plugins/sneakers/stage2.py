@@ -35,8 +35,8 @@ from ganctl.training.recipe import Recipe
 
 SCALE = 4
 # Product shots that all face one way: turned copies are off-distribution there
-# (docs/decisions.md, "Stage 2: which symmetries": dihedral 0.34 dB below flips on Fashion-MNIST sneakers, 0.30 dB
-# above them on photographs).
+# (docs/decisions.md, "Stage 2: which symmetries": dihedral 0.34 dB below flips on
+# Fashion-MNIST sneakers, 0.30 dB above them on photographs).
 ALIGNED_SETS = ("sneakers", "fashion-sneakers", "synthetic:sneakers")
 ARCHS = {"compact": ("sr_compact_g", 6, 48), "lr": ("sr_lr_g", 8, 48),
          "srresnet": ("srgan_g", 16, 64), "rrdb": ("rrdb_g", 23, 64)}
