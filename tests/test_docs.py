@@ -68,7 +68,7 @@ def test_bundled_weights_are_small_and_carded():
     for name in bundled.names():
         assert bundled.path(name).stat().st_size < 2_000_000, name
         card = bundled.card(name)
-        needed = ("Data:", "Licence", "Trained:", "made by `python -m bench.")
+        needed = ("Data:", "Licence", "Trained:", "made by `python -m ")
         assert all(s in card for s in needed), name
 
 

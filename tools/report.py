@@ -209,23 +209,6 @@ def sr_augment(doc: dict) -> str:
     return "\n".join(rows)
 
 
-def leaks_hard(doc: dict) -> str:
-    """performance.md: leaks on the hard anomalies (bench/quality.py)."""
-    m = doc["leaks"]["measured"]
-    rows = [f"Measured {m['date']} on {m['cpu']}, {doc['leaks']['minutes']:g} minutes of "
-            f"training on {doc['leaks']['threads']} threads.", "",
-            "| score | steps | ROC AUC (goal >= 0.95) | PR AUC | accuracy at the "
-            "threshold | threshold rule | confusion `[[TN, FP], [FN, TP]]` |",
-            "|---|---|---|---|---|---|---|"]
-    for i, (name, r) in enumerate(doc["leaks"]["scores"].items()):
-        auc = f"{r['roc_auc']:.4f}"
-        rows.append(f"| {name}{' (default)' if i == 0 else ''} | {r['steps']:,} "
-                    f"| {f'**{auc}**' if i == 0 else auc} | {r['pr_auc']:.4f} "
-                    f"| {r['accuracy']:.3f} | {r['threshold_rule'].split()[0]} "
-                    f"| {r['confusion']} |")
-    return "\n".join(rows)
-
-
 def leaks_fashion(doc: dict) -> str:
     """leaks.md: every Fashion-MNIST class as a leak (bench/leaks_fashion.py)."""
     rows = [f"Measured {doc['date']} on {doc['cpu']} ({doc['machine']}), {doc['split']} split, "
@@ -549,13 +532,12 @@ GENERATED = {"bundle": ("bundle.json", bundle), "upscaler": ("upscaler.json", up
              "sample-memory": ("inference.json", sample_memory),
              "stage1": ("quality.json", stage1), "stage2": ("quality.json", stage2),
              "sr-augment": ("sr-augment.json", sr_augment),
-             "leaks-hard": ("quality.json", leaks_hard), "decode": ("decode.json", decode),
+             "decode": ("decode.json", decode),
              "upscale-range-val": ("upscale-range-val.json", upscale_range),
              "upscale-range": ("upscale-range.json", upscale_range),
              "train-speed": ("train-speed.json", train_speed),
              "verbs": ("inference.json", verbs),
              "leaks-fashion": ("leaks-fashion.json", leaks_fashion),
-             "leaks-rules-val": ("leaks-fashion-val.json", leaks_rules),
              "leaks-lookalike": ("leaks-lookalike.json", leaks_lookalike),
              "leaks-lookalike-val": ("leaks-lookalike-val.json", leaks_lookalike),
              "leaks-rules-lookalike-val": ("leaks-lookalike-val.json", leaks_rules),
