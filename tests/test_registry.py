@@ -85,12 +85,11 @@ TOY = textwrap.dedent('''
             return ToyRecipe(cfg, data, device)
 
         def generate(self, weights, seeds, device, **_):
-            g = nets.from_arch(weights["arch"]["g"])
-            g.load_state_dict(weights["nets"]["g"])
+            g = weights.build("g", device)  # the net from its Arch, weights loaded, eval
             z = torch.stack([torch.randn(4, generator=torch.Generator().manual_seed(s))
                              for s in seeds])
             with torch.no_grad():
-                return g.to(device)(z.to(device)).cpu()
+                return g(z.to(device)).cpu()
 
 
     plugin = Toy()

@@ -84,7 +84,7 @@ def test_stage2_below_bicubic_is_kept_and_above_becomes_the_default():
 def test_a_stage2_run_that_fails_its_check_does_not_replace_photo_x4(cli, monkeypatch):
     plugin = registry.get("sneakers")  # a 2-step run's gain over bicubic is noise: fix it
     monkeypatch.setattr(plugin, "baseline_check", lambda w: (
-        False, "PSNR -0.01 dB over bicubic on 8 validation images") if w.get("stage") == 2
+        False, "PSNR -0.01 dB over bicubic on 8 validation images") if w.stage == 2
         else None)
     res = cli("train", "sneakers", *TINY2)
     assert res.code == 0 and json.loads(res.out)["published"] is None

@@ -129,7 +129,7 @@ def _generator(name, metric, extractor_spec, real, n, weights, device, as_json) 
     ext = ev.extractor(extractor_spec, dev)  # first: a missing extractor fails fast
     payload = weights_mod.for_plugin(plugin, 1, weights)
     say_weights(plugin, payload)
-    real = real or (payload.get("dataset") or {}).get("name", "synthetic")
+    real = real or (payload.dataset or {}).get("name", "synthetic")
     real = "synthetic" if str(real).startswith("synthetic") else real
     cfg = config.build(plugin.config_class(1), {})
     data = plugin.load_data(cfg, real, 1)

@@ -86,7 +86,7 @@ def threshold_rule(meta: dict) -> str:
     150 proliv images"."""
     cal = meta.get("calibration", {})
     counts = f"{cal['normal_images']} held-out normal" if "normal_images" in cal else ""
-    if cal.get("leak_images"):
-        counts += f" and {cal['leak_images']} proliv"
+    if cal.get("leak_images"):  # with a leak head, the third of proliv/ it never saw
+        counts += f" and {cal['leak_images']} {'held-out ' if meta.get('leak_head') else ''}proliv"
     return f"{meta.get('rule', 'calibrated')} on {counts} images" if counts else \
         meta.get("rule", "calibrated")
