@@ -53,6 +53,7 @@ def test_plot_one_and_many_runs_with_globs(cli, two_runs, tmp_path):
     assert res.code == 2 and "no keys match" in res.err
 
 
+@pytest.mark.slow  # the two training runs take 5.7 s here: fast tier under 90 s
 def test_malformed_line_is_skipped_with_a_warning(cli, two_runs, tmp_path):
     stats = os.path.join(two_runs[0], "stats.jsonl")
     with open(stats, "a") as f:
@@ -71,6 +72,7 @@ def test_wandb_csv_input(cli, tmp_path):
     assert cli("plot-losses", str(csv), "-o", "w.png").code == 0
 
 
+@pytest.mark.slow  # the two training runs take 5.7 s here: fast tier under 90 s
 def test_terminal_plot_fits_the_terminal(two_runs):
     loaded = [plots.load(r) for r in two_runs]
     text = plots.plot_terminal(loaded, plots.select_keys(loaded, ["loss_*"]), width=60,
