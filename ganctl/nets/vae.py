@@ -47,13 +47,12 @@ class ConvVAE(nn.Module):
         self.decoder = nn.Sequential(*dec, nn.Conv2d(width, channels, 3, 1, 1))
         self.top = chans[-1]
         self.pool_features = flat > MAX_FEATURES
+        dim = flat // 4 if self.pool_features else flat  # what `features` returns
         if feature_stats:
-            dim = flat // 4 if self.pool_features else flat
             self.register_buffer("feat_mean", torch.zeros(dim))
             self.register_buffer("feat_precision", torch.zeros(dim, dim))
         self.leak_head = None
         if leak_head:
-            dim = flat // 4 if self.pool_features else flat
             self.leak_head = nn.Linear(dim, 1)
             self.register_buffer("score_norm", torch.tensor([0.0, 1.0, 0.0, 1.0]))
 

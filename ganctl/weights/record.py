@@ -56,7 +56,7 @@ class Arch:
 
 
 # Fields of `Weights` that a file stores under another key.
-FILE_KEYS = {"meta": "recipe_meta"}
+FILE_KEYS = {"meta": "recipe_meta", "preprocess_record": "preprocess"}
 # Fields that describe how the weights were loaded: never written to a file.
 LOADED = ("path", "origin")
 
@@ -97,16 +97,13 @@ class Weights:
     @classmethod
     def of(cls, payload: Mapping[str, Any]) -> Weights:
         """The record of a file's plain dict (the one place dicts become `Weights`)."""
-        names = {f.name for f in dataclasses.fields(cls)} - {"arch", "preprocess_record",
-                                                              "extra", "meta"}
-        known = {k: payload[k] for k in names if payload.get(k) is not None}
+        keys = {FILE_KEYS.get(f.name, f.name): f.name for f in dataclasses.fields(cls)
+                if f.name != "extra"}
+        known = {keys[k]: v for k, v in payload.items() if k in keys and v is not None}
+        known["arch"] = {k: Arch.of(a) for k, a in known.get("arch", {}).items()}
         if "ema_nets" in known:
             known["ema_nets"] = tuple(known["ema_nets"])
-        used = set(known) | {"arch", "preprocess", "recipe_meta"}
-        return cls(**known, arch={k: Arch.of(a) for k, a in (payload.get("arch") or {}).items()},
-                   preprocess_record=dict(payload.get("preprocess") or {}),
-                   meta=dict(payload.get("recipe_meta") or {}),
-                   extra={k: v for k, v in payload.items() if k not in used})
+        return cls(**known, extra={k: v for k, v in payload.items() if k not in keys})
 
     def with_(self, **changes: Any) -> Weights:
         return dataclasses.replace(self, **changes)
@@ -129,10 +126,7 @@ class Weights:
                 continue
             if f.name == "arch":
                 value = {k: a.record() for k, a in value.items()}
-            elif f.name == "preprocess_record":
-                out["preprocess"] = dict(value)
-                continue
-            elif f.name == "ema_nets":
+            elif isinstance(value, tuple):
                 value = list(value)
             elif isinstance(value, Mapping):
                 value = dict(value)
