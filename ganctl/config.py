@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ganctl.errors import UsageError
+from ganctl.kit import DIFFAUG_POLICIES
 
 
 def opt(default: Any, help: str, choices: tuple | None = None, minimum: float | None = None,
@@ -58,6 +59,14 @@ def channels_last_opt(default: bool):
 def beta1_opt(default: float = 0.5, note: str = ""):
     """The `beta1` field of a plugin's Adam optimisers."""
     return opt(default, f"Adam beta1{note}", minimum=0.0, maximum=0.99999)
+
+
+def diffaug_opt():
+    """The `diffaug` field of every GAN plugin (ganctl/kit/diffaug.py)."""
+    return opt("none", "differentiable augmentation of every image the discriminator sees, "
+               "real and generated, in both steps (DiffAugment; for small datasets): none, "
+               "or color, translation and cutout joined by commas in that order",
+               choices=DIFFAUG_POLICIES)
 
 
 def epochs_opt(default: float, note: str = "0 = no limit"):
@@ -138,6 +147,7 @@ class PaperScheduleConfig(TrainConfig):
     constant for `n_epochs`, then decaying linearly to zero over `n_epochs_decay`."""
 
     beta1: float = beta1_opt()
+    diffaug: str = diffaug_opt()
     n_epochs: int = opt(100, "epochs at the initial learning rate", minimum=0)
     n_epochs_decay: int = opt(100, "epochs of linear decay to zero", minimum=0)
     epochs: float = epochs_opt(200.0, "n_epochs + n_epochs_decay")

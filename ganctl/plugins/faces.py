@@ -10,12 +10,12 @@ import torch
 import torch.nn.functional as F
 
 from ganctl import nets
-from ganctl.config import TrainConfig, beta1_opt, epochs_opt, opt
+from ganctl.config import TrainConfig, beta1_opt, diffaug_opt, epochs_opt, opt
 from ganctl.console import warn
 from ganctl.data import cache, layouts, sources
 from ganctl.errors import GanctlError
 from ganctl.infer import deploy
-from ganctl.kit import losses
+from ganctl.kit import diffaug, losses
 from ganctl.kit.noise import fixed_noise, recalibration_noise, seed_noise
 from ganctl.kit.optim import adam
 from ganctl.registry import Plugin
@@ -42,6 +42,7 @@ class FacesConfig(TrainConfig):
     lr_d: float = opt(0.0, "discriminator learning rate (0 = 1e-4 for csp, 2e-4 for dcgan)",
                       minimum=0.0)
     beta1: float = beta1_opt()
+    diffaug: str = diffaug_opt()
     collapse_alarm: float = opt(0.3, "warn when sample diversity falls below this fraction "
                                 "of the real data's (0 = off)", minimum=0.0)
     collapse_warmup: int = opt(1000, "steps before a low diversity counts, unless it was "
@@ -99,6 +100,7 @@ class FacesRecipe(Recipe):
         self.optimizers = {"g": adam(g.parameters(), lr=self.lr_g, betas=betas),
                            "d": adam(d.parameters(), lr=self.lr_d, betas=betas)}
         self.noise = fixed_noise(64, cfg.nz, cfg.seed + 1, device)
+        self.d_aug = diffaug.augmenter(cfg.diffaug)
         real = data.train.tensors[0][:256]
         self.real_diversity = diversity(to_unit(real))
         self.steps, self.peak, self.alarmed = 0, 0.0, False
@@ -110,16 +112,16 @@ class FacesRecipe(Recipe):
         return {"lr_g": self.lr_g, "lr_d": self.lr_d}
 
     def step(self, batch):
-        g, d = self.nets["g"], self.nets["d"]
+        g, d, aug = self.nets["g"], self.nets["d"], self.d_aug
         real = to_unit(batch[0])
         fake = g(torch.randn(len(real), self.cfg.nz, device=self.device))
         self.steps += 1
 
-        real_logits, fake_logits = d(real), d(fake.detach())
+        real_logits, fake_logits = d(aug(real)), d(aug(fake.detach()))
         loss_d = losses.d_loss("bce", real_logits, fake_logits)
         grad_d = self.update(loss_d, "d", lambda: grad_norm(d))
 
-        after = d(fake)  # D(G(z)) again, after the D step: the seed's second reading
+        after = d(aug(fake))  # D(G(z)) again, after the D step: the seed's second reading
         loss_g = losses.g_loss("bce", after)
         grad_g = self.update(loss_g, "g", lambda: grad_norm(g))
         return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),

@@ -23,6 +23,7 @@ from ganctl.data.images import first_readable, read_tensor, resize_tensor
 from ganctl.errors import UsageError
 from ganctl.infer import deploy
 from ganctl.infer.translate import translate_images
+from ganctl.kit import diffaug
 from ganctl.kit.jitter import random_crop_flip
 from ganctl.kit.losses import toward
 from ganctl.kit.optim import adam
@@ -130,6 +131,8 @@ class Pix2PixRecipe(Recipe):
                            for k, o in self.optimizers.items()}
         self.val = [to_unit(t.to(device)) for t in data.val.tensors] if data.val else None
         self.lpips = lpips.Validation()
+        # D sees (input, image) pairs: one draw of each transform for both halves
+        self.d_aug = diffaug.augmenter(cfg.diffaug, groups=2)
 
     def arch(self):
         return self._arch
@@ -140,18 +143,18 @@ class Pix2PixRecipe(Recipe):
                 "batch_stats": self.cfg.norm == "batch" and self.cfg.batch_size == 1}
 
     def step(self, batch):
-        g, d, cfg = self.nets["g"], self.nets["d"], self.cfg
+        g, d, aug, cfg = self.nets["g"], self.nets["d"], self.d_aug, self.cfg
         a, b = random_crop_flip(batch, cfg.crop_size, cfg.flip)
         real_a, real_b = to_unit(a), to_unit(b)
         fake_b = g(real_a)
 
-        pred_real = d(torch.cat([real_a, real_b], 1))
-        pred_fake = d(torch.cat([real_a, fake_b.detach()], 1))
+        pred_real = d(aug(torch.cat([real_a, real_b], 1)))
+        pred_fake = d(aug(torch.cat([real_a, fake_b.detach()], 1)))
         loss_d_real, loss_d_fake = toward("bce", pred_real, True), toward("bce", pred_fake, False)
         loss_d = 0.5 * (loss_d_real + loss_d_fake)
         self.update(loss_d, "d")
 
-        loss_g_gan = toward("bce", d(torch.cat([real_a, fake_b], 1)), True)
+        loss_g_gan = toward("bce", d(aug(torch.cat([real_a, fake_b], 1))), True)
         loss_g_l1 = F.l1_loss(fake_b, real_b)
         loss_g = loss_g_gan + cfg.lambda_l1 * loss_g_l1
         self.update(loss_g, "g")

@@ -12,6 +12,7 @@ from ganctl import nets
 from ganctl.config import PaperScheduleConfig, channels_last_opt, opt, recipe_defaults, recipe_opt
 from ganctl.data.batches import EpochKeyed
 from ganctl.data.images import first_readable, read_tensor, resize_tensor
+from ganctl.kit import diffaug
 from ganctl.kit.jitter import random_crop_flip
 from ganctl.kit.losses import d_loss, toward
 from ganctl.kit.optim import adam
@@ -149,12 +150,13 @@ class CycleGANRecipe(Recipe):
                            for k, o in self.optimizers.items()}
         self.pool_a, self.pool_b = ImagePool(cfg.pool_size), ImagePool(cfg.pool_size)
         self.fixed = [to_unit(t.to(device)) for t in data.val.tensors]
+        self.d_aug = diffaug.augmenter(cfg.diffaug)
 
     def arch(self):
         return self._arch
 
     def step(self, batch):
-        cfg, n = self.cfg, self.nets
+        cfg, n, aug = self.cfg, self.nets, self.d_aug
         (a,), (b,) = (random_crop_flip((t,), cfg.image_size, cfg.flip) for t in batch)
         real_a, real_b = to_unit(a), to_unit(b)
         lam, lam_idt = cfg.lambda_cycle, cfg.lambda_cycle * cfg.lambda_identity
@@ -167,8 +169,8 @@ class CycleGANRecipe(Recipe):
             real_a.new_zeros(())
         loss_idt_b = F.l1_loss(n["g_b"](real_a), real_a) * lam_idt if lam_idt else \
             real_a.new_zeros(())
-        loss_g_a = toward("lsgan", n["d_a"](fake_b), True)
-        loss_g_b = toward("lsgan", n["d_b"](fake_a), True)
+        loss_g_a = toward("lsgan", n["d_a"](aug(fake_b)), True)
+        loss_g_b = toward("lsgan", n["d_b"](aug(fake_a)), True)
         loss_cycle_a = F.l1_loss(rec_a, real_a) * lam
         loss_cycle_b = F.l1_loss(rec_b, real_b) * lam
         loss_g = loss_g_a + loss_g_b + loss_cycle_a + loss_cycle_b + loss_idt_a + loss_idt_b
@@ -177,8 +179,8 @@ class CycleGANRecipe(Recipe):
         for d in (n["d_a"], n["d_b"]):
             d.requires_grad_(True)
         past_b, past_a = self.pool_b.query(fake_b), self.pool_a.query(fake_a)
-        loss_d_a = d_loss("lsgan", n["d_a"](real_b), n["d_a"](past_b))
-        loss_d_b = d_loss("lsgan", n["d_b"](real_a), n["d_b"](past_a))
+        loss_d_a = d_loss("lsgan", n["d_a"](aug(real_b)), n["d_a"](aug(past_b)))
+        loss_d_b = d_loss("lsgan", n["d_b"](aug(real_a)), n["d_b"](aug(past_a)))
         self.update(loss_d_a + loss_d_b, "d")
         out = {"loss_g": loss_g, "loss_d_a": loss_d_a, "loss_g_a": loss_g_a,
                "loss_cycle_a": loss_cycle_a, "loss_idt_a": loss_idt_a, "loss_d_b": loss_d_b,

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import torch
 
 from ganctl import nets
-from ganctl.config import TrainConfig, beta1_opt, epochs_opt, opt, precision_opt
+from ganctl.config import TrainConfig, beta1_opt, diffaug_opt, epochs_opt, opt, precision_opt
 from ganctl.errors import UsageError
-from ganctl.kit import losses
+from ganctl.kit import diffaug, losses
 from ganctl.kit.noise import fixed_noise, recalibration_noise
 from ganctl.kit.optim import adam
 from ganctl.tensors import to_unit
@@ -42,6 +42,7 @@ class Stage1Config(TrainConfig):
     beta1: float = beta1_opt()
     beta2: float = opt(0.999, "Adam beta2", minimum=0.0, maximum=0.99999)
     spectral_norm: bool = opt(False, "spectral norm on the dcgan discriminator")
+    diffaug: str = diffaug_opt()
     batch_size: int = opt(128, "images per optimisation step", minimum=1)
     epochs: float = epochs_opt(30.0)
     sample_every: int = opt(200, "steps between sample grids in samples/", minimum=1)
@@ -77,20 +78,21 @@ class DCGANRecipe(Recipe):
             "g": adam(g.parameters(), lr=cfg.lr, betas=betas),
             "d": adam(d.parameters(), lr=cfg.lr_d or cfg.lr, betas=betas)}
         self.noise = fixed_noise(64, cfg.z_dim, cfg.seed + 1, device)
+        self.d_aug = diffaug.augmenter(cfg.diffaug)
 
     def arch(self):
         return self._arch
 
     def step(self, batch):
-        g, d, kind = self.nets["g"], self.nets["d"], self.cfg.loss
+        g, d, kind, aug = self.nets["g"], self.nets["d"], self.cfg.loss, self.d_aug
         real = to_unit(batch[0])
         fake = g(torch.randn(len(real), self.cfg.z_dim, device=self.device))
 
-        real_logits, fake_logits = d(real), d(fake.detach())
+        real_logits, fake_logits = d(aug(real)), d(aug(fake.detach()))
         loss_d = losses.d_loss(kind, real_logits, fake_logits)
         self.update(loss_d, "d")
 
-        loss_g = losses.g_loss(kind, d(fake))
+        loss_g = losses.g_loss(kind, d(aug(fake)))
         self.update(loss_g, "g")
         return {"loss_g": loss_g.detach(), "loss_d": loss_d.detach(),
                 "d_real": losses.d_score(kind, real_logits),

@@ -21,10 +21,10 @@ import torch
 import torch.nn.functional as F
 
 from ganctl import nets
-from ganctl.config import TrainConfig, beta1_opt, epochs_opt, opt, precision_opt
+from ganctl.config import TrainConfig, beta1_opt, diffaug_opt, epochs_opt, opt, precision_opt
 from ganctl.console import info
 from ganctl.errors import UsageError
-from ganctl.kit import losses
+from ganctl.kit import diffaug, losses
 from ganctl.kit.jitter import random_crops, random_symmetry
 from ganctl.kit.optim import adam
 from ganctl.metrics import lpips
@@ -92,6 +92,7 @@ class Stage2Config(TrainConfig):
     lr_adv: float = opt(1e-4, "generator learning rate in the adversarial phase",
                         minimum=0.0)
     lr_d: float = opt(1e-4, "discriminator learning rate", minimum=0.0)
+    diffaug: str = diffaug_opt()
     beta1: float = beta1_opt(0.9, " (the paper's 0.9)")
     val_fraction: float = opt(0.05, "share of the images held out for validation",
                               minimum=0.0)
@@ -155,6 +156,7 @@ class SRGANRecipe(Recipe):
         self.augment = cfg.augment
         if cfg.augment == "auto":
             self.augment = "flip" if data.info.name in ALIGNED_SETS else "dihedral"
+        self.d_aug = diffaug.augmenter(cfg.diffaug)
         self.pixel = F.l1_loss if cfg.pixel_loss == "l1" else F.mse_loss
         self.steps = 0
         self._meta = {"content_loss": self.content_kind, "scale": SCALE,
@@ -171,7 +173,7 @@ class SRGANRecipe(Recipe):
         return self._meta
 
     def step(self, batch):
-        g, d = self.nets["g"], self.nets["d"]
+        g, d, aug = self.nets["g"], self.nets["d"], self.d_aug
         hr = to_unit(random_crops(batch[0], self.cfg.crop))
         if self.augment != "none":
             hr = random_symmetry(hr, dihedral=self.augment == "dihedral")
@@ -188,7 +190,7 @@ class SRGANRecipe(Recipe):
             return {"loss_g": loss_g.detach(), f"loss_{self.cfg.pixel_loss}": loss_g.detach(),
                     "loss_mse": mse}
 
-        real_logits, fake_logits = d(hr), d(sr.detach())
+        real_logits, fake_logits = d(aug(hr)), d(aug(sr.detach()))
         if self.relativistic:
             loss_d = losses.relativistic_d_loss(real_logits, fake_logits)
         else:
@@ -197,9 +199,9 @@ class SRGANRecipe(Recipe):
 
         loss_content = self.content(sr.float(), hr)
         if self.relativistic:
-            loss_adv = losses.relativistic_g_loss(d(hr).detach(), d(sr))
+            loss_adv = losses.relativistic_g_loss(d(aug(hr)).detach(), d(aug(sr)))
         else:
-            loss_adv = losses.g_loss("bce", d(sr))
+            loss_adv = losses.g_loss("bce", d(aug(sr)))
         loss_g = loss_content + self.cfg.adv_weight * loss_adv
         self.update(loss_g, "g")
         with torch.no_grad():
