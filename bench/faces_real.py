@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from bench.common import provenance, write_json
-from bench.quality import (
+from bench.sides import (
     ganctl_budgets,
     ganctl_cmd,
     print_medians,

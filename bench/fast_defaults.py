@@ -6,19 +6,26 @@ plugin follows this bench: auto only where it scores equal or better.
 For every plugin stage both configurations train side by side (two processes at the
 same time, one torch thread each) for the same minutes on real data, then are scored:
 
-- sneakers stage 1: Fashion-MNIST sneakers; FD of 1,000 samples vs the 1,000 test
-  sneakers in the features of ganctl's Fashion-MNIST classifier (lower is better);
-- sneakers stage 2: x4 from 7 to 28 px on Fashion-MNIST sneakers; PSNR on 200 test
-  sneakers (higher is better); and x4 from 28 to 112 px on photographs (bench/photos.py:
-  100 training patches from scikit-image's samples, PSNR on 20 patches of 3 other photos);
-- leaks: sneakers normal, sandals and ankle boots the leaks; ROC AUC on the test set;
-- faces: the faces DCGAN on the Fashion-MNIST sneakers (a folder of real images; CelebA
+It chooses defaults, so it never reads the test split: each Fashion-MNIST class's last
+1,000 training images are its val split, held out of every training here.
+
+- sneakers stage 1: the other training sneakers (a folder of PNGs); FD of 1,000 samples vs
+  the 1,000 val sneakers in the features of ganctl's Fashion-MNIST classifier (lower is
+  better);
+- sneakers stage 2: x4 from 7 to 28 px on the same sneakers; PSNR on 200 val sneakers
+  (higher is better); and x4 from 28 to 112 px on photographs (bench/photos.py: 100
+  patches of 9 of its training photos, PSNR on 20 patches of the other 2);
+- leaks: sneakers normal, sandals and ankle boots the leaks; ROC AUC on a val test/ folder
+  (the val sneakers, 1,000 training sandals and ankle boots each that are not in proliv/);
+- faces: the faces DCGAN on the training sneakers (a folder of real images; CelebA
   cannot be downloaded here), 64 px RGB, twice the minutes; FD after reducing the
   samples to 28 px gray;
-- pix2pix: edge maps of Fashion-MNIST sneakers -> the sneakers, 32 px (unet_32); PSNR of
-  the translated 200 test edge maps against their sneakers;
-- cyclegan: sneakers <-> sandals, 32 px, unpaired; FD of the translated 1,000 test
-  sneakers vs the 1,000 test sandals (28 px gray, classifier features).
+- pix2pix: edge maps of the training sneakers -> the sneakers, 32 px (unet_32); PSNR of
+  the translated edge maps of 200 val sneakers against them;
+- cyclegan: sneakers <-> sandals, 32 px, unpaired; FD of the translated 1,000 val
+  sneakers vs the 1,000 val sandals (28 px gray, classifier features).
+
+Scoring goes through the public interfaces (`ganctl.tasks`), as a user's script would.
 
     python -m bench.fast_defaults --json docs/bench/fast-defaults.json
     python -m bench.fast_defaults --only stage1 --minutes 1     # a quick look
@@ -38,29 +45,27 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from bench.common import provenance, write_json
-from bench.quality import (
-    ganctl_cmd,
-    load_weights,
-    result,
-    spawn,
-    sr_scores,
-    wait_all,
-    write_leaks_layout,
-)
-from ganctl import checkpoint, registry
+from bench.common import provenance, write_fashion_leaks, write_json
+from bench.sides import ganctl_cmd, result, spawn, wait_all
+from bench.stats import sr_scores
+from ganctl import checkpoint
 from ganctl.data import catalog, layouts
 from ganctl.metrics.classifier import embed, fashion_classifier
 from ganctl.metrics.frechet import fd_from_features
+from ganctl.metrics.sr import downscale
+from ganctl.tasks import Detector, Generator, Translator, Upscaler
 
 SIDES = {"auto": ["precision=auto"], "fp32": ["precision=fp32", "channels_last=false"]}
 # The faces DCGAN makes few steps a minute on one CPU thread: it gets twice the minutes.
 LONGER = {"faces": 2}
 CPU = torch.device("cpu")
+VAL = 1000  # the last training images of each class: the val split
 
 
-def fashion(split: str, cls: int) -> np.ndarray:
-    return layouts.fashion_mnist(catalog.DEBIAN_FASHION_MNIST, split, classes=(cls,))[0]
+def fashion(part: str, cls: int) -> np.ndarray:
+    """A class's training images but the last VAL ("train"), or those VAL ("val")."""
+    x = layouts.fashion_mnist(catalog.DEBIAN_FASHION_MNIST, "train", classes=(cls,))[0]
+    return x[:-VAL] if part == "train" else x[-VAL:]
 
 
 def to_28_gray(x: torch.Tensor) -> torch.Tensor:
@@ -86,21 +91,21 @@ def rgb32(x: np.ndarray) -> Image.Image:
 
 
 def write_pairs(root: Path) -> Path:
-    for split, sub, n in (("train", "train", None), ("test", "val", 200)):
-        (root / sub).mkdir(parents=True)
-        for i, x in enumerate(fashion(split, 7)[:n, 0]):
+    for part, n in (("train", None), ("val", 200)):
+        (root / part).mkdir(parents=True)
+        for i, x in enumerate(fashion(part, 7)[:n, 0]):
             ab = Image.new("RGB", (64, 32))
             ab.paste(rgb32(edges(x)), (0, 0))
             ab.paste(rgb32(x), (32, 0))
-            ab.save(root / sub / f"{i}.png")
+            ab.save(root / part / f"{i}.png")
     return root
 
 
 def write_unpaired(root: Path) -> Path:
-    for split, cls, sub in (("train", 7, "trainA"), ("train", 5, "trainB"),
-                            ("test", 7, "testA"), ("test", 5, "testB")):
+    for part, cls, sub in (("train", 7, "trainA"), ("train", 5, "trainB"),
+                           ("val", 7, "testA"), ("val", 5, "testB")):
         (root / sub).mkdir(parents=True)
-        for i, x in enumerate(fashion(split, cls)[:, 0]):
+        for i, x in enumerate(fashion(part, cls)[:, 0]):
             rgb32(x).save(root / sub / f"{i}.png")
     return root
 
@@ -115,52 +120,47 @@ def write_folder(root: Path) -> Path:
 # --- the cases: (plugin, stage, data, extra --set, scorer(weights.pt) -> {metric: value})
 
 def score_stage1(path: Path) -> dict:
-    w = load_weights(path)
-    fakes = registry.get("sneakers").generate(w, list(range(1000)), CPU)
-    return {"fd": fd_to(fakes, fashion("test", 7))}
+    fakes = Generator.load("sneakers", str(path), "cpu", stage=1).generate(1000)
+    return {"fd": fd_to(fakes, fashion("val", 7))}
 
 
 def score_stage2(path: Path) -> dict:
-    w = load_weights(path)
-    from ganctl.plugins.sneakers.stage2 import downscale
-
-    hr = torch.from_numpy(fashion("test", 7)[:200]).float().div(127.5).sub(1)
-    net = registry.get("sneakers").upscaler(w, CPU)[0]
+    hr = torch.from_numpy(fashion("val", 7)[:200]).float().div(127.5).sub(1)
+    net = Upscaler.load("sneakers", str(path), "cpu").net
     with torch.no_grad():
-        return {"psnr": sr_scores(net(downscale(hr)), hr)["psnr"]}
+        return {"psnr": sr_scores(net(downscale(hr, 4)), hr)["psnr"]}
 
 
 def photo_folder(root: Path) -> Path:
     from bench import photos
 
-    return photos.write_folder(photos.patches(photos.TRAIN_PHOTOS, limit=100), root)
+    return photos.write_folder(photos.patches(photos.TRAIN_PHOTOS[:-2], limit=100), root)
 
 
 def score_photos(path: Path) -> dict:
     from bench import photos
-    from ganctl.plugins.sneakers.stage2 import downscale
 
-    test = photos.patches(photos.TEST_PHOTOS, limit=20)
-    hr = torch.from_numpy(np.stack([np.asarray(p) for p in test])).permute(0, 3, 1, 2)
+    val = photos.patches(photos.TRAIN_PHOTOS[-2:], limit=20)  # two photos held out
+    hr = torch.from_numpy(np.stack([np.asarray(p) for p in val])).permute(0, 3, 1, 2)
     hr = hr.float().div(127.5).sub(1)
-    net = registry.get("sneakers").upscaler(load_weights(path), CPU)[0]
+    net = Upscaler.load("sneakers", str(path), "cpu").net
     with torch.no_grad():
-        return {"psnr": sr_scores(net(downscale(hr)), hr)["psnr"]}
+        return {"psnr": sr_scores(net(downscale(hr, 4)), hr)["psnr"]}
 
 
 def score_leaks(path: Path) -> dict:
-    meta = checkpoint.load(path, kind="weights")["recipe_meta"]
+    """The ROC AUC training measured on the layout's test/ folder (here the val images)."""
+    meta = Detector.load("leaks", str(path), "cpu").weights.meta
     return {"roc_auc": round(meta["test"]["roc_auc"], 4)}
 
 
 def score_faces(path: Path) -> dict:
-    w = load_weights(path)
-    fakes = registry.get("faces").generate(w, list(range(1000)), CPU)
-    return {"fd": fd_to(to_28_gray(fakes), fashion("test", 7))}
+    fakes = Generator.load("faces", str(path), "cpu").generate(1000)
+    return {"fd": fd_to(to_28_gray(fakes), fashion("val", 7))}
 
 
-def translated(plugin: str, w, images: np.ndarray, **kw) -> torch.Tensor:
-    fn = registry.get(plugin).translator(w, CPU, **kw)
+def translated(plugin: str, path: Path, images: np.ndarray, **kw) -> torch.Tensor:
+    fn = Translator.load(plugin, str(path), "cpu", **kw)
     outs = []
     for k in range(0, len(images), 100):
         outs += fn([rgb32(x) if x.ndim == 2 else Image.fromarray(x) for x in images[k:k + 100]])
@@ -169,17 +169,19 @@ def translated(plugin: str, w, images: np.ndarray, **kw) -> torch.Tensor:
 
 
 def score_pix2pix(path: Path) -> dict:
-    w = load_weights(path)
-    x = fashion("test", 7)[:200, 0]
-    fake = translated("pix2pix", w, np.stack([np.asarray(rgb32(edges(i))) for i in x]))
+    x = fashion("val", 7)[:200, 0]
+    fake = translated("pix2pix", path, np.stack([np.asarray(rgb32(edges(i))) for i in x]))
     real = torch.from_numpy(np.stack([np.asarray(rgb32(i)) for i in x])).permute(0, 3, 1, 2)
     return {"psnr": sr_scores(fake, real.float().div(127.5).sub(1))["psnr"]}
 
 
 def score_cyclegan(path: Path) -> dict:
-    w = load_weights(path)
-    fake = translated("cyclegan", w, fashion("test", 7)[:, 0], direction="AtoB")
-    return {"fd": fd_to(to_28_gray(fake), fashion("test", 5))}
+    fake = translated("cyclegan", path, fashion("val", 7)[:, 0], direction="AtoB")
+    return {"fd": fd_to(to_28_gray(fake), fashion("val", 5))}
+
+
+def write_leaks(root: Path) -> None:
+    write_fashion_leaks(root, {7: None, 5: 1000, 9: 1000}, split="val")
 
 
 def written(root: Path, writer) -> str:
@@ -191,12 +193,13 @@ def written(root: Path, writer) -> str:
 
 def cases(tmp: Path) -> dict:
     return {
-        "stage1": ("sneakers", 1, lambda: "fashion-sneakers", [], score_stage1),
-        "stage2": ("sneakers", 2, lambda: "fashion-sneakers", ["hr_size=28", "channels=1"],
-                   score_stage2),
+        "stage1": ("sneakers", 1, lambda: written(tmp / "sneakers", write_folder), [],
+                   score_stage1),
+        "stage2": ("sneakers", 2, lambda: written(tmp / "sneakers", write_folder),
+                   ["hr_size=28", "channels=1"], score_stage2),
         "stage2-photos": ("sneakers", 2, lambda: written(tmp / "photos", photo_folder), [],
                           score_photos),
-        "leaks": ("leaks", 1, lambda: written(tmp / "leaks", write_leaks_layout),
+        "leaks": ("leaks", 1, lambda: written(tmp / "leaks", write_leaks),
                   ["image_size=32", "channels=1"], score_leaks),
         "faces": ("faces", 1, lambda: written(tmp / "faces", write_folder), [], score_faces),
         "pix2pix": ("pix2pix", 1, lambda: written(tmp / "pairs", write_pairs),

@@ -35,9 +35,8 @@ import torch
 from PIL import Image
 
 from bench.common import provenance, timed, write_json
-from ganctl import registry, weights
 from ganctl.device import resolve
-from ganctl.infer.upscale import upscale_image
+from ganctl.tasks import Generator, Translator, Upscaler
 
 # Runs ganctl as the child of a small process: Linux carries a process's peak RSS across
 # fork and exec, so a child forked straight from this (large) benchmark process would
@@ -74,12 +73,11 @@ def prepare(device: str) -> None:
 
 
 def bench_sample(device, n: int) -> dict:
-    plugin = registry.get("sneakers")
-    g = weights.load("sneakers", 1, device="cpu")
-    sr = weights.load("sneakers", 2, device="cpu")
+    stage1 = Generator.load("sneakers", device=device, stage=1)
+    both_stages = Generator.load("sneakers", device=device, stage=2)
     seeds = list(range(n))
-    s1 = timed(lambda: plugin.generate(g, seeds, device), device, 3)
-    both = timed(lambda: plugin.generate(g, seeds[:100], device, refine=sr), device, 3)
+    s1 = timed(lambda: stage1.generate(seeds), device, 3)
+    both = timed(lambda: both_stages.generate(seeds[:100]), device, 3)
     return {"n": n, "stage1_images_per_s": round(n / s1, 1),
             "stage1+2_images_per_s": round(100 / both, 1),
             "cli_stage1": cli("sample", "sneakers", "--stage", "1", "-n", n, "-o",
@@ -94,13 +92,10 @@ def bench_upscale(device, work: Path, tile: int) -> dict:
     big = Image.fromarray(small).resize((1000, 1000), Image.Resampling.BICUBIC)
     src = work / "in-1000.png"
     big.save(src)
-    plugin = registry.get("sneakers")
-    net, scale, channels, _ = plugin.upscaler(weights.load("sneakers", 2, device="cpu"), device)
-    pad = net.receptive_radius
+    up = Upscaler.load("sneakers", device=device, tile=tile)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    seconds = timed(lambda: upscale_image(big, net, scale, channels, device, tile, pad),
-                    device, 2)
+    seconds = timed(lambda: up.run([big]), device, 2)
     row = {"input": "1000x1000 RGB", "output": "4000x4000", "tile": tile,
            "seconds": round(seconds, 3), "input_mp_per_s": round(1.0 / seconds, 3),
            "output_mp_per_s": round(16.0 / seconds, 2),
@@ -118,9 +113,9 @@ def bench_translate(device, work: Path) -> dict:
     img.save(src)
     out = {}
     for name in ("edges2shoes", "horse2zebra"):
-        plugin = registry.get(name)
-        fn = plugin.translator(weights.for_translation(plugin, None), device)
-        out[name] = {"latency_ms": round(timed(lambda fn=fn: fn([img]), device, 5) * 1000, 1),
+        fn = Translator.load(name, device=device)
+        seconds = timed(lambda fn=fn: fn.run([img]), device, 5)
+        out[name] = {"latency_ms": round(seconds * 1000, 1),
                      "cli": cli("translate", name, src, "-o", work / f"{name}.png",
                                 "--device", device)}
     return out

@@ -30,15 +30,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
+import ganctl
 from bench.common import provenance, write_fashion_leaks, write_json
 from bench.stats import spread
-from ganctl import checkpoint, config, registry, weights
+from ganctl import config
 from ganctl.metrics import detection
-from ganctl.plugins.leaks import LeaksConfig, calibrate, plugin
-from ganctl.plugins.leaks.scores import score_batch
-from ganctl.training import engine
 
 CLASSES = ["T-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt",
            "sneaker", "bag", "ankle boot"]
@@ -57,18 +54,17 @@ def write_layout(root: Path, split: str, layout: str = "all") -> dict[str, int]:
 
 
 def run(root: Path, kinds: dict[str, int], sets: dict, runs: Path) -> dict:
-    """Train once with `sets` and score the test images through the shipped detector."""
+    """Train once with `sets` and score the test images through the trained detector
+    (`ganctl.train`, then `ganctl.load`: what a user's script does)."""
     t0 = time.perf_counter()
-    res = engine.train(engine.TrainRequest(registry.get("leaks"), overrides=sets,
-                                           data=str(root), device="cpu", runs_dir=runs,
-                                           publish=False))
+    res = ganctl.train("leaks", str(root), device="cpu", runs_dir=runs, publish="never",
+                       progress=False, **sets)
     seconds = round(time.perf_counter() - t0, 1)
-    w = weights.inference_payload(checkpoint.load(res.run / "weights.pt"))
-    fn, meta, pre = plugin.detector(w, torch.device("cpu"))
+    det = ganctl.load("leaks", str(res.weights), "cpu")
+    meta = det.weights.meta
     names = sorted(kinds)
-    mode = "L" if pre.channels == 1 else "RGB"
-    imgs = [Image.open(root / "test" / "imgs" / n).convert(mode) for n in names]
-    scores = np.concatenate([fn(imgs[i:i + 512])[0] for i in range(0, len(imgs), 512)])
+    imgs = [det.open(root / "test" / "imgs" / n) for n in names]
+    scores = np.concatenate([det.scores(imgs[i:i + 512])[0] for i in range(0, len(imgs), 512)])
     cls = np.array([kinds[n] for n in names])
     normal = scores[cls == 7]
     per_class = {CLASSES[c]: round(detection.roc_auc(
@@ -77,7 +73,7 @@ def run(root: Path, kinds: dict[str, int], sets: dict, runs: Path) -> dict:
     labels = (cls != 7).astype(int)
     rep = detection.report(labels, scores, meta["threshold"])
     return {"threshold_rule": meta["rule"], "threshold": meta["threshold"],
-            "rules": rules(root, sets, w, labels, scores),
+            "rules": rules(meta, labels, scores),
             "train_seconds": seconds, "steps": res.step,
             "roc_auc_all": round(rep["roc_auc"], 4), "pr_auc_all": round(rep["pr_auc"], 4),
             "roc_auc_per_class": per_class, "confusion": rep["confusion"],
@@ -86,21 +82,12 @@ def run(root: Path, kinds: dict[str, int], sets: dict, runs: Path) -> dict:
             "leak_recall": round(rep["classes"]["leak"]["recall"], 4)}
 
 
-RULES = ("best-f1", "quantile:0.9", "quantile:0.93", "quantile:0.95", "quantile:0.97",
-         "quantile:0.98", "quantile:0.99", "quantile:0.995", "mean-proliv")
-
-
-def rules(root: Path, sets: dict, w, labels, scores) -> dict:
+def rules(meta: dict, labels, scores) -> dict:
     """Where each threshold rule, applied to the run's own calibration scores (held-out
-    normal images, proliv/), lands on the test images: recall, precision, FPR."""
-    cfg = config.build(LeaksConfig, sets)
-    data = plugin.load_data(cfg, str(root), 1)
-    vae, cpu = w.build("vae", torch.device("cpu")), torch.device("cpu")
-    normal = score_batch(vae, data.val.tensors[0], None, cfg.score, cpu)[0]
-    leak = score_batch(vae, data.extra["proliv"][0], None, cfg.score, cpu)[0]
+    normal images, proliv/; the thresholds the run recorded), lands on the test images:
+    recall, precision, FPR."""
     out = {}
-    for rule in RULES:
-        t = calibrate(rule, normal, leak)[0]
+    for rule, t in meta["calibration"]["rules"].items():
         point = detection.operating_point(labels, scores, t)
         out[rule] = {k: round(v, 4) for k, v in point.items() if v is not None}
     return out

@@ -39,7 +39,7 @@ import torch
 from PIL import Image
 
 from bench.common import provenance, write_json
-from bench.quality import add_against, ganctl_budgets, ganctl_cmd, run_sides
+from bench.sides import add_against, ganctl_budgets, ganctl_cmd, run_sides
 from bench.stats import spread
 
 HERE = Path(__file__).resolve().parent

@@ -17,7 +17,13 @@ noise hits both alike), on real data.
 - references: what classifier-FD values mean (real vs real, the mean image, sandals,
   noise), a few seconds.
 
+`--split val` chooses defaults without the test images: the last 1,000 training sneakers
+are held out of every training and scored against (stage 2: the last 200 of them), the
+photographs' val set is 20 patches of 2 training photos held out of the other 9, and the
+leaks' test folder is built from training images (bench.common.write_fashion_leaks).
+
     python -m bench.quality --json docs/bench/quality.json --grids docs/img
+    python -m bench.quality --split val --json docs/bench/quality-val.json
     python -m bench.quality --only stage2 --sr-minutes 1     # a quick look
 """
 
@@ -25,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -34,105 +39,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 
 from bench.common import provenance, write_fashion_leaks, write_json
-from ganctl import registry
+from bench.sides import ganctl_cmd, result, spawn, wait_all
+from bench.stats import sr_scores
 
 HERE = Path(__file__).resolve().parent
-ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-
-
-def spawn(args: list[str], log: Path) -> subprocess.Popen:
-    """Run `args` with one torch thread: stderr to `log`, stdout to `log`.out."""
-    root = str(Path(__file__).resolve().parent.parent)  # children run `-m bench.NAME`
-    path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
-    env = {**os.environ, **ONE_THREAD, "PYTHONUNBUFFERED": "1", "PYTHONPATH": path}
-    return subprocess.Popen(args, stdout=log.with_suffix(".out").open("w"),
-                            stderr=log.open("w"), env=env)
-
-
-def result(log: Path) -> dict:
-    """The `--json` document a `ganctl train` child printed."""
-    return json.loads(log.with_suffix(".out").read_text())
-
-
-def wait_all(procs: dict[str, tuple[subprocess.Popen, Path]]) -> None:
-    for name, (p, log) in procs.items():
-        if p.wait() != 0:
-            sys.exit(f"{name} failed (exit {p.returncode}):\n{log.read_text()[-3000:]}")
-
-
-def side_by_side_args(description: str) -> argparse.ArgumentParser:
-    """The options of a real-photo bench that trains ganctl and a reference side by side,
-    and the hidden ones of its two child processes."""
-    ap = argparse.ArgumentParser(description=description)
-    ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    ap.add_argument("--minutes", nargs="+", type=float, default=[2, 5, 10])
-    ap.add_argument("--split", default="test", choices=["val", "test"])
-    ap.add_argument("--set", nargs="*", default=[], dest="sets_extra",
-                    help="extra ganctl --set key=value pairs (tuning)")
-    add_against(ap)
-    ap.add_argument("--json", type=Path)
-    ap.add_argument("--grids", type=Path)
-    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    ap.add_argument("--side", help=argparse.SUPPRESS)
-    ap.add_argument("--root", type=Path, help=argparse.SUPPRESS)
-    ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
-    ap.add_argument("--seed", type=int, help=argparse.SUPPRESS)
-    return ap
-
-
-def add_against(ap: argparse.ArgumentParser) -> None:
-    ap.add_argument("--against", nargs="+", metavar="KEY=VALUE",
-                    help="tuning: the second side is ganctl with these --set pairs (named "
-                    "'variant') instead of the reference")
-
-
-def run_sides(common: list[str], root: Path, extra: list[str],
-              against: list[str] | None) -> list[str]:
-    """Run a side-by-side pair of child processes to the end and return the side names
-    (each side's output in root/NAME): ganctl with `extra`, and the reference, or with
-    `against` ganctl with those settings as the 'variant' side."""
-    second = ("variant", "ganctl", against) if against else ("reference", "reference", [])
-    procs = {}
-    for name, kind, sets in (("ganctl", "ganctl", extra), second):
-        log = root / f"{name}.log"
-        cmd = [*common, "--side", kind, "--out", str(root / name),
-               *(["--set", *sets] if sets else [])]
-        procs[name] = (spawn(cmd, log), log)
-    wait_all(procs)
-    return list(procs)
-
-
-def print_medians(summary: dict) -> None:
-    """One line per side and budget: the median of every score over the seeds."""
-    for side, budgets in summary.items():
-        for m, cell in budgets.items():
-            print(side, m, "  ".join(f"{k} {v['median']:.3g}" for k, v in cell.items()))
-
-
-def ganctl_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "ganctl", *args]
-
-
-def ganctl_budgets(plugin: str, data: Path, out: Path, seed: int, budgets: list[float],
-                   sets: list[str], after) -> None:
-    """Train `plugin` through the CLI to each budget in turn (minutes of training time;
-    `--resume auto` after the first, so the minutes add up across sessions as a
-    reference's own clock does), calling `after(minutes, the --json summary)` at each."""
-    runs = out / "runs"
-    out.mkdir(parents=True, exist_ok=True)
-    for i, minutes in enumerate(budgets):
-        resume = ["--resume", "auto"] if i else []
-        train = ganctl_cmd("train", plugin, "--data", str(data), "--runs-dir", str(runs),
-                           "--minutes", f"{minutes:g}", "--seed", str(seed), *resume, "--json",
-                           "--no-publish", "--set", " ".join(["sample_every=100000",
-                                                              "checkpoint_every=100000", *sets]))
-        done = json.loads(subprocess.run(train, check=True, capture_output=True, text=True).stdout)
-        (out / f"steps-{minutes:g}.json").write_text(json.dumps(done))
-        after(minutes, done)
-
-
 def plain_net(kind: str, path: Path, **kw) -> torch.nn.Module:
     """A plain reference net (bench/plain.py) with the weights its process saved."""
     from bench import plain
@@ -140,12 +53,6 @@ def plain_net(kind: str, path: Path, **kw) -> torch.nn.Module:
     net = plain.PlainGenerator(plain.dcgan_nets()[0]) if kind == "dcgan" else plain.PlainSR(**kw)
     net.load_state_dict(torch.load(path, weights_only=True))
     return net.eval()
-
-
-def load_weights(path: Path):
-    from ganctl import checkpoint, weights
-
-    return weights.inference_payload(checkpoint.load(path, kind="weights"))
 
 
 # ---------------------------------------------------------------- references -------
@@ -158,8 +65,7 @@ def references(args, tmp: Path) -> dict:
 
     root = catalog.DEBIAN_FASHION_MNIST
     net, _ = fashion_classifier(root)
-    train_x, _ = layouts.fashion_mnist(root, "train", classes=(7,))
-    test_x, _ = layouts.fashion_mnist(root, "test", classes=(7,))
+    train_x, test_x = sneakers(args.split)
     sandals, _ = layouts.fashion_mnist(root, "test", classes=(5,))
     test_f = embed(net, torch.from_numpy(test_x))
     g = torch.Generator().manual_seed(0)
@@ -176,19 +82,46 @@ def references(args, tmp: Path) -> dict:
     return {"fd": fd}
 
 
+VAL = 1000  # --split val: the last training sneakers, held out of every training
+
+
+def sneakers(split: str) -> tuple[np.ndarray, np.ndarray]:
+    """(the sneakers trained on, the sneakers scored against): every training sneaker and
+    the test ones, or (val) the training sneakers but the last VAL, and those VAL."""
+    from ganctl.data import catalog, layouts
+
+    root = catalog.DEBIAN_FASHION_MNIST
+    train = layouts.fashion_mnist(root, "train", classes=(7,))[0]
+    if split == "val":
+        return train[:-VAL], train[-VAL:]
+    return train, layouts.fashion_mnist(root, "test", classes=(7,))[0]
+
+
+def sneaker_data(split: str, tmp: Path) -> str:
+    """ganctl's --data for the sneakers of `split`: the catalog's, or for val a folder of
+    the training part (28-px gray PNGs, which ganctl reads as the catalog's)."""
+    if split != "val":
+        return "fashion-sneakers"
+    folder = tmp / "sneakers-val-train"
+    if not folder.exists():
+        folder.mkdir(parents=True)
+        for i, x in enumerate(sneakers("val")[0][:, 0]):
+            Image.fromarray(x).save(folder / f"{i:05d}.png")
+    return str(folder)
+
+
 # ---------------------------------------------------------------- stage 1 ----------
 
 def stage1(args, tmp: Path) -> dict:
-    from ganctl.data import catalog, layouts
+    from ganctl.data import catalog
     from ganctl.metrics.classifier import embed, fashion_classifier
     from ganctl.metrics.frechet import fd_from_features, kid
-    from ganctl.plugins.sneakers import plugin
+    from ganctl.tasks import Generator
     from ganctl.tensors import grid_image
 
-    root = catalog.DEBIAN_FASHION_MNIST
-    net, meta = fashion_classifier(root)  # trained once and cached before timing starts
-    train_x, _ = layouts.fashion_mnist(root, "train", classes=(7,))
-    test_x, _ = layouts.fashion_mnist(root, "test", classes=(7,))
+    net, meta = fashion_classifier(catalog.DEBIAN_FASHION_MNIST)  # cached before timing
+    train_x, test_x = sneakers(args.split)
+    data = sneaker_data(args.split, tmp)
     test_f = embed(net, torch.from_numpy(test_x))
     pick = torch.randperm(len(train_x), generator=torch.Generator().manual_seed(0))[:1000]
     floor_f = embed(net, torch.from_numpy(train_x)[pick])
@@ -199,8 +132,9 @@ def stage1(args, tmp: Path) -> dict:
     ref_dir = tmp / "ref1"
     procs = {
         "reference": (spawn([sys.executable, "-m", "bench.quality", "_ref1", str(ref_dir),
-                             *map(str, budgets)], tmp / "ref1.log"), tmp / "ref1.log"),
-        "ganctl": (spawn([sys.executable, "-m", "bench.quality", "_ganctl1", str(runs),
+                             args.split, *map(str, budgets)], tmp / "ref1.log"),
+                      tmp / "ref1.log"),
+        "ganctl": (spawn([sys.executable, "-m", "bench.quality", "_ganctl1", str(runs), data,
                           *map(str, budgets)], tmp / "ganctl1.log"), tmp / "ganctl1.log")}
     wait_all(procs)
 
@@ -209,8 +143,8 @@ def stage1(args, tmp: Path) -> dict:
     for b in budgets:
         for side in ("ganctl", "reference"):
             if side == "ganctl":
-                w = load_weights(runs / f"weights-{b:g}.pt")
-                fakes = plugin.generate(w, seeds, torch.device("cpu"))
+                path = runs / f"weights-{b:g}.pt"
+                fakes = Generator.load("sneakers", str(path), "cpu", stage=1).generate(seeds)
                 info = json.loads((runs / f"weights-{b:g}.json").read_text())
             else:
                 g = plain_net("dcgan", ref_dir / f"g-{b:g}.pt")
@@ -247,11 +181,11 @@ def stage1(args, tmp: Path) -> dict:
             "samples": args.samples, "rows": rows, "summary": summary}
 
 
-def ganctl_stage1(runs: Path, budgets: list[float]) -> None:
+def ganctl_stage1(runs: Path, data: str, budgets: list[float]) -> None:
     """Child process: train ganctl's default for the longest budget, publishing weights
     at each one (`--minutes` counts training time only; resume is exact)."""
     for i, b in enumerate(budgets):
-        cmd = ["train", "sneakers", "--data", "fashion-sneakers", "--minutes", str(b / 60),
+        cmd = ["train", "sneakers", "--data", data, "--minutes", str(b / 60),
                "--runs-dir", str(runs), "--no-publish", "--json"]
         cmd += ["--resume", "auto"] if i else ["--set", "epochs=0", "sample_every=100000",
                                                "checkpoint_every=100000"]
@@ -266,12 +200,11 @@ def ganctl_stage1(runs: Path, budgets: list[float]) -> None:
             {"steps": res["step"], "seconds": stats[-1]["time"]}))
 
 
-def ref_stage1(out: Path, budgets: list[float]) -> None:
+def ref_stage1(out: Path, split: str, budgets: list[float]) -> None:
     from bench import plain
-    from ganctl.data import catalog, layouts
 
     out.mkdir(parents=True, exist_ok=True)
-    train_x, _ = layouts.fashion_mnist(catalog.DEBIAN_FASHION_MNIST, "train", classes=(7,))
+    train_x = sneakers(split)[0]
 
     def snapshot(b, g, steps, seconds):
         torch.save(g.state_dict(), out / f"g-{b:g}.pt")
@@ -282,46 +215,33 @@ def ref_stage1(out: Path, budgets: list[float]) -> None:
 
 # ---------------------------------------------------------------- stage 2 ----------
 
-def sharpness(x: torch.Tensor) -> torch.Tensor:
-    """Mean absolute horizontal + vertical difference per image (in [0, 1] units)."""
-    return (x[..., 1:, :] - x[..., :-1, :]).abs().mean((1, 2, 3)) + \
-        (x[..., :, 1:] - x[..., :, :-1]).abs().mean((1, 2, 3))
-
-
-def sr_scores(sr: torch.Tensor, hr: torch.Tensor) -> dict:
-    from ganctl.metrics.image import psnr, ssim
-
-    a, b = (sr.clamp(-1, 1) + 1) / 2, (hr + 1) / 2
-    return {"psnr": round(float(psnr(a, b).mean()), 3), "ssim": round(float(ssim(a, b).mean()), 4),
-            "sharpness": round(float((sharpness(a) / sharpness(b)).mean()), 4)}
-
-
-def sr_set(name: str, tmp: Path):
-    """(training folder or dataset name, extra --set flags, uint8 test HR tensor)."""
+def sr_set(name: str, split: str, tmp: Path):
+    """(training folder or dataset name, extra --set flags, uint8 HR tensor scored on)."""
     if name == "photos":
         from bench import photos
 
-        folder = photos.write_folder(photos.patches(photos.TRAIN_PHOTOS, limit=100),
-                                     tmp / "photos-train")
-        test = photos.patches(photos.TEST_PHOTOS, limit=20)
+        train, scored = photos.TRAIN_PHOTOS, photos.TEST_PHOTOS
+        if split == "val":
+            train, scored = train[:-2], train[-2:]
+        folder = photos.write_folder(photos.patches(train, limit=100),
+                                     tmp / f"photos-{split}-train")
+        test = photos.patches(scored, limit=20)
         hr = torch.from_numpy(np.stack([np.asarray(p) for p in test])).permute(0, 3, 1, 2)
         return str(folder), [], hr
-    from ganctl.data import catalog, layouts
-
-    test_x, _ = layouts.fashion_mnist(catalog.DEBIAN_FASHION_MNIST, "test", classes=(7,))
-    return "fashion-sneakers", ["hr_size=28", "channels=1"], torch.from_numpy(test_x[:200])
+    return (sneaker_data(split, tmp), ["hr_size=28", "channels=1"],
+            torch.from_numpy(sneakers(split)[1][:200]))
 
 
 def stage2(args, tmp: Path) -> dict:
-    from ganctl.plugins.sneakers import plugin
-    from ganctl.plugins.sneakers.stage2 import bicubic_up, downscale
+    from ganctl.metrics.sr import bicubic, downscale
+    from ganctl.tasks import Upscaler
     from ganctl.tensors import grid_image
 
     out = {}
     for set_name in args.sr_sets:
-        data, sets, test_hr = sr_set(set_name, tmp)
+        data, sets, test_hr = sr_set(set_name, args.split, tmp)
         hr = test_hr.float().div(127.5).sub(1)
-        lr = downscale(hr)
+        lr = downscale(hr, 4)
         base = ["train", "sneakers", "--stage", "2", "--data", data, "--no-publish", "--json",
                 "--runs-dir", str(tmp / f"sr-{set_name}")]
         total = args.sr_minutes + args.adv_minutes
@@ -333,30 +253,30 @@ def stage2(args, tmp: Path) -> dict:
         # `--minutes` counts training time only, so the seconds between ganctl's two
         # processes, when the reference trains alone, are the reference's gain.
         reference = spawn([sys.executable, "-m", "bench.quality", "_ref2", data,
-                           str(ref_dir), f"{args.sr_minutes * 60:g},{total * 60:g}", *sets],
+                           str(ref_dir), f"{args.sr_minutes * 60:g},{total * 60:g}"],
                           logs["reference"])
         warm_cmd = base + ["--minutes", f"{args.sr_minutes:g}", "--set", *sets,
                            f"arch={args.sr_arch}",
                            "epochs=0", "sample_every=100000", "warmup_steps=100000000"]
         wait_all({"ganctl": (spawn(ganctl_cmd(*warm_cmd), logs["ganctl"]), logs["ganctl"])})
         warm = result(logs["ganctl"])
-        warm_w = load_weights(Path(warm["run"]) / "weights.pt")
+        warm_w = Path(warm["run"]) / "weights.pt"
         adv_cmd = base + ["--minutes", f"{total:g}", "--resume", "auto",
                           "--set", f"warmup_steps={warm['step']}"]
         wait_all({"ganctl-adversarial": (spawn(ganctl_cmd(*adv_cmd), logs["ganctl"]),
                                          logs["ganctl"]),
                   "reference": (reference, logs["reference"])})
         adv = result(logs["ganctl"])
-        adv_w = load_weights(Path(adv["run"]) / "weights.pt")
+        adv_w = Path(adv["run"]) / "weights.pt"
 
         ref_steps = json.loads((ref_dir / "steps.json").read_text())
         warm_name = f"ganctl warm-up, {args.sr_minutes:g} min"
         adv_name = f"ganctl warm-up + adversarial, {total:g} min"
         nets = {warm_name: (warm_w, warm["step"]), adv_name: (adv_w, adv["step"])}
-        rows = {"bicubic": {**sr_scores(bicubic_up(lr), hr), "steps": 0}}
-        outputs = {"bicubic": bicubic_up(lr)}
-        for name, (w, steps) in nets.items():
-            net = plugin.upscaler(w, torch.device("cpu"))[0]
+        rows = {"bicubic": {**sr_scores(bicubic(lr, 4), hr), "steps": 0}}
+        outputs = {"bicubic": bicubic(lr, 4)}
+        for name, (path, steps) in nets.items():
+            net = Upscaler.load("sneakers", str(path), "cpu").net
             with torch.no_grad():
                 outputs[name] = net(lr).clamp(-1, 1)
             rows[name] = {**sr_scores(outputs[name], hr), "steps": steps}
@@ -380,14 +300,20 @@ def stage2(args, tmp: Path) -> dict:
     return out
 
 
-def ref_stage2(data: str, out: Path, seconds: list[float], sets: list[str]) -> None:
+def ref_stage2(data: str, out: Path, seconds: list[float]) -> None:
+    """The reference trains on every image of ganctl's training data, including the 5 %
+    ganctl holds out to validate (a small advantage to the reference)."""
     from bench import plain
-    from ganctl import config
-    from ganctl.plugins.sneakers import plugin
-    from ganctl.plugins.sneakers.stage2 import Stage2Config, downscale
+    from ganctl.data import catalog, layouts
+    from ganctl.metrics.sr import downscale
 
-    cfg = config.build(Stage2Config, dict(s.split("=") for s in sets))
-    hr = plugin.load_data(cfg, data, 2).train.tensors[0]  # the very images ganctl trains on
+    if data == "fashion-sneakers":
+        hr = torch.from_numpy(layouts.fashion_mnist(catalog.DEBIAN_FASHION_MNIST, "train",
+                                                    classes=(7,))[0])
+    else:  # a folder: photo patches (RGB) or the val split's sneakers (gray)
+        arrays = [np.asarray(Image.open(f)) for f in sorted(Path(data).glob("*.png"))]
+        hr = torch.from_numpy(np.stack(arrays))
+        hr = hr[:, None] if hr.ndim == 3 else hr.permute(0, 3, 1, 2).contiguous()
     out.mkdir(parents=True, exist_ok=True)
     steps = {}
 
@@ -396,32 +322,30 @@ def ref_stage2(data: str, out: Path, seconds: list[float], sets: list[str]) -> N
         steps[f"{b:g}"] = n
         (out / "steps.json").write_text(json.dumps(steps))
 
-    plain.train_sr(hr, downscale, seconds, snapshot)
+    plain.train_sr(hr, lambda x: downscale(x, 4), seconds, snapshot)
 
 
 # ---------------------------------------------------------------- leaks ------------
 
-def write_leaks_layout(root: Path) -> None:
-    """Test: the test sneakers (normal), sandals and ankle boots (leaks)."""
-    write_fashion_leaks(root, {7: None, 5: None, 9: None})
+def write_leaks_layout(root: Path, split: str = "test") -> None:
+    """Test: the test sneakers (normal), sandals and ankle boots (leaks); val: the held-out
+    training sneakers and 1,000 training sandals and ankle boots each."""
+    count = 1000 if split == "val" else None
+    write_fashion_leaks(root, {7: None, 5: count, 9: count}, split=split)
 
 
 def leaks(args, tmp: Path) -> dict:
-    from ganctl import checkpoint
-    from ganctl.training import engine
+    import ganctl
 
     root = tmp / "fashion-leaks"
-    write_leaks_layout(root)
+    write_leaks_layout(root, args.split)
     rows = {}
     for score in ("feature", "mse"):
-        sets = {"image_size": 32, "channels": 1, "epochs": 0, "minutes": args.leaks_minutes,
-                "score": score, "log_every": 100, "sample_every": 100000,
-                "checkpoint_every": 10**9}
-        res = engine.train(engine.TrainRequest(registry.get("leaks"),
-                                               overrides=sets, data=str(root),
-                                               device="cpu", runs_dir=tmp / "leaks-runs",
-                                               publish=False))
-        meta = checkpoint.load(res.run / "weights.pt", kind="weights")["recipe_meta"]
+        res = ganctl.train("leaks", str(root), epochs=0, minutes=args.leaks_minutes,
+                           device="cpu", runs_dir=tmp / "leaks-runs", publish="never",
+                           progress=False, image_size=32, channels=1, score=score,
+                           log_every=100, sample_every=100000, checkpoint_every=10**9)
+        meta = ganctl.load("leaks", str(res.weights), "cpu").weights.meta
         test = meta["test"]
         rows[score] = {"steps": res.step, "roc_auc": round(test["roc_auc"], 4),
                        "pr_auc": round(test["pr_auc"], 4), "accuracy": round(test["accuracy"], 4),
@@ -439,12 +363,11 @@ def main() -> None:
         cmd, rest = sys.argv[1], sys.argv[2:]
         torch.set_num_threads(1)
         if cmd == "_ref1":
-            return ref_stage1(Path(rest[0]), [float(b) for b in rest[1:]])
+            return ref_stage1(Path(rest[0]), rest[1], [float(b) for b in rest[2:]])
         if cmd == "_ganctl1":
-            return ganctl_stage1(Path(rest[0]), [float(b) for b in rest[1:]])
+            return ganctl_stage1(Path(rest[0]), rest[1], [float(b) for b in rest[2:]])
         if cmd == "_ref2":
-            return ref_stage2(rest[0], Path(rest[1]), [float(x) for x in rest[2].split(",")],
-                              rest[3:])
+            return ref_stage2(rest[0], Path(rest[1]), [float(x) for x in rest[2].split(",")])
         sys.exit(f"unknown child command {cmd}")
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--only", nargs="*", choices=("references", "stage1", "stage2", "leaks"))
@@ -457,12 +380,14 @@ def main() -> None:
     ap.add_argument("--sr-arch", default="compact", choices=("compact", "lr", "srresnet"),
                     help="ganctl's stage-2 generator in the side-by-side")
     ap.add_argument("--leaks-minutes", type=float, default=3.0)
+    ap.add_argument("--split", choices=("test", "val"), default="test",
+                    help="images scored against (val: held out of the training images)")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--grids", type=Path, help="folder for the sample grids")
     args = ap.parse_args()
     torch.set_num_threads(2)
     doc = {**provenance(torch.device("cpu")), "command": " ".join(sys.argv),
-           "threads_per_side": 1}
+           "threads_per_side": 1, "split": args.split}
     old = json.loads(args.json.read_text()) if args.json and args.json.is_file() else {}
     with tempfile.TemporaryDirectory() as tmp:
         for part, fn in (("references", references), ("stage1", stage1), ("stage2", stage2),

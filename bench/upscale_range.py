@@ -65,14 +65,12 @@ def main() -> None:
     ap.add_argument("--split", choices=("val", "test"), default="val")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
-    from ganctl import weights
     from ganctl.infer import upscale
-    from ganctl.plugins.sneakers import plugin
-    from ganctl.weights import bundled
+    from ganctl.tasks import Upscaler
 
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    w = weights.open_file(str(bundled.path("photo-x4")))
-    net, scale, channels, pad = plugin.upscaler(w, torch.device("cpu"))
+    up = Upscaler.load("photo-x4", device="cpu")
+    net, scale, channels, pad = up.net, up.scale, up.channels, up.context
     files = photos(args.split)
     if not files:
         sys.exit(f"no photos in {SHARED}")

@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
 import random
 import statistics
@@ -56,7 +57,6 @@ from ganctl.data import catalog, layouts, sources
 from ganctl.data.batches import BatchStream
 from ganctl.data.sources import ImageTensors
 from ganctl.device import resolve, usable_cores
-from ganctl.plugins.leaks import condition_vector
 from ganctl.training import engine
 
 PLAIN = {"precision": "fp32", "channels_last": False, "compile": False, "ema": 0.0}
@@ -89,7 +89,8 @@ def cropped(size: int):
 def leak_item(size: int):
     def load(p):
         img = Image.open(p).convert("RGB")
-        cond = torch.tensor(condition_vector(img.size, size), dtype=torch.float32)
+        w, h = img.size  # the leaks plugin's condition: log aspect ratio, log scale
+        cond = torch.tensor([math.log(w / h), math.log(math.sqrt(w * h) / size)])
         return pil_to_tensor(ImageOps.pad(img, (size, size), color=(255, 255, 255))), cond
     return load
 

@@ -86,7 +86,8 @@ class Server:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever,
+                                       args=(0.02,), daemon=True)
         self.thread.start()
 
     def add(self, path: str, body: bytes, mode: str = "ok") -> str:

@@ -120,7 +120,7 @@ class Hub:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        threading.Thread(target=self.httpd.serve_forever, args=(0.02,), daemon=True).start()
 
     def add(self, repo: str, files: dict[str, bytes], ref: str = "main") -> str:
         """A new commit of `repo` holding `files`, which `ref` then points at."""

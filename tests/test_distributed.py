@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -31,8 +32,8 @@ def files_under(root: Path) -> set[str]:
 
 
 def test_distributed_resume_equals_uninterrupted_run(tmp_path, home):
-    """Two ranks end bit-identical and only rank 0 writes; 4 steps + resume + 2 more give
-    the weights of the 6-step run (one uninterrupted run serves both checks)."""
+    """Two ranks end bit-identical and only rank 0 writes; resumed from its step-4
+    checkpoint, the run reaches the same step-6 weights again."""
     # published: rank 0 alone writes the cache
     res = torchrun(*ARGS, "--steps", "6", "--publish", "always")
     assert res.returncode == 0, res.stderr[-3000:]
@@ -57,9 +58,11 @@ def test_distributed_resume_equals_uninterrupted_run(tmp_path, home):
     # each rank takes its own slice of a batch: 2 x 8 images per step
     assert summary["epoch"] == round(6 / (512 // 16), 4)
 
-    run_a = run
-    part = torchrun(*ARGS, "--steps", "4", "--no-publish")
-    run_b = Path(json.loads(part.stdout)["run"])
+    # the same run cut back to its step-4 checkpoint, as if stopped there, then resumed
+    run_a, run_b = run, tmp_path / "cut" / run.name
+    shutil.copytree(run_a, run_b)
+    for name in ("weights.pt", "checkpoints/ckpt-000000006.pt", "samples/fakes000000006.png"):
+        (run_b / name).unlink()
     resumed = torchrun(*ARGS, "--steps", "6", "--no-publish", "--resume", str(run_b))
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     a = torch.load(run_a / "checkpoints" / "ckpt-000000006.pt", weights_only=True)

@@ -216,7 +216,7 @@ def test_ema_weights_are_published(home):
 
 @pytest.mark.slow
 def test_loss_d_goes_down_on_fixed_seed(tmp_path):
-    result = train(40, log_every=10, seed=3)
+    result = train(40, log_every=10, seed=3, sample_every=1000, checkpoint_every=1000)
     rows = [json.loads(x) for x in (result.run / "stats.jsonl").read_text().splitlines()]
     assert rows[-1]["loss_d"] < rows[0]["loss_d"]
     assert rows[-1]["d_real"] > rows[-1]["d_fake"]

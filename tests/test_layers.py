@@ -99,3 +99,22 @@ def test_cli_functions_stay_short():
                 if lines > 60:
                     long.append(f"{path.name}:{node.name} ({lines} lines)")
     assert not long, "cli functions over 60 lines: " + ", ".join(long)
+
+
+# Benchmarks that time the training engine's own parts (a recipe step, autocast, the
+# loader), for which there is no public equivalent.
+ENGINE_TIMING = {"vs_reference", "train_speed", "flops"}
+
+
+def test_benches_and_tools_use_the_public_interfaces():
+    """bench/ and tools/ work as a user's script would: through `ganctl`, `ganctl.tasks`,
+    the CLI, metrics and data, never a plugin's internals; the engine only where its own
+    speed is measured."""
+    inside = []
+    for folder in ("bench", "tools"):
+        for path in sorted((PACKAGE.parent / folder).glob("*.py")):
+            for mod in imports(path):
+                if mod.startswith("ganctl.plugins") or (
+                        mod.startswith("ganctl.training") and path.stem not in ENGINE_TIMING):
+                    inside.append(f"{folder}/{path.name} imports {mod}")
+    assert not inside, "\n".join(inside)

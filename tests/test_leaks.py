@@ -16,6 +16,7 @@ from ganctl import nets
 from ganctl.errors import GanctlError
 from ganctl.metrics import detection
 from ganctl.plugins.leaks import calibrate
+from ganctl.plugins.leaks.scores import RECORDED
 from tests.conftest import trained_copy
 
 # what threshold=auto reports choosing with proliv/ images: best-f1 or its cap
@@ -282,6 +283,13 @@ def test_the_threshold_never_sees_the_test_labels(cli, trained, home, tmp_path):
     again = torch.load(json.loads(res.out)["weights"], weights_only=True)["recipe_meta"]
     first = torch.load(doc["weights"], weights_only=True)["recipe_meta"]
     assert again["threshold"] == first["threshold"] and again["rule"] == first["rule"]
+    # the other rules' thresholds, recorded for --threshold, come from the same scores
+    rules = first["calibration"]["rules"]
+    assert again["calibration"]["rules"] == rules
+    assert sorted(rules) == sorted(RECORDED)
+    assert rules["quantile:0.9"] <= rules["quantile:0.95"] <= rules["quantile:0.99"]
+    if first["rule"] == "best-f1":
+        assert rules["best-f1"] == first["threshold"]
     assert again["test"]["confusion"] != first["test"]["confusion"]  # the labels did change
     a = json.loads(cli("detect-leaks", str(root), "--json").out)
     b = json.loads(cli("detect-leaks", str(flipped), "--json").out)

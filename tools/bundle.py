@@ -120,17 +120,11 @@ def write_bundled(run: dict, dest: Path) -> Path:
     return dest
 
 
-def load(path: Path):
-    from ganctl import weights
-
-    return weights.open_file(str(path))
-
-
 def score_stage1(path: Path) -> dict:
     from ganctl.data import catalog, layouts
     from ganctl.metrics.classifier import embed, fashion_classifier
     from ganctl.metrics.frechet import fd_from_features
-    from ganctl.plugins.sneakers import plugin
+    from ganctl.tasks import Generator
     from ganctl.tensors import from_unit
 
     root = catalog.DEBIAN_FASHION_MNIST
@@ -140,7 +134,7 @@ def score_stage1(path: Path) -> dict:
     test_f = embed(net, torch.from_numpy(test_x))
     pick = torch.randperm(len(train_x), generator=torch.Generator().manual_seed(0))[:1000]
     floor = fd_from_features(embed(net, torch.from_numpy(train_x)[pick]), test_f)
-    fake = from_unit(plugin.generate(load(path), list(range(1000)), torch.device("cpu")))
+    fake = from_unit(Generator.load("sneakers", str(path), "cpu", stage=1).generate(1000))
     fd = fd_from_features(embed(net, fake), test_f)
     return {"fd": round(fd, 2), "fd_floor_real_train": round(floor, 2), "samples": 1000,
             "classifier_test_accuracy": meta["test_accuracy"]}
@@ -148,20 +142,20 @@ def score_stage1(path: Path) -> dict:
 
 def sr_rows(path: Path, hr_sets: dict[str, list[torch.Tensor]]) -> dict:
     """PSNR/SSIM (data range 1) of the shipped net and of bicubic, x4 from a quarter."""
-    from bench.quality import sr_scores
-    from ganctl.plugins.sneakers import plugin
-    from ganctl.plugins.sneakers.stage2 import bicubic_up, downscale
+    from bench.stats import sr_scores
+    from ganctl.metrics.sr import bicubic, downscale
+    from ganctl.tasks import Upscaler
 
-    net = plugin.upscaler(load(path), torch.device("cpu"))[0]
+    net = Upscaler.load("sneakers", str(path), "cpu").net
     out = {}
     for set_name, images in hr_sets.items():
         rows = {"bicubic": [], "ganctl": []}
         for img in images:  # one at a time: the sets mix sizes
             hr = img.float().div(127.5).sub(1)[None]
-            lr = downscale(hr)
+            lr = downscale(hr, 4)
             with torch.no_grad():
                 rows["ganctl"].append(sr_scores(net(lr), hr))
-            rows["bicubic"].append(sr_scores(bicubic_up(lr), hr))
+            rows["bicubic"].append(sr_scores(bicubic(lr, 4), hr))
         mean = {k: {m: round(float(np.mean([r[m] for r in v])), 4) for m in v[0]}
                 for k, v in rows.items()}
         mean["gain_db"] = round(mean["ganctl"]["psnr"] - mean["bicubic"]["psnr"], 2)

@@ -20,6 +20,7 @@ from ganctl.metrics import detection
 from ganctl.metrics.image import psnr
 from ganctl.plugins.leaks.scores import (
     FIT_IMAGES,
+    RECORDED,
     RULES,
     calibrate,
     fit_feature_stats,
@@ -249,7 +250,9 @@ class VAERecipe(Recipe):
             "normal_images": len(normal), "leak_images": len(leak),
             "normal_mean": float(normal.mean()),
             "leak_mean": float(leak.mean()) if len(leak) else None,
-            "highest": float(np.r_[normal, leak].max())})
+            "highest": float(np.r_[normal, leak].max()),
+            "rules": {r: calibrate(r, normal, leak)[0] for r in RECORDED
+                      if len(leak) or r.startswith("quantile")}})
         held = "held-out " if self.leak_fit is not None else ""
         info(f"threshold {t:.6g}: {rule}, on the {self.cfg.score} scores of {len(normal)} "
              f"held-out normal and {len(leak)} {held}proliv images")

@@ -11,6 +11,10 @@ from ganctl.errors import GanctlError
 from ganctl.metrics import detection
 
 RULES = re.compile(r"^(auto|best-f1|mean-proliv|quantile:(0(\.\d+)?|1(\.0+)?))$")
+# The thresholds a run also records for these rules (the weights' meta, calibration.rules),
+# so another rule can be tried with --threshold without retraining.
+RECORDED = ("best-f1", "mean-proliv", "quantile:0.9", "quantile:0.93", "quantile:0.95",
+            "quantile:0.97", "quantile:0.98", "quantile:0.99", "quantile:0.995")
 
 
 # `threshold=auto` never puts the threshold above this quantile of the held-out normal

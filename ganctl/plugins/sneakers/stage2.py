@@ -29,6 +29,7 @@ from ganctl.kit.jitter import random_crops, random_symmetry
 from ganctl.kit.optim import adam
 from ganctl.metrics import lpips
 from ganctl.metrics.image import psnr, ssim
+from ganctl.metrics.sr import bicubic, downscale
 from ganctl.plugins.sneakers.content import content_loss
 from ganctl.tensors import to_unit
 from ganctl.training.recipe import Recipe
@@ -115,16 +116,6 @@ class Stage2Config(TrainConfig):
             raise UsageError(f"crop must be a multiple of {SCALE}, got {self.crop}")
 
 
-def downscale(hr: torch.Tensor) -> torch.Tensor:
-    """The low-resolution input: bicubic with antialiasing, as a real small image is."""
-    return F.interpolate(hr, scale_factor=1 / SCALE, mode="bicubic", antialias=True,
-                         align_corners=False).clamp(-1, 1)
-
-
-def bicubic_up(lr: torch.Tensor) -> torch.Tensor:
-    return F.interpolate(lr, scale_factor=SCALE, mode="bicubic", align_corners=False).clamp(-1, 1)
-
-
 class SRGANRecipe(Recipe):
     grid_nrow = 3  # rows of: bicubic | SRGAN | real
     ema_nets = ("g",)
@@ -177,7 +168,7 @@ class SRGANRecipe(Recipe):
         hr = to_unit(random_crops(batch[0], self.cfg.crop))
         if self.augment != "none":
             hr = random_symmetry(hr, dihedral=self.augment == "dihedral")
-        sr = g(downscale(hr))
+        sr = g(downscale(hr, SCALE))
         self.steps += 1
         warm = self.steps <= self.cfg.warmup_steps
         for group in self.optimizers["g"].param_groups:
@@ -219,17 +210,17 @@ class SRGANRecipe(Recipe):
         return step - self.cfg.warmup_steps if step > self.cfg.warmup_steps else step
 
     def samples(self, nets_):
-        lr = downscale(self.grid_hr)
+        lr = downscale(self.grid_hr, SCALE)
         sr = nets_["g"](lr).clamp(-1, 1)
-        trio = torch.stack([bicubic_up(lr), sr, self.grid_hr], 1)  # (N, 3, C, H, W)
+        trio = torch.stack([bicubic(lr, SCALE), sr, self.grid_hr], 1)  # (N, 3, C, H, W)
         return trio.flatten(0, 1)
 
     def validate(self, nets_):
         sr_psnr, sr_ssim, bi_psnr, bi_ssim, sr_lp, bi_lp = [], [], [], [], [], []
         for hr in self.val_hr.split(64):
-            lr = downscale(hr)
+            lr = downscale(hr, SCALE)
             sr = nets_["g"](lr).clamp(-1, 1)
-            bi = bicubic_up(lr)
+            bi = bicubic(lr, SCALE)
             unit = (hr + 1) / 2
             sr_psnr.append(psnr((sr + 1) / 2, unit))
             sr_ssim.append(ssim((sr + 1) / 2, unit))
