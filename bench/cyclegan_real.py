@@ -209,8 +209,8 @@ def main() -> None:
     ap.add_argument("--domain-steps", type=int, default=2400,
                     help="training steps of the domain classifier")
     args = ap.parse_args()
-    torch.set_num_threads(1)
-    if args.child:
+    if args.child:  # one thread per side; the scoring between runs uses every core
+        torch.set_num_threads(1)
         if args.side == "ganctl":
             run_ganctl(args.root, args.out, args.seed, args.minutes, args.sets_extra)
         else:

@@ -61,12 +61,12 @@ def beta1_opt(default: float = 0.5, note: str = ""):
     return opt(default, f"Adam beta1{note}", minimum=0.0, maximum=0.99999)
 
 
-def diffaug_opt():
+def diffaug_opt(default: str = "none"):
     """The `diffaug` field of every GAN plugin (ganctl/kit/diffaug.py)."""
-    return opt("none", "differentiable augmentation of every image the discriminator sees, "
-               "real and generated, in both steps (DiffAugment; for small datasets): none, "
-               "or color, translation and cutout joined by commas in that order",
-               choices=DIFFAUG_POLICIES)
+    return opt(default, "differentiable augmentation of every image the discriminator "
+               "sees, real and generated, in both steps (DiffAugment; for small datasets): "
+               "none, auto (all three below 10,000 training images), or color, translation "
+               "and cutout joined by commas in that order", choices=DIFFAUG_POLICIES)
 
 
 def epochs_opt(default: float, note: str = "0 = no limit"):

@@ -86,6 +86,7 @@ def test_cycle_and_identity_losses_use_the_right_pairs():
     cfg = build(CycleGANConfig, {"image_size": 32, "n_blocks": 1, "ngf": 2, "ndf": 2,
                                  "flip": False, "pool_size": 0})
     data = type("D", (), {})()
+    data.info = type("I", (), {"count": 1})()
     data.val = type("V", (), {"tensors": (torch.zeros(1, 3, 32, 32, dtype=torch.uint8),) * 2})()
     recipe = CycleGANRecipe(cfg, data, torch.device("cpu"))
     recipe.nets["g_a"], recipe.nets["g_b"] = Shift(0.1), Shift(-0.3)

@@ -56,7 +56,7 @@ def test_color_transforms_both_halves_of_a_pair_alike_and_varies_between_images(
     assert shift.std() > 0.05, "each image gets its own draw"
 
 
-@pytest.mark.parametrize("policy", DIFFAUG_POLICIES[1:])
+@pytest.mark.parametrize("policy", [p for p in DIFFAUG_POLICIES if p not in ("none", "auto")])
 def test_every_policy_passes_the_gradient_to_the_image(policy):
     torch.manual_seed(0)
     x = torch.rand(4, 3, 16, 16, requires_grad=True)
@@ -71,6 +71,18 @@ def test_none_is_the_identity_and_an_unknown_policy_is_refused():
     assert diffaug.augmenter("none")(x) is x
     with pytest.raises(ValueError, match="color,translation,cutout"):
         diffaug.augmenter("cutout,color")
+
+
+def test_auto_turns_every_transform_on_for_small_training_sets_only(capsys):
+    assert diffaug.resolve("auto", 109) == "color,translation,cutout"
+    assert diffaug.resolve("auto", diffaug.SMALL_DATA) == "none"
+    assert diffaug.resolve("cutout", 10**6) == "cutout"
+    x = torch.rand(2, 3, 16, 16)
+    assert diffaug.augmenter("auto", 200_000)(x) is x
+    torch.manual_seed(0)
+    assert not torch.equal(diffaug.augmenter("auto", 109)(x), x)
+    assert "diffaug=auto: color,translation,cutout (109 training images" in \
+        capsys.readouterr().err
 
 
 def toy_gan(augment_fakes: bool, seed: int = 0, steps: int = 300):

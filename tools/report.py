@@ -548,6 +548,8 @@ GENERATED = {"bundle": ("bundle.json", bundle), "upscaler": ("upscaler.json", up
                                 lambda doc: tuning(doc, FACES_TUNE)),
              "faces-tune-batch": ("faces-real-tune-batch32.json",
                                   lambda doc: tuning(doc, FACES_TUNE)),
+             "faces-tune-diffaug": ("faces-real-tune-diffaug.json",
+                                    lambda doc: tuning(doc, FACES_TUNE)),
              "facades-tune-l1": ("pix2pix-real-tune-facades-l1.json", facades_tuning),
              "facades-tune-l1-500": ("pix2pix-real-tune-facades-l1-500.json", facades_tuning),
              "cyclegan-tune-identity": ("cyclegan-real-tune-identity.json",

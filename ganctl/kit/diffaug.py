@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 import torch
 
+from ganctl.console import info
 from ganctl.kit import DIFFAUG_POLICIES
 
 
@@ -63,10 +64,31 @@ def cutout(x: torch.Tensor, ratio: float = 0.5) -> torch.Tensor:
     return x * (~inside)[:, None].to(x.dtype)
 
 
-def augmenter(policy: str, groups: int = 1) -> Callable[[torch.Tensor], torch.Tensor]:
+# `auto` turns every transform on below this many training images. Measured on 109 faces
+# (docs/decisions.md, "Faces: differentiable augmentation"); the paper's gains extend to
+# CIFAR-10 subsets of 5,000 and 10,000 images.
+SMALL_DATA = 10_000
+ALL = "color,translation,cutout"
+
+
+def resolve(policy: str, images: int) -> str:
+    """The policy a run uses: `auto` becomes all three transforms on a small training set,
+    none on a larger one; any other policy is itself."""
+    if policy != "auto":
+        return policy
+    return ALL if images < SMALL_DATA else "none"
+
+
+def augmenter(policy: str, images: int | None = None,
+              groups: int = 1) -> Callable[[torch.Tensor], torch.Tensor]:
     """The function a recipe applies to every discriminator input: the identity for
-    "none", else the policy's transforms in the order color, translation, cutout."""
-    if policy not in DIFFAUG_POLICIES:
+    "none", else the policy's transforms in the order color, translation, cutout; "auto"
+    is resolved for a training set of `images` images (and says what it chose)."""
+    if policy == "auto" and images is not None:
+        policy = resolve(policy, images)
+        info(f"diffaug=auto: {policy} ({images:,} training images; on below "
+             f"{SMALL_DATA:,})")
+    if policy not in DIFFAUG_POLICIES or policy == "auto":
         raise ValueError(f"unknown augmentation policy {policy!r}; choose from "
                          f"{', '.join(DIFFAUG_POLICIES)}")
     kinds = [] if policy == "none" else policy.split(",")

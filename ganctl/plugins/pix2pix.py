@@ -132,7 +132,7 @@ class Pix2PixRecipe(Recipe):
         self.val = [to_unit(t.to(device)) for t in data.val.tensors] if data.val else None
         self.lpips = lpips.Validation()
         # D sees (input, image) pairs: one draw of each transform for both halves
-        self.d_aug = diffaug.augmenter(cfg.diffaug, groups=2)
+        self.d_aug = diffaug.augmenter(cfg.diffaug, data.info.count, groups=2)
 
     def arch(self):
         return self._arch

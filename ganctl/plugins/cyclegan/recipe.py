@@ -150,7 +150,7 @@ class CycleGANRecipe(Recipe):
                            for k, o in self.optimizers.items()}
         self.pool_a, self.pool_b = ImagePool(cfg.pool_size), ImagePool(cfg.pool_size)
         self.fixed = [to_unit(t.to(device)) for t in data.val.tensors]
-        self.d_aug = diffaug.augmenter(cfg.diffaug)
+        self.d_aug = diffaug.augmenter(cfg.diffaug, data.info.count)
 
     def arch(self):
         return self._arch

@@ -78,7 +78,7 @@ class DCGANRecipe(Recipe):
             "g": adam(g.parameters(), lr=cfg.lr, betas=betas),
             "d": adam(d.parameters(), lr=cfg.lr_d or cfg.lr, betas=betas)}
         self.noise = fixed_noise(64, cfg.z_dim, cfg.seed + 1, device)
-        self.d_aug = diffaug.augmenter(cfg.diffaug)
+        self.d_aug = diffaug.augmenter(cfg.diffaug, data.info.count)
 
     def arch(self):
         return self._arch

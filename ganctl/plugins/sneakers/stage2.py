@@ -147,7 +147,7 @@ class SRGANRecipe(Recipe):
         self.augment = cfg.augment
         if cfg.augment == "auto":
             self.augment = "flip" if data.info.name in ALIGNED_SETS else "dihedral"
-        self.d_aug = diffaug.augmenter(cfg.diffaug)
+        self.d_aug = diffaug.augmenter(cfg.diffaug, data.info.count)
         self.pixel = F.l1_loss if cfg.pixel_loss == "l1" else F.mse_loss
         self.steps = 0
         self._meta = {"content_loss": self.content_kind, "scale": SCALE,
