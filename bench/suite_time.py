@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TIERS = {"full": [], "fast": ["-m", "not slow"]}
+TIERS = {"full": ["-n", "2", "--dist", "loadscope"], "fast": ["-m", "not slow"]}
 
 
 def run(extra: list[str]) -> dict:
@@ -25,7 +25,11 @@ def run(extra: list[str]) -> dict:
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                            *extra], cwd=ROOT, capture_output=True, text=True)
     wall = time.perf_counter() - t0
-    tail = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+    lines = done.stdout.strip().splitlines()
+    tail = lines[-1] if lines else ""
+    for line in lines:
+        if line.startswith(("FAILED", "ERROR")):
+            print(line, flush=True)
     counts = {k: int(n) for n, k in re.findall(r"(\d+) (passed|failed|skipped|deselected)",
                                                tail)}
     return {"wall_s": round(wall, 1), "exit_code": done.returncode, **counts, "summary": tail}

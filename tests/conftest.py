@@ -12,6 +12,13 @@ from pathlib import Path
 
 import pytest
 
+# Under pytest-xdist (the README's `pytest -n 2`) each worker gets its share of the cores,
+# as two trainings on one machine should (docs/performance.md): torch's threads and the
+# subprocesses' follow OMP_NUM_THREADS.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    _workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // _workers)))
+
 # A small, fast training run used by many tests.
 FAST = ["--steps", "6", "--set", "batch_size=16", "log_every=2", "sample_every=3",
         "checkpoint_every=3"]

@@ -15,7 +15,7 @@ from ganctl.training import accel, dist, engine
 
 def train(steps: int, resume=None, **sets):
     overrides = {"batch_size": 16, "log_every": 1, "sample_every": 100, "steps": steps,
-                 "precision": "fp32", "channels_last": False, **sets}
+                 "precision": "fp32", "channels_last": False, "ema": 0.0, **sets}
     return engine.train(engine.TrainRequest(registry.get("sneakers"),
                                             overrides=overrides, device="cpu",
                                             resume=resume, publish=False))

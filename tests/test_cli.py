@@ -36,7 +36,9 @@ def help_imports(*argv: str) -> tuple[list[str], float, str]:
 def test_help_imports_nothing_heavy_and_is_fast():
     heavy, took, out = help_imports("--help")
     assert heavy == [] and "Commands" in out
-    assert took < 0.5  # bench/help_time.py measures it properly (median of 10, alone)
+    # bench/help_time.py measures it properly (median of 10, alone); here the parallel
+    # suite may share the CPU
+    assert took < 1.0
 
 
 @pytest.mark.parametrize("verb", VERBS)
