@@ -60,7 +60,8 @@ def test_training_logs_diagnostics_gif_and_plot(cli, tmp_path):
     assert gif.n_frames == 2 and gif.size == (8 * 66 + 2, 8 * 66 + 2)
     assert Image.open(run / "losses.png").width > 500
     cfg = json.loads((run / "config.json").read_text())
-    assert cfg["recipe"] == {"lr_g": 5e-4, "lr_d": 1e-4}  # the CSP defaults that worked
+    # the CSP defaults that worked, and diffaug=auto's choice for 512 synthetic faces
+    assert cfg["recipe"] == {"lr_g": 5e-4, "lr_d": 1e-4, "diffaug": "color,translation,cutout"}
 
 
 class Const(torch.nn.Module):
