@@ -9,7 +9,9 @@ auto` for each later budget, `ganctl translate horse2zebra` both ways and back).
 reference translates each 256-px input at 256 px. Scores per direction, against the real
 images of the target domain of the same split (bench/domain.py, a classifier trained on the
 train split only): the share classified as the target domain, FD and KID in its features,
-and the cycle reconstruction PSNR (A -> B -> A against A).
+and the cycle reconstruction PSNR (A -> B -> A against A); and what the classifier does not
+see (bench/artefacts.py): the checkerboard of the translations (real images' beside them)
+and the change of their background (the median pixel) from the input, and its colour cast.
 
     python -m bench.cyclegan_real --json docs/bench/cyclegan-real.json --grids docs/img
     python -m bench.cyclegan_real --size 256 --minutes 10 --json docs/bench/cyclegan-real-256.json
@@ -136,7 +138,7 @@ def run_plain(root: Path, out: Path, seed: int, budgets: list[float], size: int)
 
 
 def score_side(side_dir: Path, minutes: float, sub: str, net, parts) -> dict:
-    from bench import domain
+    from bench import artefacts, domain
     from ganctl.metrics.image import psnr
 
     row = {}
@@ -146,6 +148,8 @@ def score_side(side_dir: Path, minutes: float, sub: str, net, parts) -> dict:
         real_src, real_dst = read(parts[sub][src]), read(parts[sub][dst])
         cell = domain.scores(net, fake, real_dst, target=1 if dst == "B" else 0)
         cell["cycle_psnr"] = float(psnr(back.float() / 255, real_src.float() / 255).mean())
+        cell["checkerboard"] = artefacts.checkerboard(fake)
+        cell.update(artefacts.background(real_src, fake))
         row[way] = cell
     return row
 
@@ -172,13 +176,15 @@ def side_by_side(seed: int, budgets: list[float], size: int, extra: list[str], a
     return rows
 
 
-def grid(root: Path, minutes: float, path: Path, rows: int = 3, px: int = 128) -> None:
-    """Per direction: input | reference | ganctl for the first `rows` test images."""
+def grid(root: Path, minutes: float, path: Path, sides: list[str], rows: int = 3,
+         px: int = 128) -> None:
+    """Per direction: input | each side (reference or variant, ganctl) for the first
+    `rows` test images."""
     parts, tiles = split(), []
     for way, (src, _) in WAYS.items():
         for i in range(rows):
             cells = [Image.open(parts["test"][src][i]).convert("RGB")]
-            for side in ("reference", "ganctl"):
+            for side in sides:
                 out = read_outputs(root / side / "test" / f"{minutes:g}" / way,
                                    [parts["test"][src][i]])
                 cells.append(Image.fromarray(out[0].permute(1, 2, 0).numpy()))
@@ -225,10 +231,14 @@ def main() -> None:
                        steps=args.domain_steps)
     acc = domain.robust_accuracy(net, read(parts["test"]["A"]), read(parts["test"]["B"]))
     print(f"domain classifier: test accuracy {acc}", flush=True)
+    from bench import artefacts
+
+    real_checkerboard = {sub: {d: artefacts.checkerboard(read(parts[sub][d])) for d in "AB"}
+                         for sub in ("val", "test")}
     doc = {**provenance(torch.device("cpu")), "threads_per_side": 1, "seeds": args.seeds,
            "minutes": args.minutes, "size": args.size, "ganctl_set": args.sets_extra,
            "against": args.against,
-           "domain_classifier_test_accuracy": acc,
+           "domain_classifier_test_accuracy": acc, "real_checkerboard": real_checkerboard,
            "split_sizes": {k: {d: len(v) for d, v in p.items()} for k, p in parts.items()}}
     runs = {}
     with tempfile.TemporaryDirectory(prefix="cyclegan-real-") as tmp:
@@ -236,10 +246,13 @@ def main() -> None:
             runs[seed] = side_by_side(seed, args.minutes, args.size, args.sets_extra,
                                       args.against, Path(tmp), net)
             print(f"seed {seed}: {json.dumps(runs[seed])}", flush=True)
-            if args.grids and seed == args.seeds[0] and not args.against:
+            if args.grids and seed == args.seeds[0]:
                 args.grids.mkdir(parents=True, exist_ok=True)
+                other = "variant" if args.against else "reference"
+                name = "-variant" if args.against else ""
                 grid(Path(tmp) / f"seed{seed}", args.minutes[-1],
-                     args.grids / f"cyclegan-horse2zebra-{args.size}.jpg")
+                     args.grids / f"cyclegan-horse2zebra-{args.size}{name}.jpg",
+                     [other, "ganctl"])
     doc.update(runs=runs, val=summarise(runs, "val"), test=summarise(runs, "test"))
     print_medians(doc[args.split])
     write_json(doc, args.json)
