@@ -209,11 +209,31 @@ def summarise(runs: dict, sub: str) -> dict:
     return out
 
 
+def domain_net(parts: dict, steps: int, cache: Path | None):
+    """The domain classifier of the train split (minutes of CPU), reused from `cache`
+    when that holds one trained on the same images for as many steps."""
+    from bench import domain
+
+    key = {"steps": steps, "train": {d: [f.name for f in parts["train"][d]] for d in "AB"}}
+    if cache and cache.is_file():
+        saved = torch.load(cache, weights_only=True)
+        if saved["key"] == key:
+            net = domain.DomainNet()
+            net.load_state_dict(saved["state"])
+            return net.eval()
+    net = domain.train(read(parts["train"]["A"]), read(parts["train"]["B"]), steps=steps)
+    if cache:
+        torch.save({"key": key, "state": net.state_dict()}, cache)
+    return net
+
+
 def main() -> None:
     ap = side_by_side_args(__doc__.split("\n\n")[0])
     ap.add_argument("--size", type=int, default=128, help="training crop side, both sides")
     ap.add_argument("--domain-steps", type=int, default=2400,
                     help="training steps of the domain classifier")
+    ap.add_argument("--domain-cache", type=Path,
+                    help="a file to keep the domain classifier in between runs")
     args = ap.parse_args()
     if args.child:  # one thread per side; the scoring between runs uses every core
         torch.set_num_threads(1)
@@ -227,8 +247,7 @@ def main() -> None:
     from bench import domain
 
     parts = split()
-    net = domain.train(read(parts["train"]["A"]), read(parts["train"]["B"]),
-                       steps=args.domain_steps)
+    net = domain_net(parts, args.domain_steps, args.domain_cache)
     acc = domain.robust_accuracy(net, read(parts["test"]["A"]), read(parts["test"]["B"]))
     print(f"domain classifier: test accuracy {acc}", flush=True)
     from bench import artefacts

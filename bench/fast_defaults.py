@@ -255,7 +255,9 @@ def main() -> None:
             minutes = args.minutes * LONGER.get(name, 1)
             kept = [r for r in doc["results"].get(name, []) if r["seed"] not in args.seeds]
             for seed in args.seeds:
-                kept.append(run_case(name, case, minutes, seed, Path(tmp)))
+                # each row says what it scored on (rows before 2026-12-07 have no split:
+                # their "val" folder held test images)
+                kept.append({**run_case(name, case, minutes, seed, Path(tmp)), "split": "val"})
                 doc["results"][name] = sorted(kept, key=lambda r: r["seed"])
                 write_json(doc, args.json)
 

@@ -83,7 +83,7 @@ def shipped(name: str) -> str:
 
 
 def fast_defaults(doc: dict) -> str:
-    """performance.md: bf16 against fp32 at equal minutes (bench/fast_defaults.py)."""
+    """decisions.md: bf16 against fp32 at equal minutes (bench/fast_defaults.py)."""
     rows = ["| plugin stage | minutes | metric | seeds | auto: steps, precision | "
             "auto: metric | fp32: steps | fp32: metric | auto better in | default |",
             "|---|---|---|---|---|---|---|---|---|---|"]
@@ -187,6 +187,12 @@ def stage2(doc: dict) -> str:
                         "from 11 photos; test: {n} patches of 3 other photos, x4 from 28 px):",
               "fashion": "Fashion-MNIST sneakers 7 -> 28 px (training: the 6,000 training "
                          "sneakers; test: the first {n} test sneakers):"}
+    if doc.get("split") == "val":
+        titles = {"photos": "Photographs (scikit-image samples: 100 training patches of 112 px "
+                            "from 9 training photos; val: {n} patches of the other 2, x4 from "
+                            "28 px):",
+                  "fashion": "Fashion-MNIST sneakers 7 -> 28 px (training: the first 5,000 "
+                             "training sneakers; val: {n} of the other 1,000):"}
     out = [f"Measured {s2['measured']['date']} on {s2['measured']['cpu']}, one torch thread "
            f"per side." + adam_note(s2["measured"]), ""]
     for name, title in titles.items():
@@ -408,16 +414,30 @@ def cyclegan_real(doc: dict) -> str:
             "classifier calls the target domain (test accuracy on real images "
             f"{acc['plain']:.3f}, blurred {acc['blurred']:.3f}, grey {acc['grey']:.3f}); FD and "
             "KID against the real target test images in its features (lower is better); "
-            "cycle PSNR of A -> B -> A against A (higher is better)." + adam_note(doc), "",
-            "| CPU-minutes | side | steps | direction | share as target | FD | KID "
-            "| cycle PSNR |", "|---|---|---|---|---|---|---|---|"]
+            "cycle PSNR of A -> B -> A against A (higher is better)." + adam_note(doc)]
+    art = "real_checkerboard" in doc  # the artefact scores, since 2026-12-07
+    if art:
+        real = doc["real_checkerboard"]["test"]
+        rows[0] += (" Checkerboard: a pattern tied to the pixel grid, in grey levels "
+                    f"(bench/artefacts.py; real test horses {real['A']:.2f}, zebras "
+                    f"{real['B']:.2f}); background: the median pixel's change from the input "
+                    "and its colour cast, in grey levels (the animal covers less than half of "
+                    "most pictures; lower is better for all three).")
+    cols = ["share as target", "FD", "KID", "cycle PSNR"] + (
+        ["checkerboard", "background change", "colour cast"] if art else [])
+    rows += ["", "| CPU-minutes | side | steps | direction | " + " | ".join(cols) + " |",
+             "|---|---|---|---|" + "---|" * len(cols)]
     for m in doc["test"]["ganctl"]:
         for side, label in (("reference", "paper's loop"), ("ganctl", "ganctl defaults")):
             c = doc["test"][side][m]
             for way, arrow in (("AtoB", "horse -> zebra"), ("BtoA", "zebra -> horse")):
-                rows.append(f"| {m} | {label} | {rng(c['steps'], 0)} | {arrow} "
-                            f"| {rng(c[f'{way} target_share'], 2)} | {rng(c[f'{way} fd'])} "
-                            f"| {rng(c[f'{way} kid'], 2)} | {rng(c[f'{way} cycle_psnr'], 2)} |")
+                cells = [rng(c[f"{way} target_share"], 2), rng(c[f"{way} fd"]),
+                         rng(c[f"{way} kid"], 2), rng(c[f"{way} cycle_psnr"], 2)]
+                if art:
+                    cells += [rng(c[f"{way} {k}"], d) for k, d in (
+                        ("checkerboard", 2), ("background_change", 1), ("colour_cast", 1))]
+                rows.append(f"| {m} | {label} | {rng(c['steps'], 0)} | {arrow} | "
+                            + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 
@@ -472,6 +492,9 @@ CYCLEGAN_TUNE = [("AtoB.target_share", "horse -> zebra share", 2),
                  ("AtoB.fd", "horse -> zebra FD", 2),
                  ("BtoA.target_share", "zebra -> horse share", 2),
                  ("BtoA.fd", "zebra -> horse FD", 2)]
+CYCLEGAN_TUNE_ARTEFACTS = CYCLEGAN_TUNE + [
+    (f"{way}.{key}", f"{arrow} {name}", 1) for way, arrow in (("AtoB", "h->z"), ("BtoA", "z->h"))
+    for key, name in (("checkerboard", "checkerboard"), ("colour_cast", "cast"))]
 PIX2PIX_TUNE = [("l1", "L1", 2), ("psnr", "PSNR", 2), ("ssim", "SSIM", 3)]
 
 
@@ -554,7 +577,9 @@ GENERATED = {"bundle": ("bundle.json", bundle), "upscaler": ("upscaler.json", up
              "facades-tune-l1": ("pix2pix-real-tune-facades-l1.json", facades_tuning),
              "facades-tune-l1-500": ("pix2pix-real-tune-facades-l1-500.json", facades_tuning),
              "cyclegan-tune-identity": ("cyclegan-real-tune-identity.json",
-                                        lambda doc: tuning(doc, CYCLEGAN_TUNE))}
+                                        lambda doc: tuning(doc, CYCLEGAN_TUNE)),
+             "cyclegan-tune-upsample": ("cyclegan-real-tune-upsample.json",
+                                        lambda doc: tuning(doc, CYCLEGAN_TUNE_ARTEFACTS))}
 MARK = "<!-- report: {} -->"
 END = "<!-- /report -->"
 

@@ -42,6 +42,9 @@ class CycleGANConfig(PaperScheduleConfig):
     upsample: str = opt("transpose", "generator up-sampling: transpose (the paper's "
                         "stride-2 transposed convs) or resize (nearest x2 then a 3x3 conv: "
                         "no checkerboard pattern)", choices=("transpose", "resize"))
+    input_skip: bool = opt(False, "generators learn a change to their input: output = "
+                           "tanh(atanh(input) + net), starting as the identity map (colours "
+                           "and background kept from the first step)")
     ndf: int = opt(64, "discriminator base width", minimum=1)
     lambda_cycle: float = opt(10.0, "cycle-consistency weight (lambda_A = lambda_B)",
                               minimum=0.0)
@@ -131,6 +134,8 @@ class CycleGANRecipe(Recipe):
     def __init__(self, cfg: CycleGANConfig, data, device):
         super().__init__(cfg, data, device)
         extra = {"upsample": cfg.upsample} if cfg.upsample != "transpose" else {}
+        if cfg.input_skip:
+            extra["input_skip"] = True
         g = nets.arch("resnet_generator", ngf=cfg.ngf, n_blocks=cfg.blocks(), norm="instance",
                       **extra)
         d = nets.arch("patchgan", in_channels=3, ndf=cfg.ndf, norm="instance")
@@ -138,6 +143,9 @@ class CycleGANRecipe(Recipe):
         self.nets = {k: nets.from_arch(a).to(device) for k, a in self._arch.items()}
         for net in self.nets.values():
             nets.init_normal(net)
+        if cfg.input_skip:
+            for key in ("g_a", "g_b"):
+                self.nets[key].zero_last()
         n = self.nets
         betas = (cfg.beta1, 0.999)
         self.optimizers = {
