@@ -166,7 +166,8 @@ def test_a_cpu_gets_the_cpu_recipe_a_gpu_the_papers(cli):
     mine = dry_config(cli, "horse2zebra", "--device", "cpu", "--set", "image_size=256")
     assert (mine["image_size"], mine["ngf"]) == (256, 32)
     paper = dry_config(cli, "horse2zebra", "--device", "cpu", "--set", "recipe=paper")
-    assert (paper["image_size"], paper["ngf"], paper["ndf"], paper["workers"]) == (256, 64, 64, 4)
+    assert (paper["image_size"], paper["ngf"], paper["ndf"], paper["workers"], paper["upsample"]) \
+        == (256, 64, 64, 4, "transpose")
     assert CycleGANConfig.device_defaults("cuda", {}) == {"recipe": "paper"}
 
 
@@ -182,7 +183,6 @@ def test_ema_averages_both_generators_and_they_are_published(cli, tmp_path):
 
 
 def test_large_images_are_tiled_close_to_the_whole_image_result():
-
     from ganctl.infer import translate
 
     torch.manual_seed(0)
@@ -262,35 +262,15 @@ def test_resize_upsampling_leaves_no_checkerboard():
     assert phase_spread("resize") < 1e-7  # measured 0
 
 
-def test_an_input_skip_generator_starts_as_the_identity_and_learns():
-    torch.manual_seed(0)
-    g = nets.build("resnet_generator", ngf=8, n_blocks=1, norm="instance", input_skip=True)
-    nets.init_normal(g)
-    g.zero_last()
-    x = torch.rand(2, 3, 32, 32) * 1.9 - 0.95
-    y = g(x)
-    assert torch.allclose(y, x, atol=1e-5)
-    (y - 1).square().mean().backward()  # a loss that wants a change reaches the net
-    assert g.model[-2].weight.grad.abs().sum() > 0
-    plain = nets.build("resnet_generator", ngf=8, n_blocks=1, norm="instance")
-    assert plain.state_dict().keys() == g.state_dict().keys()  # the reference key layout
-
-
-@pytest.mark.parametrize("option", ["upsample=resize", "input_skip=true"])
-def test_generator_options_train_and_translate(cli, tmp_path, option):
+def test_a_resize_generator_trains_and_translates(cli, tmp_path):
     res = cli("train", "cyclegan", "--data", "synthetic", "--steps", "2", "--json", "--publish",
               "never", "--set", "image_size=32", "n_blocks=1", "ngf=4", "ndf=4", "workers=0",
-              option)
+              "upsample=resize")
     assert res.code == 0, res.err
     doc = json.loads(res.out)
     run, arch = doc["run"], torch.load(doc["weights"], weights_only=True)["arch"]["g_a"]
-    key, value = option.split("=")
-    assert arch["kwargs"][key] == (True if value == "true" else value)  # translate builds it
+    assert arch["kwargs"]["upsample"] == "resize"  # what translate builds
     Image.new("RGB", (40, 36), (90, 120, 60)).save(tmp_path / "in.png")
     res = cli("translate", "cyclegan", "in.png", "--weights", run, "-o", "out.png")
     assert res.code == 0, res.err
-    out = Image.open(tmp_path / "out.png")
-    assert out.size == (40, 36)
-    if key == "input_skip":  # two steps from the identity map: the colour is kept
-        diff = np.abs(np.asarray(out, dtype=float) - (90, 120, 60)).mean()
-        assert diff < 6, diff
+    assert Image.open(tmp_path / "out.png").size == (40, 36)

@@ -148,7 +148,9 @@ def stage1(doc: dict) -> str:
     """performance.md: sneakers stage 1 against the plain DCGAN (bench/quality.py)."""
     s1 = doc["stage1"]
     floor, m = s1["floor"], s1["measured"]
-    rows = [f"Measured {m['date']} on {m['cpu']}, one torch thread per side, seed 0. "
+    split = "val split (the last 1,000 training sneakers, held out)" if doc.get(
+        "split") == "val" else "test split"
+    rows = [f"Measured {m['date']} on {m['cpu']}, one torch thread per side, seed 0, {split}. "
             f"Real-vs-real floor: FD {floor['fd']:.2f}, KID {floor['kid']:.2f}; the classifier's "
             f"test accuracy {s1['extractor']['test_accuracy']:.1%}." + adam_note(m), "",
             "| budget | ganctl steps | plain steps | ganctl img/s | plain img/s | ganctl FD "

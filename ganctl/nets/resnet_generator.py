@@ -30,18 +30,11 @@ class ResnetGenerator(nn.Module):
 
     def __init__(self, in_channels: int = 3, out_channels: int = 3, ngf: int = 64,
                  n_blocks: int = 9, norm: str = "instance", dropout: bool = False,
-                 upsample: str = "transpose", input_skip: bool = False):
+                 upsample: str = "transpose"):
         """`upsample`: "transpose", the paper's 3x3 stride-2 transposed convs (their kernel
         is not a multiple of the stride, so they overlap unevenly: a checkerboard), or
-        "resize", nearest-neighbour x2 then a 3x3 conv (even overlap, no checkerboard).
-        `input_skip`: the output is tanh(atanh(input) + net(input)) instead of
-        tanh(net(input)), so the net learns a change to the input (its colours and
-        background kept) rather than a new picture; with `zero_last()` it starts as the
-        identity map."""
+        "resize", nearest-neighbour x2 then a 3x3 conv (even overlap, no checkerboard)."""
         super().__init__()
-        if input_skip and in_channels != out_channels:
-            raise ValueError("input_skip needs as many output channels as input channels")
-        self.input_skip = input_skip
         bias = norm == "instance"
         layers = [nn.ReflectionPad2d(3), nn.Conv2d(in_channels, ngf, 7, bias=bias),
                   norm_layer(norm, ngf), nn.ReLU(True)]
@@ -62,14 +55,5 @@ class ResnetGenerator(nn.Module):
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, out_channels, 7), nn.Tanh()]
         self.model = nn.Sequential(*layers)
 
-    def zero_last(self) -> None:
-        """Zero the output conv: with `input_skip`, the generator starts as the identity."""
-        last = self.model[-2]
-        nn.init.zeros_(last.weight)
-        nn.init.zeros_(last.bias)
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.input_skip:
-            return self.model(x)
-        # 0.999 keeps atanh finite at the range's ends (|x| = 1 maps to about +-3.8)
-        return torch.tanh(self.model[:-1](x) + torch.atanh(x.clamp(-0.999, 0.999)))
+        return self.model(x)

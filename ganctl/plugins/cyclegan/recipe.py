@@ -24,15 +24,18 @@ from ganctl.training.recipe import Recipe
 # half-width nets on 128-px crops make ~7x the paper nets' steps a CPU-minute, and no
 # identity term ~1.4x more (it costs two of a step's six generator passes and holds the
 # generators near the identity, which kept zebras striped: bench/cyclegan_real.py
-# --against, docs/bench/cyclegan-real-tune-identity.json).
-CPU_RECIPE = {"image_size": 128, "ngf": 32, "ndf": 32, "lambda_identity": 0.0, "workers": 0}
+# --against, docs/bench/cyclegan-real-tune-identity.json); resize-then-conv up-sampling:
+# no checkerboard, and the better horse -> zebra (docs/bench/cyclegan-real-tune-upsample.json).
+CPU_RECIPE = {"image_size": 128, "ngf": 32, "ndf": 32, "lambda_identity": 0.0,
+              "upsample": "resize", "workers": 0}
 
 
 @dataclass
 class CycleGANConfig(PaperScheduleConfig):
     recipe: str = recipe_opt("ResNet-9 generators on 256-px crops, the paper's recipe",
-                             "half-width ResNet-6 generators on 128-px crops, no identity "
-                             "term, no loader workers: ~10x the steps per CPU-minute")
+                             "half-width ResNet-6 generators on 128-px crops, resize-then-"
+                             "conv up-sampling, no identity term, no loader workers: ~10x the "
+                             "steps per CPU-minute")
     channels_last: bool = channels_last_opt(False)  # measured slower here (bench/vs_reference.py)
     image_size: int = opt(256, "training crop side (100/128/256 ...); images are first "
                           "resized to 286/256 of it", minimum=16)
@@ -42,9 +45,6 @@ class CycleGANConfig(PaperScheduleConfig):
     upsample: str = opt("transpose", "generator up-sampling: transpose (the paper's "
                         "stride-2 transposed convs) or resize (nearest x2 then a 3x3 conv: "
                         "no checkerboard pattern)", choices=("transpose", "resize"))
-    input_skip: bool = opt(False, "generators learn a change to their input: output = "
-                           "tanh(atanh(input) + net), starting as the identity map (colours "
-                           "and background kept from the first step)")
     ndf: int = opt(64, "discriminator base width", minimum=1)
     lambda_cycle: float = opt(10.0, "cycle-consistency weight (lambda_A = lambda_B)",
                               minimum=0.0)
@@ -134,8 +134,6 @@ class CycleGANRecipe(Recipe):
     def __init__(self, cfg: CycleGANConfig, data, device):
         super().__init__(cfg, data, device)
         extra = {"upsample": cfg.upsample} if cfg.upsample != "transpose" else {}
-        if cfg.input_skip:
-            extra["input_skip"] = True
         g = nets.arch("resnet_generator", ngf=cfg.ngf, n_blocks=cfg.blocks(), norm="instance",
                       **extra)
         d = nets.arch("patchgan", in_channels=3, ndf=cfg.ndf, norm="instance")
@@ -143,9 +141,6 @@ class CycleGANRecipe(Recipe):
         self.nets = {k: nets.from_arch(a).to(device) for k, a in self._arch.items()}
         for net in self.nets.values():
             nets.init_normal(net)
-        if cfg.input_skip:
-            for key in ("g_a", "g_b"):
-                self.nets[key].zero_last()
         n = self.nets
         betas = (cfg.beta1, 0.999)
         self.optimizers = {
