@@ -581,7 +581,9 @@ GENERATED = {"bundle": ("bundle.json", bundle), "upscaler": ("upscaler.json", up
              "cyclegan-tune-identity": ("cyclegan-real-tune-identity.json",
                                         lambda doc: tuning(doc, CYCLEGAN_TUNE)),
              "cyclegan-tune-upsample": ("cyclegan-real-tune-upsample.json",
-                                        lambda doc: tuning(doc, CYCLEGAN_TUNE_ARTEFACTS))}
+                                        lambda doc: tuning(doc, CYCLEGAN_TUNE_ARTEFACTS)),
+             "cyclegan-tune-input-skip": ("cyclegan-real-tune-input-skip.json",
+                                          lambda doc: tuning(doc, CYCLEGAN_TUNE_ARTEFACTS))}
 MARK = "<!-- report: {} -->"
 END = "<!-- /report -->"
 
