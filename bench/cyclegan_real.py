@@ -244,14 +244,12 @@ def main() -> None:
         return
     if not DATA.is_dir():
         sys.exit(f"no real data at {DATA} (see its README)")
-    from bench import domain
+    from bench import artefacts, domain
 
     parts = split()
     net = domain_net(parts, args.domain_steps, args.domain_cache)
     acc = domain.robust_accuracy(net, read(parts["test"]["A"]), read(parts["test"]["B"]))
     print(f"domain classifier: test accuracy {acc}", flush=True)
-    from bench import artefacts
-
     real_checkerboard = {sub: {d: artefacts.checkerboard(read(parts[sub][d])) for d in "AB"}
                          for sub in ("val", "test")}
     doc = {**provenance(torch.device("cpu")), "threads_per_side": 1, "seeds": args.seeds,
