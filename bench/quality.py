@@ -399,7 +399,8 @@ def main() -> None:
             t0 = time.perf_counter()
             doc[part] = fn(args, Path(tmp))
             doc[part]["bench_seconds"] = round(time.perf_counter() - t0, 1)
-            doc[part]["measured"] = {k: doc[k] for k in ("date", "cpu")}  # --only keeps old parts
+            # --only keeps old parts: each says when, where and with which reference Adam
+            doc[part]["measured"] = {k: doc[k] for k in ("date", "cpu", "reference_adam")}
             write_json({**old, **doc}, args.json)  # each finished part is kept
     write_json(doc, args.json)
 
