@@ -372,7 +372,7 @@ def help_times(doc: dict) -> str:
 def suite(doc: dict) -> str:
     """README: how long the tests take (bench/suite_time.py)."""
     full, fast = doc["full"], doc["fast"]
-    failed = "".join(f" ({t['failed']} failed)" for t in (full,) if t.get("failed"))
+    failed = f" ({full['failed']} failed)" if full.get("failed") else ""
     return (f"On {doc['date']} ({doc['cpu']}, `python -m bench.suite_time`) the default suite "
             f"ran {full['passed']} tests{failed} in {full['wall_s'] / 60:.1f} minutes and the "
             f"fast tier {fast['passed']} in {fast['wall_s']:.0f} s.")
