@@ -21,12 +21,12 @@ from ganctl.tensors import to_unit
 from ganctl.training.recipe import Recipe
 
 # The recipe `recipe=cpu` (the default on a CPU) sets for the keys the user leaves alone:
-# half-width nets on 128-px crops make ~7x the paper nets' steps a CPU-minute, and no
-# identity term ~1.4x more (it costs two of a step's six generator passes and holds the
-# generators near the identity, which kept zebras striped: bench/cyclegan_real.py
-# --against, docs/bench/cyclegan-real-tune-identity.json); resize-then-conv up-sampling:
-# no checkerboard, and the better horse -> zebra (docs/bench/cyclegan-real-tune-upsample.json).
-CPU_RECIPE = {"image_size": 128, "ngf": 32, "ndf": 32, "lambda_identity": 0.0,
+# half-width nets on 128-px crops make ~7x the paper nets' steps a CPU-minute; a light
+# identity term (0.1 x cycle: the paper's 0.5 held zebras striped, docs/bench/cyclegan-real-
+# tune-identity.json; with none the generators inverted the whole picture,
+# docs/bench/cyclegan-real-tune-identity-0.1.json); resize-then-conv up-sampling: no
+# checkerboard, and the better horse -> zebra (docs/bench/cyclegan-real-tune-upsample.json).
+CPU_RECIPE = {"image_size": 128, "ngf": 32, "ndf": 32, "lambda_identity": 0.1,
               "upsample": "resize", "workers": 0}
 
 
@@ -34,7 +34,7 @@ CPU_RECIPE = {"image_size": 128, "ngf": 32, "ndf": 32, "lambda_identity": 0.0,
 class CycleGANConfig(PaperScheduleConfig):
     recipe: str = recipe_opt("ResNet-9 generators on 256-px crops, the paper's recipe",
                              "half-width ResNet-6 generators on 128-px crops, resize-then-"
-                             "conv up-sampling, no identity term, no loader workers: ~10x the "
+                             "conv up-sampling, identity weight 0.1, no loader workers: ~10x the "
                              "steps per CPU-minute")
     channels_last: bool = channels_last_opt(False)  # measured slower here (bench/vs_reference.py)
     image_size: int = opt(256, "training crop side (100/128/256 ...); images are first "
