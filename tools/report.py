@@ -497,6 +497,9 @@ CYCLEGAN_TUNE = [("AtoB.target_share", "horse -> zebra share", 2),
 CYCLEGAN_TUNE_ARTEFACTS = CYCLEGAN_TUNE + [
     (f"{way}.{key}", f"{arrow} {name}", 1) for way, arrow in (("AtoB", "h->z"), ("BtoA", "z->h"))
     for key, name in (("checkerboard", "checkerboard"), ("colour_cast", "cast"))]
+CYCLEGAN_TUNE_BACKGROUND = CYCLEGAN_TUNE + [
+    (f"{way}.{key}", f"{arrow} {name}", 1) for way, arrow in (("AtoB", "h->z"), ("BtoA", "z->h"))
+    for key, name in (("background_change", "background change"), ("colour_cast", "cast"))]
 PIX2PIX_TUNE = [("l1", "L1", 2), ("psnr", "PSNR", 2), ("ssim", "SSIM", 3)]
 
 
@@ -584,7 +587,9 @@ GENERATED = {"bundle": ("bundle.json", bundle), "upscaler": ("upscaler.json", up
              "cyclegan-tune-upsample": ("cyclegan-real-tune-upsample.json",
                                         lambda doc: tuning(doc, CYCLEGAN_TUNE_ARTEFACTS)),
              "cyclegan-tune-input-skip": ("cyclegan-real-tune-input-skip.json",
-                                          lambda doc: tuning(doc, CYCLEGAN_TUNE_ARTEFACTS))}
+                                          lambda doc: tuning(doc, CYCLEGAN_TUNE_ARTEFACTS)),
+             "cyclegan-tune-identity-01": ("cyclegan-real-tune-identity-0.1.json",
+                                            lambda doc: tuning(doc, CYCLEGAN_TUNE_BACKGROUND))}
 MARK = "<!-- report: {} -->"
 END = "<!-- /report -->"
 
