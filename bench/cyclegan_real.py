@@ -176,17 +176,17 @@ def side_by_side(seed: int, budgets: list[float], size: int, extra: list[str], a
     return rows
 
 
-def grid(root: Path, minutes: float, path: Path, sides: list[str], rows: int = 3,
-         px: int = 128) -> None:
+def grid(root: Path, minutes: float, path: Path, sides: list[str], sub: str = "test",
+         rows: int = 3, px: int = 128) -> None:
     """Per direction: input | each side (reference or variant, ganctl) for the first
-    `rows` test images."""
+    `rows` images of the split `sub` (a tuning run looks at val images only)."""
     parts, tiles = split(), []
     for way, (src, _) in WAYS.items():
         for i in range(rows):
-            cells = [Image.open(parts["test"][src][i]).convert("RGB")]
+            cells = [Image.open(parts[sub][src][i]).convert("RGB")]
             for side in sides:
-                out = read_outputs(root / side / "test" / f"{minutes:g}" / way,
-                                   [parts["test"][src][i]])
+                out = read_outputs(root / side / sub / f"{minutes:g}" / way,
+                                   [parts[sub][src][i]])
                 cells.append(Image.fromarray(out[0].permute(1, 2, 0).numpy()))
             tiles.append(np.concatenate([np.asarray(c.resize((px, px), Image.LANCZOS))
                                          for c in cells], 1))
@@ -269,7 +269,7 @@ def main() -> None:
                 name = "-variant" if args.against else ""
                 grid(Path(tmp) / f"seed{seed}", args.minutes[-1],
                      args.grids / f"cyclegan-horse2zebra-{args.size}{name}.jpg",
-                     [other, "ganctl"])
+                     [other, "ganctl"], args.split)
     doc.update(runs=runs, val=summarise(runs, "val"), test=summarise(runs, "test"))
     print_medians(doc[args.split])
     write_json(doc, args.json)
