@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -260,7 +261,9 @@ def stage2(args, tmp: Path) -> dict:
                            "epochs=0", "sample_every=100000", "warmup_steps=100000000"]
         wait_all({"ganctl": (spawn(ganctl_cmd(*warm_cmd), logs["ganctl"]), logs["ganctl"])})
         warm = result(logs["ganctl"])
-        warm_w = Path(warm["run"]) / "weights.pt"
+        # the adversarial phase resumes into the same run folder and rewrites weights.pt
+        warm_w = tmp / f"{set_name}-warm-up.pt"
+        shutil.copyfile(Path(warm["run"]) / "weights.pt", warm_w)
         adv_cmd = base + ["--minutes", f"{total:g}", "--resume", "auto",
                           "--set", f"warmup_steps={warm['step']}"]
         wait_all({"ganctl-adversarial": (spawn(ganctl_cmd(*adv_cmd), logs["ganctl"]),
