@@ -494,12 +494,18 @@ CYCLEGAN_TUNE = [("AtoB.target_share", "horse -> zebra share", 2),
                  ("AtoB.fd", "horse -> zebra FD", 2),
                  ("BtoA.target_share", "zebra -> horse share", 2),
                  ("BtoA.fd", "zebra -> horse FD", 2)]
-CYCLEGAN_TUNE_ARTEFACTS = CYCLEGAN_TUNE + [
-    (f"{way}.{key}", f"{arrow} {name}", 1) for way, arrow in (("AtoB", "h->z"), ("BtoA", "z->h"))
-    for key, name in (("checkerboard", "checkerboard"), ("colour_cast", "cast"))]
-CYCLEGAN_TUNE_BACKGROUND = CYCLEGAN_TUNE + [
-    (f"{way}.{key}", f"{arrow} {name}", 1) for way, arrow in (("AtoB", "h->z"), ("BtoA", "z->h"))
-    for key, name in (("background_change", "background change"), ("colour_cast", "cast"))]
+
+
+def both_ways(*scores: tuple[str, str]) -> list[tuple[str, str, int]]:
+    """Tuning columns of the artefact scores (key, heading), each direction in turn."""
+    return [(f"{way}.{key}", f"{arrow} {name}", 1)
+            for way, arrow in (("AtoB", "h->z"), ("BtoA", "z->h")) for key, name in scores]
+
+
+CYCLEGAN_TUNE_ARTEFACTS = CYCLEGAN_TUNE + both_ways(("checkerboard", "checkerboard"),
+                                                    ("colour_cast", "cast"))
+CYCLEGAN_TUNE_BACKGROUND = CYCLEGAN_TUNE + both_ways(("background_change", "background change"),
+                                                     ("colour_cast", "cast"))
 PIX2PIX_TUNE = [("l1", "L1", 2), ("psnr", "PSNR", 2), ("ssim", "SSIM", 3)]
 
 
