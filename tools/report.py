@@ -567,6 +567,7 @@ GENERATED = {"bundle": ("bundle.json", bundle), "upscaler": ("upscaler.json", up
              "sample-memory": ("inference.json", sample_memory),
              "stage1": ("quality.json", stage1), "stage2": ("quality.json", stage2),
              "stage1-val": ("quality-val.json", stage1),
+             "stage2-val": ("quality-val.json", stage2),
              "sr-augment": ("sr-augment.json", sr_augment),
              "decode": ("decode.json", decode),
              "upscale-range-val": ("upscale-range-val.json", upscale_range),
